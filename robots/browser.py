@@ -1,0 +1,90 @@
+"""Finding and starting Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium.
+
+No browser is ever downloaded at run time. `python -m robots.browser --ensure` (run by `make`)
+installs Debian's package when neither exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Browser, Playwright
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--no-first-run",
+]
+
+
+def playwright_chromium(playwright: Playwright) -> Path | None:
+    try:
+        path = Path(playwright.chromium.executable_path)
+    except Exception:  # noqa: BLE001 - no browser registry at all
+        return None
+    return path if path.exists() else None
+
+
+def chromium_executable(playwright: Playwright) -> Path | None:
+    """None means Playwright's own browser; otherwise the system Chromium to use."""
+    override = os.environ.get("CHORUS_ROBOT_CHROMIUM")
+    if override:
+        return Path(override)
+    if playwright_chromium(playwright):
+        return None
+    if SYSTEM_CHROMIUM.exists():
+        return SYSTEM_CHROMIUM
+    raise RuntimeError("no Chromium found: run `make test` or `apt-get install -y chromium`")
+
+
+def launch(playwright: Playwright, *, headed: bool = False, slow_mo_ms: float = 0) -> Browser:
+    executable = chromium_executable(playwright)
+    return playwright.chromium.launch(
+        headless=not headed,
+        executable_path=str(executable) if executable else None,
+        args=LAUNCH_ARGS,
+        slow_mo=slow_mo_ms or None,
+    )
+
+
+def connect(playwright: Playwright, cdp_url: str) -> Browser:
+    """A remote Chromium (browserless, a grid) through its DevTools endpoint."""
+    return playwright.chromium.connect_over_cdp(cdp_url)
+
+
+def ensure() -> int:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        if playwright_chromium(playwright):
+            print(f"Chromium: Playwright's own ({playwright.chromium.executable_path})")
+            return 0
+    if SYSTEM_CHROMIUM.exists():
+        print(f"Chromium: {SYSTEM_CHROMIUM}")
+        return 0
+    print("Chromium missing: installing Debian's package (apt-get install -y chromium)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    apt = shutil.which("apt-get")
+    if not apt:
+        print("apt-get not found: install Chromium by hand", file=sys.stderr)
+        return 1
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, apt, "update", "-qq"], check=False, env=env)
+    done = subprocess.run([*sudo, apt, "install", "-y", "-qq", "chromium"], check=False, env=env)
+    if done.returncode != 0 or not SYSTEM_CHROMIUM.exists():
+        print("could not install Chromium", file=sys.stderr)
+        return 1
+    print(f"Chromium: {SYSTEM_CHROMIUM}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(ensure() if "--ensure" in sys.argv else 0)

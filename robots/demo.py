@@ -1,0 +1,50 @@
+"""`make demo`: the main job on the embedded mock portal, start to finish, no password printed."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from robots.api_check import technical_account_works
+from robots.config import PROJECT_ROOT
+from robots.errors import EXIT_OK
+from robots.run_flow import RunRequest, prepare, run, summary
+from robots.session import BrowserOptions
+
+DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"
+DEMO_VAULT = PROJECT_ROOT / "var" / "demo" / "technical-accounts.json"
+FLOW = PROJECT_ROOT / "flows" / "reset_technical_password.yaml"
+
+
+def _syndicate_and_its_last_structure(data: dict) -> tuple[dict, str]:
+    """The DGFiP account managing the most structures, and its last one (a later page of the table)."""
+    managed: dict[str, list[str]] = {}
+    for structure in data["structures"]:
+        managed.setdefault(structure["manager"], []).append(str(structure["identifiant"]))
+    accounts = [a for a in data["accounts"] if a["portal"] == "dgfip" and a["login"] in managed]
+    account = max(accounts, key=lambda a: len(managed[a["login"]]))
+    return account, managed[account["login"]][-1]
+
+
+def demo(headed: bool = False) -> int:
+    from fixtures.mock_portal import MockPortalServer
+
+    data = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
+    account, structure = _syndicate_and_its_last_structure(data)
+    # The demo account's credentials are part of the demo data, like a training login.
+    os.environ["DGFIP_LOGIN"], os.environ["DGFIP_PASSWORD"] = account["login"], account["password"]
+    with MockPortalServer(DEMO_DATA) as portal:
+        print(f"Portail de démonstration : {portal.url} — compte {account['login']}, structure {structure}")
+        request = RunRequest(
+            flow=FLOW, env_name="mock", portal_url=portal.url, variables={"structure": structure},
+            vault_path=DEMO_VAULT, browser=BrowserOptions(headed=headed),
+        )  # fmt: skip
+        result = run(request)
+        print("\n".join(summary(result, prepare(request).vault)))
+        entry = prepare(request).vault.get(structure) or {}
+        works = technical_account_works(portal.url, entry["login"], entry["password"])
+        print(f"Vérification API (tauxtva) avec le nouveau mot de passe : {'acceptée' if works else 'REFUSÉE'}")
+    return EXIT_OK if works else 1
+
+

@@ -1,0 +1,76 @@
+"""The errors a user can meet, each with the exit code the command returns for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_FORBIDDEN_CHARACTERS = 3
+EXIT_LOCKED = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located at a file and line."""
+
+    file: Path | str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
+        return f"{where}: {self.message}"
+
+
+class RobotError(Exception):
+    """Base class: a message meant for a person, and an exit code."""
+
+    exit_code = EXIT_FAILURE
+
+
+class BadInput(RobotError):
+    """A flow, catalogue, roster, setting or argument is wrong: nothing was done."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = problems or []
+        details = "".join(f"\n  {p}" for p in self.problems)
+        super().__init__(message + details)
+
+
+class StepFailed(RobotError):
+    """A step could not be carried out on the portal."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step_label: str = "",
+        screen_seen: str | None = None,
+        screenshot: Path | None = None,
+        exit_code: int = EXIT_FAILURE,
+    ) -> None:
+        self.reason = message
+        self.step_label = step_label
+        self.screen_seen = screen_seen
+        self.screenshot = screenshot
+        self.exit_code = exit_code
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [f"Étape « {self.step_label} » : {self.reason}" if self.step_label else self.reason]
+        if self.screen_seen:
+            parts.append(f"écran vu : {self.screen_seen}")
+        if self.screenshot:
+            parts.append(f"capture : {self.screenshot}")
+        return " — ".join(parts)
+
+
+class RunStopped(RobotError):
+    """The person replaying the flow asked to stop."""
+
+    exit_code = EXIT_FAILURE

@@ -1,0 +1,55 @@
+"""Parsers for what the portal prints: French dates and numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+FRENCH_MONTHS = {
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+}  # fmt: skip
+
+
+class ParseError(ValueError):
+    pass
+
+
+def french_datetime(text: str) -> str:
+    """'18/05/2019 12:02:25' or '7 mai 2019 14:15:12' → '2019-05-18T12:02:25' (the wall time shown)."""
+    text = " ".join(text.split())
+    numeric = re.search(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", text)
+    if numeric:
+        day, month, year, hour, minute, second = numeric.groups()
+    else:
+        spelled = re.search(r"(\d{1,2})\s+([a-zéû]+)\s+(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", text.lower())
+        if not spelled or spelled.group(2) not in FRENCH_MONTHS:
+            raise ParseError(f"not a French date: « {text} »")
+        day, month_name, year, hour, minute, second = spelled.groups()
+        month = str(FRENCH_MONTHS[month_name])
+    try:
+        value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError as exc:
+        raise ParseError(f"not a valid date: « {text} » ({exc})") from None
+    return value.isoformat(timespec="seconds")
+
+
+def french_date(text: str) -> str:
+    return french_datetime(text)[:10]
+
+
+def integer(text: str) -> str:
+    digits = re.search(r"-?\d[\d\s\u202f\u00a0]*", text)
+    if not digits:
+        raise ParseError(f"not a number: « {text} »")
+    return str(int(re.sub(r"\D", "", digits.group()) or 0) * (-1 if digits.group().startswith("-") else 1))
+
+
+def text(value: str) -> str:
+    return " ".join(value.split())
+
+
+PARSERS: dict[str, Callable[[str], str]] = {
+    "text": text, "french_date": french_date, "french_datetime": french_datetime, "integer": integer,
+}  # fmt: skip

@@ -1,0 +1,136 @@
+"""`chorus-robot run`: one flow, one browser context, the captured passwords into the vault."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import Browser
+
+from robots.catalogue import Catalogue
+from robots.config import Config, Environment, load_config
+from robots.errors import BadInput
+from robots.flow_model import Flow
+from robots.flowfile import load_flow
+from robots.runner import CredentialSink, Runner, RunResult, StepObserver
+from robots.secrets import SecretProvider
+from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.validation import require_valid
+from robots.vault import Vault
+
+
+class VaultSink:
+    """The `run` command's credential sink: the vault file itself."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def store(self, key: str, fields: dict[str, Any]) -> None:
+        self.vault.put(key, **fields)
+        logger.info("  rangé dans le coffre {} (structure {}: {})", self.vault.path, key, ", ".join(sorted(fields)))
+
+
+@dataclass
+class RunRequest:
+    flow: Path
+    env_name: str = "mock"
+    portal_url: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    vault_path: Path | None = None
+    secret_env: dict[str, str] = field(default_factory=dict)
+    browser: BrowserOptions = BrowserOptions()
+    observers: list[StepObserver] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    config: Config
+    environment: Environment
+    catalogue: Catalogue
+    flow: Flow
+    scope: dict[str, Any]
+    vault: Vault
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise BadInput(f"--var « {pair} »: expected name=value (a lowercase name)")
+        values[name] = value
+    return values
+
+
+def flow_inputs(flow: Flow, given: dict[str, str], flow_file: Path) -> dict[str, str]:
+    """The flow's inputs: given values checked against their pattern, defaults for the rest."""
+    values = dict(given)
+    for name, spec in flow.inputs.items():
+        if name not in values:
+            if spec.default is None:
+                raise BadInput(f"{flow_file}: input « {name} » is required: --var {name}=… ({spec.description})")
+            values[name] = spec.default
+        if spec.pattern and not re.fullmatch(spec.pattern, values[name]):
+            hint = spec.pattern_message or f"expected {spec.pattern}"
+            raise BadInput(f"{flow_file}: input « {name} » = « {values[name]} » is not valid: {hint}")
+    return values
+
+
+def prepare(request: RunRequest) -> Prepared:
+    """Everything checked before a browser starts: configuration, catalogue, flow, inputs."""
+    config = load_config()
+    environment = config.environment(request.env_name, request.portal_url)
+    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    flow = load_flow(request.flow)
+    inputs = flow_inputs(flow, request.variables, request.flow)
+    require_valid(request.flow, catalogue, known=set(inputs))
+    scope = {
+        **inputs,
+        "env": environment.model_dump(),
+        "settings": config.settings.model_dump(mode="json"),
+    }
+    vault = Vault(request.vault_path or config.resolve(config.settings.vault))
+    return Prepared(config, environment, catalogue, flow, scope, vault)
+
+
+def run_in_browser(
+    browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink | None = None
+) -> RunResult:
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+    try:
+        page = context.new_page()
+        runner = Runner(
+            page, prepared.catalogue,
+            secrets=SecretProvider(request.secret_env), sink=sink or VaultSink(prepared.vault),
+            timeout_s=prepared.config.settings.timeout_s, observers=request.observers,
+        )  # fmt: skip
+        return runner.run(request.flow, prepared.scope)
+    finally:
+        context.close()
+
+
+def run(request: RunRequest) -> RunResult:
+    prepared = prepare(request)
+    with open_browser(request.browser) as browser:
+        return run_in_browser(browser, prepared, request)
+
+
+def summary(result: RunResult, vault: Vault | None = None) -> list[str]:
+    """What a person wants to read after a run: never a secret."""
+    scope = result.scope
+    lines = [f"Procédure « {result.flow.title or result.flow.name} » terminée ({result.steps_run} étapes)."]
+    if "structure" in scope:
+        row = scope.get("structure_row") or {}
+        lines.append(f"Structure : {scope['structure']} {row.get('Raison sociale', '')}".rstrip())
+    if "technical_login" in scope:
+        lines.append(f"Utilisateur technique : {scope['technical_login']}")
+    if "old_expiry" in scope or "new_expiry" in scope:
+        lines.append(f"Expiration : {scope.get('old_expiry', '?')} → {scope.get('new_expiry', '?')}")
+    if "attempt" in scope:
+        lines.append(f"Réinitialisations : {scope['attempt']}")
+    if vault and "new_password" in scope:
+        lines.append(f"Mot de passe rangé dans le coffre : {vault.path} (clé {scope.get('structure')})")
+    return lines

@@ -1,0 +1,227 @@
+"""The Playwright runner: executes a flow's steps through the selector catalogue.
+
+Before acting on an element the runner checks the page shows that element's screen. When a step
+fails it reports the step's label and the screen it found, and saves a screenshot (secrets masked).
+Observers (step mode, recordings) are told before and after each step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator as PwLocator
+from playwright.sync_api import Page
+
+from robots import locate
+from robots.catalogue import Catalogue, ElementHandle
+from robots.errors import BadInput, RobotError, RunStopped, StepFailed
+from robots.flow_model import Flow, Step
+from robots.flowfile import load_flow
+from robots.secrets import REDACTOR, SecretProvider
+from robots.variables import UnknownVariable, interpolate
+
+Decision = Literal["run", "skip", "quit"]
+
+
+class CredentialSink(Protocol):
+    """Where a captured technical password goes, the instant it is read (vault, journal)."""
+
+    def store(self, key: str, fields: dict[str, Any]) -> None: ...
+
+
+class StepObserver(Protocol):
+    def before_step(self, ctx: StepContext, step: Step, target: PwLocator | None) -> Decision: ...
+
+    def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None: ...
+
+
+@dataclass
+class StepContext:
+    """What a step implementation works with."""
+
+    page: Page
+    catalogue: Catalogue
+    scope: dict[str, Any]
+    secrets: SecretProvider
+    sink: CredentialSink
+    timeout_s: float
+    flow_file: Path
+    runner: Runner
+    screen_titles: list[str] = field(default_factory=list)
+
+    def text(self, template: str) -> str:
+        try:
+            return interpolate(template, self.scope, self.secrets.get)
+        except UnknownVariable as exc:
+            raise BadInput(f"{self.flow_file}: unknown variable « {exc.args[0]} »") from None
+
+    def handle(self, ref: str) -> ElementHandle:
+        handle = self.catalogue.element(ref)
+        if handle is None:
+            raise BadInput(f"{self.flow_file}: unknown element « {ref} » in the catalogue")
+        return handle
+
+    def locate(self, ref: str) -> tuple[ElementHandle, PwLocator]:
+        """The element, after checking that its screen is the one shown."""
+        handle = self.handle(ref)
+        self.expect_screen(handle.screen.name)
+        found = locate.resolve(self.page, handle.element, self.timeout_s)
+        if found is None:
+            tried = "; ".join(spec.describe() for spec in handle.element.find)
+            raise StepFailed(f"élément « {ref} » introuvable sur l'écran « {handle.screen.title} » (essayé : {tried})")
+        return handle, found
+
+    def expect_screen(self, name: str) -> None:
+        screen = self.catalogue.screen(name)
+        if screen is None:
+            raise BadInput(f"{self.flow_file}: unknown screen « {name} »")
+        if not locate.wait_for_screen(self.page, screen, self.timeout_s):
+            raise StepFailed(f"l'écran « {screen.title} » était attendu")
+        if not self.screen_titles or self.screen_titles[-1] != screen.title:
+            self.screen_titles.append(screen.title)
+
+    def screen_seen(self) -> str:
+        shown = locate.identify(self.page, self.catalogue)
+        title = shown.title if shown else "aucun écran connu du catalogue"
+        return f"« {title} » ({self.page.url})"
+
+    def remember_secret(self, value: str) -> None:
+        REDACTOR.add(value)
+
+
+@dataclass
+class RunResult:
+    flow: Flow
+    scope: dict[str, Any]
+    steps_run: int
+
+
+class Runner:
+    def __init__(
+        self,
+        page: Page,
+        catalogue: Catalogue,
+        *,
+        secrets: SecretProvider,
+        sink: CredentialSink,
+        timeout_s: float = 15,
+        failures_dir: Path = Path("recordings/failures"),
+        observers: list[StepObserver] | None = None,
+    ) -> None:
+        self.page = page
+        self.catalogue = catalogue
+        self.secrets = secrets
+        self.sink = sink
+        self.timeout_s = timeout_s
+        self.failures_dir = failures_dir
+        self.observers = observers or []
+        self.steps_run = 0
+
+    def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
+        flow = load_flow(flow_file)
+        ctx = StepContext(
+            page=self.page, catalogue=self.catalogue, scope=dict(variables),
+            secrets=self.secrets.with_defaults(flow.secrets), sink=self.sink, timeout_s=self.timeout_s,
+            flow_file=flow_file, runner=self,
+        )  # fmt: skip
+        logger.info("Flow « {} » ({})", flow.title or flow.name, flow_file)
+        self.run_steps(ctx, flow.steps)
+        return RunResult(flow, ctx.scope, self.steps_run)
+
+    def run_steps(self, ctx: StepContext, steps: list[Step]) -> None:
+        for step in steps:
+            self.run_step(ctx, step)
+
+    def run_step(self, ctx: StepContext, step: Step) -> None:
+        from robots.steps import implementation_of
+
+        logger.info("▶ {}", step.title())
+        try:
+            if self.observers and self._ask_observers(ctx, step) == "skip":
+                logger.info("  skipped by the operator")
+                return
+            implementation_of(step)(ctx, step)
+            self.steps_run += 1
+        except (StepFailed, PlaywrightError, TimeoutError) as exc:
+            failure = self._failure(ctx, step, exc)
+            self._tell_observers(ctx, step, failure)
+            raise failure from None
+        except RobotError as exc:
+            self._tell_observers(ctx, step, exc)
+            raise
+        self._tell_observers(ctx, step, None)
+
+    def _ask_observers(self, ctx: StepContext, step: Step) -> Decision:
+        target = self._target_of(ctx, step)
+        decisions = [o.before_step(ctx, step, target) for o in self.observers]
+        if "quit" in decisions:
+            raise RunStopped(f"arrêt demandé avant l'étape « {step.title()} »")
+        return "skip" if "skip" in decisions else "run"
+
+    def _target_of(self, ctx: StepContext, step: Step) -> PwLocator | None:
+        ref = target_ref(step)
+        if ref is None:
+            return None
+        try:
+            return ctx.locate(ref)[1]
+        except RobotError:
+            return None
+
+    def _tell_observers(self, ctx: StepContext, step: Step, error: BaseException | None) -> None:
+        for observer in self.observers:
+            observer.after_step(ctx, step, error)
+
+    def _failure(self, ctx: StepContext, step: Step, exc: BaseException) -> StepFailed:
+        if isinstance(exc, StepFailed) and exc.screenshot:
+            return exc
+        reason = exc.reason if isinstance(exc, StepFailed) else _first_line(str(exc))
+        screen_seen = _safely(ctx.screen_seen, "écran inconnu (page indisponible)")
+        screenshot = _safely(lambda: self.screenshot(ctx, step), None)
+        failure = StepFailed(
+            REDACTOR.redact(reason), step_label=step.title(), screen_seen=screen_seen, screenshot=screenshot,
+            exit_code=exc.exit_code if isinstance(exc, StepFailed) else 1,
+        )  # fmt: skip
+        logger.error("{}", failure)
+        return failure
+
+    def screenshot(self, ctx: StepContext, step: Step) -> Path:
+        self.failures_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", step.title())[:60].strip("-")
+        path = self.failures_dir / f"{stamp}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True, mask=sensitive_locators(ctx))
+        return path
+
+
+def sensitive_locators(ctx: StepContext) -> list[PwLocator]:
+    return [locate.build(ctx.page, spec) for h in ctx.catalogue.sensitive_elements() for spec in h.element.find]
+
+
+def target_ref(step: Step) -> str | None:
+    """The catalogue element a step acts on, if any."""
+    args = step.args
+    if isinstance(args, str):
+        return args if step.command == "click" else None
+    for name in ("element", "table"):
+        ref = getattr(args, name, None)
+        if isinstance(ref, str):
+            return ref
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else text
+
+
+def _safely(action, default):  # type: ignore[no-untyped-def]
+    try:
+        return action()
+    except Exception:  # noqa: BLE001 - reporting a failure must not fail
+        return default

@@ -1,0 +1,33 @@
+"""One browser per process, a fresh context per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from playwright.sync_api import Browser, sync_playwright
+
+from robots import browser as chromium
+
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    headed: bool = False
+    slow_mo_ms: float = 0
+    cdp_url: str | None = None
+
+
+@contextmanager
+def open_browser(options: BrowserOptions) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        if options.cdp_url:
+            browser = chromium.connect(playwright, options.cdp_url)
+        else:
+            browser = chromium.launch(playwright, headed=options.headed, slow_mo_ms=options.slow_mo_ms)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,20 @@
+"""store: hands a captured technical password to the credential sink (vault, journal) at once."""
+
+from __future__ import annotations
+
+from robots.errors import BadInput
+from robots.flow_model import Store
+from robots.runner import StepContext
+
+
+def store(ctx: StepContext, step: Store) -> None:
+    args = step.store
+    fields: dict[str, str | None] = {
+        "login": ctx.text(args.login) if args.login else None,
+        "expires_at": ctx.text(args.expires_at) if args.expires_at else None,
+    }
+    if args.password:
+        if args.password not in ctx.scope:
+            raise BadInput(f"{ctx.flow_file}: variable « {args.password} » holds no password yet")
+        fields["password"] = str(ctx.scope[args.password])
+    ctx.sink.store(ctx.text(args.key), {k: v for k, v in fields.items() if v is not None})

@@ -1,0 +1,18 @@
+"""fill, click."""
+
+from __future__ import annotations
+
+from robots.flow_model import Click, Fill
+from robots.runner import StepContext
+
+
+def fill(ctx: StepContext, step: Fill) -> None:
+    _, field = ctx.locate(step.fill.element)
+    field.fill(ctx.text(step.fill.value), timeout=ctx.timeout_s * 1000)
+
+
+def click(ctx: StepContext, step: Click) -> None:
+    _, target = ctx.locate(step.click)
+    target.click(timeout=ctx.timeout_s * 1000)
+    # A click that submits a form starts a full page load: let it finish before the next step looks.
+    ctx.page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)

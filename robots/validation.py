@@ -1,0 +1,210 @@
+"""Checks a flow against the catalogue before anything runs: every problem, with file and line.
+
+Structure (unknown step, missing field) comes from the models; this module adds what only the
+whole picture tells: unknown screens and elements, row actions, variables used before they are
+set, undeclared secrets, sub-flows that are missing or broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robots import flow_model as m
+from robots.catalogue import Catalogue
+from robots.config import Environment, Settings
+from robots.errors import BadInput, Problem
+from robots.flowfile import parse_flow
+from robots.variables import references
+from robots.yamlfile import LineDict, LineList
+
+BUILTIN_SCOPES = {"env": set(Environment.model_fields), "settings": set(Settings.model_fields)}
+
+
+@dataclass
+class _Walk:
+    catalogue: Catalogue
+    path: Path
+    defined: set[str]
+    secrets: set[str]
+    problems: list[Problem] = field(default_factory=list)
+    visiting: tuple[Path, ...] = ()
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+
+def validate_flow(path: Path, catalogue: Catalogue, known: set[str] | None = None) -> list[Problem]:
+    """All problems of the flow at `path` and of the sub-flows it calls."""
+    walk = _Walk(catalogue, path, set(known or ()), set())
+    _check_file(walk, path, walk.defined)
+    return walk.problems
+
+
+def require_valid(path: Path, catalogue: Catalogue, known: set[str] | None = None) -> None:
+    problems = validate_flow(path, catalogue, known)
+    if problems:
+        raise BadInput(f"flow {path} is invalid", problems)
+
+
+def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
+    flow, raw, problems = parse_flow(path)
+    walk.problems.extend(problems)
+    if flow is None:
+        return
+    outer_path, outer_secrets = walk.path, walk.secrets
+    walk.path, walk.secrets = path, outer_secrets | set(flow.secrets)
+    walk.visiting += (path.resolve(),)
+    defined |= set(flow.inputs)
+    _check_steps(walk, flow.steps, raw.get("steps") if isinstance(raw, dict) else None, defined)
+    walk.visiting = walk.visiting[:-1]
+    walk.path, walk.secrets = outer_path, outer_secrets
+
+
+def _line(raw_list: Any, index: int) -> int | None:
+    if isinstance(raw_list, LineList) and index < len(raw_list):
+        return raw_list.item_lines[index]
+    return None
+
+
+def _child(raw_step: Any, *keys: str) -> Any:
+    node = raw_step
+    for key in keys:
+        node = node.get(key) if isinstance(node, LineDict) else None
+    return node
+
+
+def _check_steps(walk: _Walk, steps: list[m.Step], raw_steps: Any, defined: set[str]) -> None:
+    for index, step in enumerate(steps):
+        raw = raw_steps[index] if isinstance(raw_steps, LineList) and index < len(raw_steps) else None
+        _check_step(walk, step, raw, _line(raw_steps, index), defined)
+
+
+def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: set[str]) -> None:
+    if isinstance(step, m.Repeat):
+        defined.add("attempt")
+    for template in _templates(step):
+        _check_template(walk, template, line, defined)
+    match step:
+        case m.ExpectScreen(expect_screen=name):
+            if walk.catalogue.screen(name) is None:
+                walk.problem(line, f"unknown screen « {name} »{_known_screens(walk)}")
+        case m.PickRow(pick_row=args):
+            handle = _check_element(walk, args.table, line)
+            if handle and args.click and args.click not in handle.element.row_actions:
+                walk.problem(line, f"table « {args.table} » has no row action « {args.click} »")
+        case m.If(if_=args):
+            _check_condition(walk, args.when, line, defined)
+            then_defined, else_defined = set(defined), set(defined)
+            _check_steps(walk, args.then, _child(raw, "if", "then"), then_defined)
+            _check_steps(walk, args.else_, _child(raw, "if", "else"), else_defined)
+            defined |= then_defined | else_defined
+        case m.Repeat(repeat=args):
+            _check_steps(walk, args.steps, _child(raw, "repeat", "steps"), defined)
+            _check_condition(walk, args.until, line, defined)
+        case m.Call(call=args):
+            defined |= set(args.with_)
+            _check_call(walk, args.flow, line, defined)
+        case m.Store(store=args) if args.password and args.password not in defined:
+            walk.problem(line, f"unknown variable « {args.password} » (not set before this step)")
+    ref = _element_of(step)
+    if ref:
+        _check_element(walk, ref, line)
+    defined |= _defines(step)
+
+
+def _element_of(step: m.Step) -> str | None:
+    if isinstance(step, m.Click):
+        return step.click
+    if isinstance(step, m.Fill | m.Read | m.ReadBlock | m.ReadTable):
+        return step.args.element
+    return None
+
+
+def _defines(step: m.Step) -> set[str]:
+    if isinstance(step, m.Read | m.ReadBlock | m.ReadTable):
+        return {step.args.into}
+    if isinstance(step, m.PickRow) and step.pick_row.into:
+        return {step.pick_row.into}
+    if isinstance(step, m.SetVars):
+        return set(step.set)
+    return set()
+
+
+def _templates(step: m.Step) -> list[str]:
+    """Every text of the step where ${...} may appear (nested steps excluded)."""
+    args = step.args
+    if isinstance(args, str):
+        return [args]
+    if isinstance(step, m.SetVars):
+        return list(step.set.values())
+    if isinstance(step, m.PickRow):
+        return list(args.where.values())
+    if isinstance(step, m.Call):
+        return list(args.with_.values())
+    if isinstance(step, m.Repeat):
+        texts = [str(args.max_attempts)]
+        return texts + ([args.on_exhausted.message] if args.on_exhausted else [])
+    if isinstance(step, m.If):
+        return []
+    return [v for v in args.model_dump().values() if isinstance(v, str)]
+
+
+def _check_template(walk: _Walk, template: str, line: int | None, defined: set[str]) -> None:
+    for name in references(template):
+        head, _, rest = name.partition(".")
+        if head == "secret":
+            if rest not in walk.secrets:
+                walk.problem(line, f"unknown secret « {rest} » (declare it under `secrets:`)")
+        elif head in BUILTIN_SCOPES:
+            if rest not in BUILTIN_SCOPES[head]:
+                walk.problem(line, f"unknown variable « {name} » (known: {', '.join(sorted(BUILTIN_SCOPES[head]))})")
+        elif head not in defined:
+            walk.problem(line, f"unknown variable « {name} » (not an input, nor set before this step)")
+
+
+def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set[str]) -> None:
+    match condition:
+        case m.VarCondition():
+            if condition.var not in defined:
+                walk.problem(line, f"unknown variable « {condition.var} » in condition")
+            for text in (condition.equals, condition.contains_any):
+                if text:
+                    _check_template(walk, text, line, defined)
+        case m.VisibleCondition(visible=ref):
+            _check_element(walk, ref, line)
+        case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
+            walk.problem(line, f"unknown screen « {name} »{_known_screens(walk)}")
+        case m.NotCondition(not_=inner):
+            _check_condition(walk, inner, line, defined)
+        case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
+            for each in inner:
+                _check_condition(walk, each, line, defined)
+
+
+def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-untyped-def]
+    handle = walk.catalogue.element(ref)
+    if handle is None:
+        screen_name, _, element_name = ref.partition(".")
+        screen = walk.catalogue.screen(screen_name)
+        if screen is None:
+            walk.problem(line, f"unknown screen « {screen_name} » in « {ref} »{_known_screens(walk)}")
+        else:
+            known = ", ".join(sorted(screen.elements))
+            walk.problem(line, f"unknown element « {element_name} » on screen « {screen_name} » (known: {known})")
+    return handle
+
+
+def _check_call(walk: _Walk, target: str, line: int | None, defined: set[str]) -> None:
+    path = (walk.path.parent / target).resolve()
+    if not path.is_file():
+        walk.problem(line, f"sub-flow « {target} » not found ({path})")
+    elif path in walk.visiting:
+        walk.problem(line, f"sub-flow « {target} » calls itself")
+    else:
+        _check_file(walk, path, defined)
+
+
+def _known_screens(walk: _Walk) -> str:
+    return f" (known: {', '.join(sorted(walk.catalogue.screens))})"

@@ -1,0 +1,118 @@
+"""YAML loading that remembers on which line every mapping, key and list item stands.
+
+Errors in flows, catalogues and rosters must name the file and line; pydantic reports a location
+as a path of keys and indexes, which `line_of` turns back into a line of the source file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from robots.errors import BadInput, Problem
+
+
+class LineDict(dict):
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.MarkedYAMLError(
+                problem=f"duplicate key « {key} »", problem_mark=key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file, raising BadInput with file and line on a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: file not found") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise BadInput("malformed YAML", [Problem(path, line, str(exc.problem))]) from None
+    except yaml.YAMLError as exc:
+        raise BadInput("malformed YAML", [Problem(path, None, str(exc))]) from None
+
+
+def line_of(data: Any, location: tuple[Any, ...]) -> int | None:
+    """The line of the deepest node of `data` that `location` (keys and indexes) reaches."""
+    line = getattr(data, "line", None)
+    node = data
+    for part in location:
+        if isinstance(node, LineDict) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def problems_from(error: Any, data: Any, path: Path) -> list[Problem]:
+    """pydantic's ValidationError as problems located at file and line."""
+    problems = []
+    for item in error.errors():
+        location = _without_union_tags(item["loc"])
+        where = ".".join(str(p) for p in location)
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key « {location[-1]} »"
+        elif item["type"] == "missing":
+            message = f"missing « {location[-1]} »"
+        problems.append(Problem(path, line_of(data, location), f"{where}: {message}" if where else message))
+    return problems
+
+
+def _without_union_tags(location: tuple[Any, ...]) -> tuple[Any, ...]:
+    # A tagged union adds its tag to the location: ('steps', 2, 'fill', 'fill', 'value').
+    parts = list(location)
+    cleaned: list[Any] = []
+    i = 0
+    while i < len(parts):
+        cleaned.append(parts[i])
+        if isinstance(parts[i], int) and i + 2 < len(parts) and parts[i + 1] == parts[i + 2]:
+            i += 2
+            continue
+        i += 1
+    return tuple(cleaned)

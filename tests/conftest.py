@@ -1,0 +1,99 @@
+"""Shared fixtures: one Chromium per session, the mock portal on a free port, a context per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Playwright
+
+from robots import browser as chromium
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEMO_DATA = PROJECT / "fixtures" / "demo-portal.yaml"
+ROBOT = [sys.executable, "-m", "robots.cli"]
+ROWS_PER_PAGE = 5
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict, playwright: Playwright) -> dict:
+    executable = chromium.chromium_executable(playwright)
+    args = {**browser_type_launch_args, "args": chromium.LAUNCH_ARGS}
+    if executable:
+        args["executable_path"] = str(executable)
+    return args
+
+
+@dataclass
+class Portal:
+    url: str
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def state(self) -> dict:
+        return self.call("GET", "/__mock__/state")
+
+    def reset(self) -> None:
+        self.call("POST", "/__mock__/reset", {})
+
+    def next_passwords(self, passwords: list[str]) -> None:
+        self.call("POST", "/__mock__/next-passwords", passwords)
+
+    def structure(self, identifiant: str) -> dict:
+        return next(s for s in self.state()["structures"] if s["identifiant"] == identifiant)
+
+    def account(self, login: str) -> dict:
+        return next(a for a in self.state()["accounts"] if a["login"] == login)
+
+    def managed_by(self, login: str) -> list[dict]:
+        """The account's structures in the order « Mes structures » lists them."""
+        return [s for s in self.state()["structures"] if s["manager"] == login]
+
+    def biggest_account(self, portal: str) -> dict:
+        accounts = [a for a in self.state()["accounts"] if a["portal"] == portal]
+        return max(accounts, key=lambda a: len(self.managed_by(a["login"])))
+
+
+@pytest.fixture(scope="session")
+def mock_server() -> Iterator[str]:
+    from fixtures.mock_portal import MockPortalServer
+
+    with MockPortalServer(DEMO_DATA) as server:
+        yield server.url
+
+
+@pytest.fixture
+def portal(mock_server: str) -> Portal:
+    portal = Portal(mock_server)
+    portal.reset()
+    return portal
+
+
+@pytest.fixture
+def syndicate(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The DGFiP account managing the most structures, logged in through DGFIP_LOGIN/DGFIP_PASSWORD."""
+    account = portal.biggest_account("dgfip")
+    monkeypatch.setenv("DGFIP_LOGIN", account["login"])
+    monkeypatch.setenv("DGFIP_PASSWORD", account["password"])
+    return account
+
+
+def robot(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> subprocess.CompletedProcess:
+    """`chorus-robot ARGS` in a child process, as a person would run it."""
+    return subprocess.run(
+        [*ROBOT, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
