@@ -46,5 +46,3 @@ def demo(headed: bool = False) -> int:
         works = technical_account_works(portal.url, entry["login"], entry["password"])
         print(f"Vérification API (tauxtva) avec le nouveau mot de passe : {'acceptée' if works else 'REFUSÉE'}")
     return EXIT_OK if works else 1
-
-

@@ -9,7 +9,7 @@ is `robots/steps/__init__.py`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
@@ -78,7 +78,12 @@ def _tag_of(keys: tuple[str, ...]):
 
 _CONDITION_KEYS = ("var", "visible", "screen", "not", "all", "any")
 Condition = Annotated[
-    Annotated[VarCondition, Tag("var")] | Annotated[VisibleCondition, Tag("visible")] | Annotated[ScreenCondition, Tag("screen")] | Annotated[NotCondition, Tag("not")] | Annotated[AllCondition, Tag("all")] | Annotated[AnyCondition, Tag("any")],
+    Annotated[VarCondition, Tag("var")]
+    | Annotated[VisibleCondition, Tag("visible")]
+    | Annotated[ScreenCondition, Tag("screen")]
+    | Annotated[NotCondition, Tag("not")]
+    | Annotated[AllCondition, Tag("all")]
+    | Annotated[AnyCondition, Tag("any")],
     Discriminator(
         _tag_of(_CONDITION_KEYS),
         custom_error_type="unknown_condition",
@@ -150,6 +155,13 @@ class StoreArgs(Model):
     login: Template | None = None
     password: VarName | None = Field(None, description="Variable holding the captured password")
     expires_at: Template | None = None
+
+
+class CheckpointArgs(Model):
+    """Tells the credential sink what is about to happen, so a crash right after it can be recovered."""
+
+    key: Template
+    event: Literal["reset_requested"]
 
 
 class FailArgs(Model):
@@ -241,6 +253,11 @@ class Store(Step):
     store: StoreArgs
 
 
+class Checkpoint(Step):
+    command: ClassVar[str] = "checkpoint"
+    checkpoint: CheckpointArgs
+
+
 class Fail(Step):
     command: ClassVar[str] = "fail"
     fail: FailArgs
@@ -253,12 +270,12 @@ class Log(Step):
 
 STEP_TYPES: tuple[type[Step], ...] = (
     GoTo, ExpectScreen, Fill, Click, Read, ReadBlock, ReadTable, PickRow,
-    SetVars, If, Repeat, Call, Store, Fail, Log,
+    SetVars, If, Repeat, Call, Store, Checkpoint, Fail, Log,
 )  # fmt: skip
 STEP_COMMANDS = tuple(t.command for t in STEP_TYPES)
 
 AnyStep = Annotated[
-    tuple(Annotated[t, Tag(t.command)] for t in STEP_TYPES),  # type: ignore[misc]
+    Union[tuple(Annotated[t, Tag(t.command)] for t in STEP_TYPES)],  # type: ignore[misc]  # noqa: UP007
     Discriminator(
         _tag_of(STEP_COMMANDS),
         custom_error_type="unknown_step",

@@ -28,6 +28,9 @@ class VaultSink:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
 
+    def checkpoint(self, key: str, event: str) -> None:
+        logger.debug("  {} : {}", key, event)
+
     def store(self, key: str, fields: dict[str, Any]) -> None:
         self.vault.put(key, **fields)
         logger.info("  rangé dans le coffre {} (structure {}: {})", self.vault.path, key, ", ".join(sorted(fields)))

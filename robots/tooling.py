@@ -72,5 +72,3 @@ def list_screens() -> int:
     for problem in problems:
         print(problem)
     return EXIT_BAD_INPUT if problems else EXIT_OK
-
-

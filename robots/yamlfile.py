@@ -36,9 +36,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
-            raise yaml.MarkedYAMLError(
-                problem=f"duplicate key « {key} »", problem_mark=key_node.start_mark
-            )
+            raise yaml.MarkedYAMLError(problem=f"duplicate key « {key} »", problem_mark=key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result

@@ -1,7 +1,7 @@
 """Step implementations, one module per theme; `IMPLEMENTATIONS` maps each step model to its code.
 
 navigation: goto, expect_screen · interaction: fill, click · reading: read, read_block ·
-tables: pick_row, read_table · control: set, if, repeat, call, fail, log · credentials: store
+tables: pick_row, read_table · control: set, if, repeat, call, fail, log · credentials: store, checkpoint
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ IMPLEMENTATIONS: dict[type[m.Step], Callable[[Any, Any], None]] = {
     m.Fail: control.fail,
     m.Log: control.log,
     m.Store: credentials.store,
+    m.Checkpoint: credentials.checkpoint,
 }
 
 assert set(IMPLEMENTATIONS) == set(m.STEP_TYPES), "every step model needs an implementation"

@@ -1,9 +1,9 @@
-"""store: hands a captured technical password to the credential sink (vault, journal) at once."""
+"""store, checkpoint: what the credential sink (vault, journal) must know, the instant it happens."""
 
 from __future__ import annotations
 
 from robots.errors import BadInput
-from robots.flow_model import Store
+from robots.flow_model import Checkpoint, Store
 from robots.runner import StepContext
 
 
@@ -18,3 +18,7 @@ def store(ctx: StepContext, step: Store) -> None:
             raise BadInput(f"{ctx.flow_file}: variable « {args.password} » holds no password yet")
         fields["password"] = str(ctx.scope[args.password])
     ctx.sink.store(ctx.text(args.key), {k: v for k, v in fields.items() if v is not None})
+
+
+def checkpoint(ctx: StepContext, step: Checkpoint) -> None:
+    ctx.sink.checkpoint(ctx.text(step.checkpoint.key), step.checkpoint.event)

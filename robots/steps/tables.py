@@ -68,7 +68,8 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     handle, table = ctx.locate(args.table)
     headers = headers_of(table)
     wanted = {column_of(headers, column, handle): ctx.text(value) for column, value in args.where.items()}
-    for page_number in range(1, MAX_PAGES + 1):
+    page_number = 0
+    for page_number in range(1, MAX_PAGES + 1):  # noqa: B007 - reported below
         for row, cells in rows_of(table, headers):
             if all(_normalise(cells[c]) == _normalise(v) for c, v in wanted.items()):
                 if args.into:
