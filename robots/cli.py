@@ -10,6 +10,8 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from robots import logs
+from robots.renewal import commands as renewal_commands
+from robots.replay import commands as replay_commands
 from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
 from robots.secrets import REDACTOR
 
@@ -98,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     screens = commands.add_parser("screens", help="list the screens and elements of the catalogue")
     screens.set_defaults(handler=_screens)
+
+    renewal_commands.register(commands)
+    replay_commands.register(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The nightly renewal job: roster, journal, deliveries, reports (`chorus-robot renew`, `status`)."""

@@ -1,0 +1,9 @@
+"""Sub-commands of the nightly job: renew, status."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Adds this module's sub-commands to `chorus-robot`."""

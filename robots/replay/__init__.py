@@ -1,0 +1,1 @@
+"""Replay for support teams: step mode, recordings without secrets, illustrated procedures, probe."""
