@@ -64,11 +64,15 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context mark is where the broken construct starts; the problem mark is often the end of file.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
-        raise BadInput("malformed YAML", [Problem(path, line, str(exc.problem))]) from None
+        context = f"{exc.context}: " if exc.context else ""
+        problem_line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark and exc.context_mark else ""
+        message = f"YAML syntax: {context}{exc.problem}{problem_line}"
+        raise BadInput("malformed YAML", [Problem(path, line, message)]) from None
     except yaml.YAMLError as exc:
-        raise BadInput("malformed YAML", [Problem(path, None, str(exc))]) from None
+        raise BadInput("malformed YAML", [Problem(path, None, f"YAML syntax: {exc}")]) from None
 
 
 def line_of(data: Any, location: tuple[Any, ...]) -> int | None:

@@ -1,0 +1,206 @@
+"""Issue 2: reset one structure's technical password end to end, against the mock portal."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from robots.api_check import technical_account_works
+from robots.run_flow import RunRequest, prepare, run_in_browser
+from robots.runner import RunResult
+from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal, robot
+
+FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
+
+
+def reset(browser: Browser, portal: Portal, structure: str, vault: Path, **variables: str) -> RunResult:
+    request = RunRequest(
+        flow=FLOW, portal_url=portal.url, variables={"structure": structure, **variables}, vault_path=vault
+    )
+    return run_in_browser(browser, prepare(request), request)
+
+
+def expiry(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def assert_vault_matches_portal(vault: Path, portal: Portal, structure: str) -> dict:
+    entry = json.loads(vault.read_text())[structure]
+    technical_user = portal.structure(structure)["technical_user"]
+    assert entry["login"] == technical_user["login"]
+    assert entry["password"] == technical_user["password"]
+    assert expiry(entry["expires_at"]) == expiry(technical_user["expires_at"])
+    return entry
+
+
+def test_reset_of_a_structure_on_the_first_page(browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[0]
+    before = structure["technical_user"]
+    vault = tmp_path / "vault.json"
+
+    result = reset(browser, portal, structure["identifiant"], vault)
+
+    entry = assert_vault_matches_portal(vault, portal, structure["identifiant"])
+    after = portal.structure(structure["identifiant"])
+    assert after["reset_count"] == 1
+    assert entry["password"] != before["password"]
+    assert "/" not in entry["password"]
+    assert result.scope["old_expiry"] == expiry(before["expires_at"]).isoformat()
+    moved = expiry(entry["expires_at"]) - datetime.now()
+    assert timedelta(days=423) < moved <= timedelta(days=424, minutes=1)
+    assert vault.stat().st_mode & 0o777 == 0o600
+    assert technical_account_works(portal.url, entry["login"], entry["password"])
+    assert not technical_account_works(portal.url, before["login"], before["password"])
+
+
+def test_reset_of_a_structure_on_a_later_page(browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path):
+    structures = portal.managed_by(syndicate["login"])
+    assert len(structures) > 2 * ROWS_PER_PAGE, "the demo syndicate must fill three pages"
+    last = structures[-1]
+    vault = tmp_path / "vault.json"
+
+    reset(browser, portal, last["identifiant"], vault)
+
+    assert_vault_matches_portal(vault, portal, last["identifiant"])
+    untouched = [s for s in portal.managed_by(syndicate["login"]) if s["identifiant"] != last["identifiant"]]
+    assert all(s["reset_count"] == 0 for s in untouched)
+
+
+def test_passwords_with_a_slash_are_reset_again(browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[1]["identifiant"]
+    queued = ["ab/cdEF12gh", "Zx9/Qw8Er7Ty", "CleanPass123"]
+    portal.next_passwords(queued)
+    vault = tmp_path / "vault.json"
+
+    result = reset(browser, portal, structure, vault)
+
+    assert portal.structure(structure)["reset_count"] == 3
+    assert result.scope["attempt"] == 3
+    entry = assert_vault_matches_portal(vault, portal, structure)
+    assert entry["password"] == queued[-1]
+    assert technical_account_works(portal.url, entry["login"], entry["password"])
+    for old in queued[:-1]:
+        assert not technical_account_works(portal.url, entry["login"], old)
+
+
+def test_entry_through_chorus_pro_directly(browser: Browser, portal: Portal, tmp_path: Path, monkeypatch):
+    company = portal.biggest_account("chorus")
+    monkeypatch.setenv("CHORUS_LOGIN", company["login"])
+    monkeypatch.setenv("CHORUS_PASSWORD", company["password"])
+    structure = portal.managed_by(company["login"])[0]["identifiant"]
+    vault = tmp_path / "vault.json"
+
+    reset(browser, portal, structure, vault, entry="chorus")
+
+    assert_vault_matches_portal(vault, portal, structure)
+
+
+def test_bound_reached_keeps_the_last_password_and_says_so(portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[2]["identifiant"]
+    slashed = [f"Bad/{i}xYz{i}Pw" for i in range(5)]
+    portal.next_passwords(slashed)
+    vault = tmp_path / "vault.json"
+
+    done = robot(
+        "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
+        "--var", f"structure={structure}", "--vault", str(vault),
+    )  # fmt: skip
+
+    assert done.returncode == 3, done.stderr
+    assert "caractère interdit" in done.stderr
+    assert "coffre" in done.stderr
+    entry = json.loads(vault.read_text())[structure]
+    assert entry["password"] == slashed[-1]
+    assert portal.structure(structure)["technical_user"]["password"] == slashed[-1]
+    assert technical_account_works(portal.url, entry["login"], entry["password"])
+    for secret in slashed:
+        assert secret not in done.stdout + done.stderr
+
+
+def test_command_prints_what_happened_and_never_the_password(portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[3]
+    vault = tmp_path / "vault.json"
+
+    done = robot(
+        "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
+        "--var", f"structure={structure['identifiant']}", "--vault", str(vault),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    new = portal.structure(structure["identifiant"])["technical_user"]
+    assert structure["identifiant"] in done.stdout
+    assert new["login"] in done.stdout
+    assert str(vault) in done.stdout
+    assert expiry(new["expires_at"]).isoformat() in done.stdout
+    every_password = [a["password"] for a in portal.state()["accounts"]] + [new["password"]]
+    for secret in every_password:
+        assert secret not in done.stdout
+        assert secret not in done.stderr
+    assert "Cliquez sur « connexion »" in done.stderr, "every step logs its label"
+
+
+def test_wrong_dgfip_credentials(portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[0]["identifiant"]
+    vault = tmp_path / "vault.json"
+
+    done = robot(
+        "run", str(FLOW), "--portal-url", portal.url, "--var", f"structure={structure}", "--vault", str(vault),
+        env={"DGFIP_PASSWORD": "not-the-password"},
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert "connexion refusée par le Portail de la Gestion Publique" in done.stderr
+    assert "Identifiant ou mot de passe incorrect" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not vault.exists()
+    assert portal.structure(structure)["reset_count"] == 0
+
+
+def test_structure_not_in_mes_structures(portal: Portal, syndicate: dict, tmp_path: Path):
+    others = [s for s in portal.state()["structures"] if s["manager"] != syndicate["login"]]
+    stranger = others[0]["identifiant"]
+    vault = tmp_path / "vault.json"
+
+    done = robot("run", str(FLOW), "--portal-url", portal.url, "--var", f"structure={stranger}", "--vault", str(vault))
+
+    assert done.returncode == 1
+    assert f"Identifiant structure = « {stranger} »" in done.stderr
+    assert "Mes structures" in done.stderr
+    assert "page(s) parcourue(s)" in done.stderr
+    assert "écran vu : « Activités du gestionnaire »" in done.stderr
+    screenshot = done.stderr.split("capture : ")[1].split()[0]
+    assert Path(screenshot).is_file()
+    assert "Traceback" not in done.stderr
+    assert not vault.exists()
+
+
+def test_malformed_siret_is_refused_before_anything_runs(portal: Portal, syndicate: dict, tmp_path: Path):
+    done = robot("run", str(FLOW), "--portal-url", portal.url, "--var", "structure=2147024410", "--vault", "x.json")
+
+    assert done.returncode == 2
+    assert "structure" in done.stderr and "14 chiffres" in done.stderr
+    assert all(s["reset_count"] == 0 for s in portal.state()["structures"])
+
+
+@pytest.mark.parametrize(
+    ("flow_text", "line", "message"),
+    [
+        ("name: x\nsteps:\n  - click: chorus_connecte.mon_compte\n  - clik: a.b\n", 4, "exactly one command"),
+        ("name: x\nsteps:\n  - click: chorus_connecte.mon_compte\n  - fill: {element: a.b\n", 4, "YAML"),
+        ("name: x\nsteps:\n  - label: ok\n    click: chorus_connecte.nowhere\n", 3, "unknown element « nowhere »"),
+    ],
+)
+def test_malformed_flow_names_file_and_line(tmp_path: Path, flow_text: str, line: int, message: str):
+    flow = tmp_path / "broken.yaml"
+    flow.write_text(flow_text)
+
+    done = robot("run", str(flow), "--portal-url", "http://127.0.0.1:9")
+
+    assert done.returncode == 2
+    assert f"{flow}:{line}" in done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
