@@ -65,7 +65,9 @@ def _screens(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chorus-robot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="chorus-robot", description="Drives the DGFiP and Chorus Pro portals from YAML flows."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     commands = parser.add_subparsers(dest="command", required=True)
 
