@@ -40,14 +40,15 @@ def assert_vault_matches_portal(vault: Path, portal: Portal, structure: str) -> 
 def test_reset_of_a_structure_on_the_first_page(browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path):
     structure = portal.managed_by(syndicate["login"])[0]
     before = structure["technical_user"]
+    portal.next_passwords(["Kq3vZ8pLm2Xw"])
     vault = tmp_path / "vault.json"
 
     result = reset(browser, portal, structure["identifiant"], vault)
 
     entry = assert_vault_matches_portal(vault, portal, structure["identifiant"])
     after = portal.structure(structure["identifiant"])
-    assert after["reset_count"] == 1
-    assert entry["password"] != before["password"]
+    assert after["reset_count"] == 1 == result.scope["attempt"]
+    assert entry["password"] == "Kq3vZ8pLm2Xw" != before["password"]
     assert "/" not in entry["password"]
     assert result.scope["old_expiry"] == expiry(before["expires_at"]).isoformat()
     moved = expiry(entry["expires_at"]) - datetime.now()
@@ -63,9 +64,10 @@ def test_reset_of_a_structure_on_a_later_page(browser: Browser, portal: Portal, 
     last = structures[-1]
     vault = tmp_path / "vault.json"
 
-    reset(browser, portal, last["identifiant"], vault)
+    result = reset(browser, portal, last["identifiant"], vault)
 
     assert_vault_matches_portal(vault, portal, last["identifiant"])
+    assert portal.structure(last["identifiant"])["reset_count"] == result.scope["attempt"]
     untouched = [s for s in portal.managed_by(syndicate["login"]) if s["identifiant"] != last["identifiant"]]
     assert all(s["reset_count"] == 0 for s in untouched)
 
