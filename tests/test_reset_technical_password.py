@@ -137,7 +137,7 @@ def test_command_prints_what_happened_and_never_the_password(portal: Portal, syn
     assert structure["identifiant"] in done.stdout
     assert new["login"] in done.stdout
     assert str(vault) in done.stdout
-    assert expiry(new["expires_at"]).isoformat() in done.stdout
+    assert f"{expiry(new['expires_at']):%d/%m/%Y %H:%M:%S}" in done.stdout
     every_password = [a["password"] for a in portal.state()["accounts"]] + [new["password"]]
     for secret in every_password:
         assert secret not in done.stdout
