@@ -18,12 +18,12 @@ demo: browser
 	$(ROBOT) demo
 
 test: browser
-	$(VENV)/bin/ruff check robots fixtures tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check robots fixtures tests bench
-	$(VENV)/bin/ruff format --check robots fixtures tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: browser
 	$(PYTHON) bench/renew_throughput.py

@@ -10,9 +10,9 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from robots import logs
+from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
-from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
 from robots.secrets import REDACTOR
 
 
