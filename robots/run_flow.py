@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,10 @@ def run(request: RunRequest) -> RunResult:
         return run_in_browser(browser, prepared, request)
 
 
+def _french(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M:%S") if iso else "?"
+
+
 def summary(result: RunResult, vault: Vault | None = None) -> list[str]:
     """What a person wants to read after a run: never a secret."""
     scope = result.scope
@@ -131,7 +136,8 @@ def summary(result: RunResult, vault: Vault | None = None) -> list[str]:
     if "technical_login" in scope:
         lines.append(f"Utilisateur technique : {scope['technical_login']}")
     if "old_expiry" in scope or "new_expiry" in scope:
-        lines.append(f"Expiration : {scope.get('old_expiry', '?')} → {scope.get('new_expiry', '?')}")
+        old, new = (_french(scope.get(name)) for name in ("old_expiry", "new_expiry"))
+        lines.append(f"Expiration du mot de passe : {old} → {new}")
     if "attempt" in scope:
         lines.append(f"Réinitialisations : {scope['attempt']}")
     if vault and "new_password" in scope:
