@@ -26,8 +26,7 @@ block => {
     if (control.type === 'checkbox' || control.type === 'radio') value = control.checked;
     else if (control.tagName === 'SELECT') value = control.selectedOptions[0]?.textContent.trim() ?? '';
     else value = control.value;
-    if (control.type === 'radio') { if (control.checked) pairs[clean(control.name)] = clean(label.textContent); }
-    else pairs[clean(label.textContent)] = value;
+    pairs[clean(label.textContent)] = value;
   }
   for (const el of block.querySelectorAll('span, dt, th[scope=row], strong')) {
     const text = el.textContent.trim();
