@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from playwright.sync_api import Browser
@@ -22,6 +23,14 @@ def reset(browser: Browser, portal: Portal, structure: str, vault: Path, **varia
         flow=FLOW, portal_url=portal.url, variables={"structure": structure, **variables}, vault_path=vault
     )
     return run_in_browser(browser, prepare(request), request)
+
+
+def run_command(portal: Portal, structure: str, vault: Path, env: dict[str, str] | None = None) -> CompletedProcess:
+    """`chorus-robot run` of the reset flow, as a person types it."""
+    return robot(
+        "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
+        "--var", f"structure={structure}", "--vault", str(vault), env=env,
+    )  # fmt: skip
 
 
 def expiry(value: str) -> datetime:
@@ -107,10 +116,7 @@ def test_bound_reached_keeps_the_last_password_and_says_so(portal: Portal, syndi
     portal.next_passwords(slashed)
     vault = tmp_path / "vault.json"
 
-    done = robot(
-        "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
-        "--var", f"structure={structure}", "--vault", str(vault),
-    )  # fmt: skip
+    done = run_command(portal, structure, vault)
 
     assert done.returncode == 3, done.stderr
     assert "caractère interdit" in done.stderr
@@ -127,10 +133,7 @@ def test_command_prints_what_happened_and_never_the_password(portal: Portal, syn
     structure = portal.managed_by(syndicate["login"])[3]
     vault = tmp_path / "vault.json"
 
-    done = robot(
-        "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
-        "--var", f"structure={structure['identifiant']}", "--vault", str(vault),
-    )  # fmt: skip
+    done = run_command(portal, structure["identifiant"], vault)
 
     assert done.returncode == 0, done.stderr
     new = portal.structure(structure["identifiant"])["technical_user"]
@@ -149,10 +152,7 @@ def test_wrong_dgfip_credentials(portal: Portal, syndicate: dict, tmp_path: Path
     structure = portal.managed_by(syndicate["login"])[0]["identifiant"]
     vault = tmp_path / "vault.json"
 
-    done = robot(
-        "run", str(FLOW), "--portal-url", portal.url, "--var", f"structure={structure}", "--vault", str(vault),
-        env={"DGFIP_PASSWORD": "not-the-password"},
-    )  # fmt: skip
+    done = run_command(portal, structure, vault, env={"DGFIP_PASSWORD": "not-the-password"})
 
     assert done.returncode == 1
     assert "connexion refusée par le Portail de la Gestion Publique" in done.stderr
@@ -167,7 +167,7 @@ def test_structure_not_in_mes_structures(portal: Portal, syndicate: dict, tmp_pa
     stranger = others[0]["identifiant"]
     vault = tmp_path / "vault.json"
 
-    done = robot("run", str(FLOW), "--portal-url", portal.url, "--var", f"structure={stranger}", "--vault", str(vault))
+    done = run_command(portal, stranger, vault)
 
     assert done.returncode == 1
     assert f"Identifiant structure = « {stranger} »" in done.stderr
@@ -181,7 +181,7 @@ def test_structure_not_in_mes_structures(portal: Portal, syndicate: dict, tmp_pa
 
 
 def test_malformed_siret_is_refused_before_anything_runs(portal: Portal, syndicate: dict, tmp_path: Path):
-    done = robot("run", str(FLOW), "--portal-url", portal.url, "--var", "structure=2147024410", "--vault", "x.json")
+    done = run_command(portal, "2147024410", tmp_path / "vault.json")
 
     assert done.returncode == 2
     assert "structure" in done.stderr and "14 chiffres" in done.stderr
