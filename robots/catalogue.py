@@ -75,8 +75,10 @@ class Screen(Model):
     title: str = Field(description="The screen's name as the procedures print it, in French")
     portal: Literal["dgfip", "chorus"]
     url: str | None = Field(None, description="Regular expression on the URL (informative)")
-    kind: Literal["page", "dialog", "frame"] = Field(
-        "page", description="dialog: shown over a page; frame: the part common to many pages (menus)"
+    kind: Literal["page", "dialog", "frame", "error"] = Field(
+        "page",
+        description="dialog: shown over a page; frame: the part common to many pages (menus); "
+        "error: the portal's error page — a step waiting for another screen stops at once",
     )
     recognise: list[Locator] = Field(min_length=1, description="All must be visible on this screen")
     elements: dict[str, Element] = Field(default_factory=dict)
@@ -120,6 +122,9 @@ class Catalogue:
         if screen is None or element_name not in screen.elements:
             return None
         return ElementHandle(screen, element_name, screen.elements[element_name])
+
+    def error_screens(self) -> list[Screen]:
+        return [s for s in self.screens.values() if s.kind == "error"]
 
     def sensitive_elements(self) -> list[ElementHandle]:
         return [

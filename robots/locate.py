@@ -78,18 +78,21 @@ def is_shown(page: Page, screen: Screen) -> bool:
 
 def identify(page: Page, catalogue: Catalogue) -> Screen | None:
     """The screen shown now: a dialog wins over the page under it, a page over the frame around it."""
-    rank = {"dialog": 0, "page": 1, "frame": 2}
+    rank = {"error": 0, "dialog": 1, "page": 2, "frame": 3}
     shown = [s for s in catalogue.screens.values() if is_shown(page, s)]
     shown.sort(key=lambda s: rank[s.kind])
     return shown[0] if shown else None
 
 
-def wait_for_screen(page: Page, screen: Screen, timeout_s: float) -> bool:
+def wait_for_screen(page: Page, screen: Screen, timeout_s: float, errors: list[Screen] = ()) -> bool:  # type: ignore[assignment]
+    """True once `screen` is shown; False after the timeout or as soon as an error screen shows."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             if is_shown(page, screen):
                 return True
+            if any(is_shown(page, error) for error in errors):
+                return False
         except Exception:  # noqa: BLE001 - the page navigated while we looked
             pass
         if time.monotonic() >= deadline:

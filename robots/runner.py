@@ -83,15 +83,18 @@ class StepContext:
         screen = self.catalogue.screen(name)
         if screen is None:
             raise BadInput(f"{self.flow_file}: unknown screen « {name} »")
-        if not locate.wait_for_screen(self.page, screen, self.timeout_s):
+        if not locate.wait_for_screen(self.page, screen, self.timeout_s, self.catalogue.error_screens()):
             raise StepFailed(f"l'écran « {screen.title} » était attendu")
         if not self.screen_titles or self.screen_titles[-1] != screen.title:
             self.screen_titles.append(screen.title)
 
     def screen_seen(self) -> str:
         shown = locate.identify(self.page, self.catalogue)
-        title = shown.title if shown else "aucun écran connu du catalogue"
-        return f"« {title} » ({self.page.url})"
+        seen = f"« {shown.title} »" if shown else f"aucun écran connu du catalogue (titre « {self.page.title()} »)"
+        alert = self.page.get_by_role("alert").first
+        if alert.count() and alert.is_visible():
+            seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
+        return f"{seen} ({self.page.url})"
 
     def remember_secret(self, value: str) -> None:
         REDACTOR.add(value)

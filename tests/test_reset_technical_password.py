@@ -206,3 +206,18 @@ def test_malformed_flow_names_file_and_line(tmp_path: Path, flow_text: str, line
     assert f"{flow}:{line}" in done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_portal_that_answers_with_an_error(portal: Portal, syndicate: dict, tmp_path: Path):
+    structure = portal.managed_by(syndicate["login"])[0]["identifiant"]
+    portal.call("POST", "/__mock__/faults", {"path_prefix": "/cpp/gestionnaire/", "status": 503, "count": 1})
+    vault = tmp_path / "vault.json"
+
+    done = run_command(portal, structure, vault)
+
+    assert done.returncode == 1
+    assert "Étape « Ecran « Activités du gestionnaire » »" in done.stderr
+    assert "Le service est momentanément indisponible" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not vault.exists()
+    assert portal.structure(structure)["reset_count"] == 0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from robots.errors import StepFailed
 from robots.flow_model import ExpectScreen, GoTo
 from robots.runner import StepContext
 
 
 def goto(ctx: StepContext, step: GoTo) -> None:
-    ctx.page.goto(ctx.text(step.goto), wait_until="load", timeout=ctx.timeout_s * 1000)
+    response = ctx.page.goto(ctx.text(step.goto), wait_until="load", timeout=ctx.timeout_s * 1000)
+    if response is not None and response.status >= 500:
+        raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")
 
 
 def expect_screen(ctx: StepContext, step: ExpectScreen) -> None:
