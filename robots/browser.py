@@ -1,7 +1,7 @@
 """Finding and starting Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium.
 
 No browser is ever downloaded at run time. `python -m robots.browser --ensure` (run by `make`)
-installs Debian's package when neither exists.
+installs Debian's package when neither exists, and Debian's ffmpeg for the videos of recorded runs.
 """
 
 from __future__ import annotations
@@ -60,30 +60,32 @@ def connect(playwright: Playwright, cdp_url: str) -> Browser:
     return playwright.chromium.connect_over_cdp(cdp_url)
 
 
+def _apt_install(*packages: str) -> bool:
+    apt = shutil.which("apt-get")
+    if not apt:
+        print(f"apt-get not found: install {' '.join(packages)} by hand", file=sys.stderr)
+        return False
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, apt, "update", "-qq"], check=False, env=env)
+    return subprocess.run([*sudo, apt, "install", "-y", "-qq", *packages], check=False, env=env).returncode == 0
+
+
 def ensure() -> int:
+    """A Chromium (Playwright's or Debian's) and ffmpeg (videos of recorded runs); apt installs what is missing."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        if playwright_chromium(playwright):
-            print(f"Chromium: Playwright's own ({playwright.chromium.executable_path})")
-            return 0
-    if SYSTEM_CHROMIUM.exists():
-        print(f"Chromium: {SYSTEM_CHROMIUM}")
-        return 0
-    print("Chromium missing: installing Debian's package (apt-get install -y chromium)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    apt = shutil.which("apt-get")
-    if not apt:
-        print("apt-get not found: install Chromium by hand", file=sys.stderr)
-        return 1
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, apt, "update", "-qq"], check=False, env=env)
-    done = subprocess.run([*sudo, apt, "install", "-y", "-qq", "chromium"], check=False, env=env)
-    if done.returncode != 0 or not SYSTEM_CHROMIUM.exists():
-        print("could not install Chromium", file=sys.stderr)
-        return 1
-    print(f"Chromium: {SYSTEM_CHROMIUM}")
-    return 0
+        own = playwright_chromium(playwright)
+    missing = [] if own or SYSTEM_CHROMIUM.exists() else ["chromium"]
+    missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
+    if missing:
+        print(f"installing Debian's {' '.join(missing)} (apt-get install -y {' '.join(missing)})")
+        if not _apt_install(*missing) and "chromium" in missing:
+            print("could not install Chromium", file=sys.stderr)
+            return 1
+    print(f"Chromium: {own or SYSTEM_CHROMIUM}; ffmpeg: {shutil.which('ffmpeg') or 'absent (no videos)'}")
+    return 0 if own or SYSTEM_CHROMIUM.exists() else 1
 
 
 if __name__ == "__main__":

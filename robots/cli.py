@@ -17,16 +17,18 @@ from robots.secrets import REDACTOR
 
 
 def _run(args: argparse.Namespace) -> int:
-    from robots.run_flow import RunRequest, parse_assignments, run, summary
+    from robots.replay.recording import RecordOptions
+    from robots.replay.stepper import Stepper
+    from robots.run_flow import RunRequest, parse_assignments, prepare, run, summary
     from robots.session import BrowserOptions
 
     request = RunRequest(
         flow=Path(args.flow), env_name=args.env, portal_url=args.portal_url,
         variables=parse_assignments(args.var), vault_path=Path(args.vault) if args.vault else None,
         browser=BrowserOptions(headed=args.headed, slow_mo_ms=args.slow_mo),
+        observers=[Stepper()] if args.step else [],
+        record=RecordOptions.parse(args.record, Path(args.recordings)),
     )  # fmt: skip
-    from robots.run_flow import prepare
-
     vault = prepare(request).vault
     result = run(request)
     print("\n".join(summary(result, vault)))
@@ -49,7 +51,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from robots.tooling import validate
 
-    return validate([Path(p) for p in args.paths])
+    return validate([Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -79,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--vault", help="vault file (default: settings.vault)")
     run.add_argument("--headed", action="store_true", help="show the browser")
     run.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause between actions")
+    run.add_argument("--step", action="store_true", help="before each step: Enter runs it, s skips it, q stops")
+    run.add_argument(
+        "--record", metavar="KINDS", help="trace,video,screenshots (or all): keep them, with the procedure"
+    )
+    run.add_argument("--recordings", default="recordings", metavar="DIR", help="where recordings go")
     run.set_defaults(handler=_run)
 
     mock = commands.add_parser("mock-portal", help="serve the mock portal until stopped")
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check flows and the selector catalogue")
     validate.add_argument("paths", nargs="*", default=["flows"], help="flow files or folders (default: flows)")
+    validate.add_argument("--catalogue", metavar="DIR", help="selector catalogue (default: settings.catalogue)")
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="write the flows' JSON Schema")

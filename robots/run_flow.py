@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from playwright.sync_api import Browser
@@ -21,6 +21,9 @@ from robots.secrets import SecretProvider
 from robots.session import VIEWPORT, BrowserOptions, open_browser
 from robots.validation import require_valid
 from robots.vault import Vault
+
+if TYPE_CHECKING:
+    from robots.replay.recording import Recorder, RecordOptions
 
 
 class VaultSink:
@@ -47,6 +50,8 @@ class RunRequest:
     secret_env: dict[str, str] = field(default_factory=dict)
     browser: BrowserOptions = BrowserOptions()
     observers: list[StepObserver] = field(default_factory=list)
+    # None: nothing recorded; RecordOptions(): a failed run keeps its trace and screenshot.
+    record: RecordOptions | None = None
 
 
 @dataclass
@@ -103,17 +108,38 @@ def prepare(request: RunRequest) -> Prepared:
 def run_in_browser(
     browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink | None = None
 ) -> RunResult:
-    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+    recorder = _recorder(prepared, request)
+    extra = recorder.context_options() if recorder else {}
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR", **extra)
+    error: BaseException | None = None
     try:
+        if recorder:
+            recorder.start(context)
         page = context.new_page()
         runner = Runner(
             page, prepared.catalogue,
             secrets=SecretProvider(request.secret_env), sink=sink or VaultSink(prepared.vault),
-            timeout_s=prepared.config.settings.timeout_s, observers=request.observers,
+            timeout_s=prepared.config.settings.timeout_s,
+            observers=[*request.observers, *([recorder] if recorder else [])],
+            **({"failures_dir": recorder.dir} if recorder else {}),
         )  # fmt: skip
         return runner.run(request.flow, prepared.scope)
+    except BaseException as exc:
+        error = exc
+        raise
     finally:
+        if recorder:
+            recorder.finish(context, error, browser)
         context.close()
+
+
+def _recorder(prepared: Prepared, request: RunRequest) -> Recorder | None:
+    """Recording is off unless the request asks for it (`--record`, or failures only)."""
+    if request.record is None:
+        return None
+    from robots.replay.recording import Recorder as RunRecorder
+
+    return RunRecorder(request.record, prepared.flow, prepared.scope, prepared.catalogue)
 
 
 def run(request: RunRequest) -> RunResult:

@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from robots.errors import BadInput
 
@@ -34,8 +35,10 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         for value in self.values:
-            if value in text:
-                text = text.replace(value, MASK)
+            # URL-encoded too: a form's body or a URL's query string in an error message.
+            for form in dict.fromkeys((value, quote(value, safe=""), quote_plus(value))):
+                if form in text:
+                    text = text.replace(form, MASK)
         return text
 
     def redact_data(self, data: object) -> object:

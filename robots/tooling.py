@@ -1,45 +1,102 @@
-"""Flow tooling: validate, schema, screens."""
+"""Flow tooling: validate, schema, screens.
+
+`validate` reports every problem of every flow and of the catalogue, each with file and line: the
+YAML, the structure (the flow models), screens, elements, row actions, variables, secrets,
+sub-flows, and the `# yaml-language-server: $schema=…` line that gives editors completion.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
-from robots.catalogue import load_screens
+from robots.catalogue import Catalogue, load_screens
 from robots.config import PROJECT_ROOT, load_config
-from robots.errors import EXIT_BAD_INPUT, EXIT_OK
+from robots.errors import EXIT_BAD_INPUT, EXIT_OK, Problem
 from robots.flow_model import Flow
 from robots.validation import validate_flow
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "flow.schema.json"
+SCHEMA_LINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$")
 
 
-def flow_files(paths: list[Path]) -> list[Path]:
+def flow_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     files: list[Path] = []
+    problems: list[Problem] = []
     for path in paths:
-        files.extend(sorted(path.rglob("*.yaml")) if path.is_dir() else [path])
-    return files
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(path, None, "no such file or folder"))
+    return files, problems
 
 
-def validate(paths: list[Path]) -> int:
-    config = load_config()
-    folder = config.resolve(config.settings.catalogue)
-    screens, problems = load_screens(folder)
-    if not problems:
-        from robots.catalogue import Catalogue
+def schema_reference(path: Path) -> str:
+    """The `$schema` a flow at `path` names: the committed schema, relative to the flow's folder."""
+    return Path(os.path.relpath(SCHEMA_FILE.resolve(), path.resolve().parent)).as_posix()
 
-        catalogue = Catalogue({s.name: s for s, _ in screens}, folder)
-        files = flow_files(paths)
-        for path in files:
-            problems.extend(validate_flow(path, catalogue, known=None))
-    problems = list(dict.fromkeys(problems))
+
+def check_schema_line(path: Path) -> list[Problem]:
+    """A flow starts with `# yaml-language-server: $schema=<relative path of schema/flow.schema.json>`."""
+    expected = schema_reference(path)
+    wanted = f"the first line must be `# yaml-language-server: $schema={expected}` (editor completion)"
+    try:
+        first = path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
+    except (OSError, UnicodeDecodeError):
+        return []  # the YAML check reports unreadable files
+    match = SCHEMA_LINE.match(first)
+    if not match:
+        return [Problem(path, 1, wanted)]
+    named = (path.parent / match.group(1)).resolve()
+    if named != SCHEMA_FILE.resolve():
+        return [Problem(path, 1, f"$schema={match.group(1)} is not schema/flow.schema.json: {wanted}")]
+    return []
+
+
+def check_schema_file() -> list[Problem]:
+    """The committed schema is the one the models generate (`chorus-robot schema` rewrites it)."""
+    try:
+        committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [Problem(SCHEMA_FILE, None, "missing: run `chorus-robot schema`")]
+    except json.JSONDecodeError as exc:
+        return [Problem(SCHEMA_FILE, exc.lineno, f"not valid JSON ({exc.msg}): run `chorus-robot schema`")]
+    if committed != flow_schema():
+        return [Problem(SCHEMA_FILE, None, "out of date with the flow models: run `chorus-robot schema`")]
+    return []
+
+
+def validate(paths: list[Path], catalogue_folder: Path | None = None) -> int:
+    """Prints every problem (file:line: message); exit 2 if there is any."""
+    problems, flows, screens = collect_problems(paths, catalogue_folder)
     for problem in problems:
         print(problem)
     if problems:
         print(f"{len(problems)} problem(s)")
         return EXIT_BAD_INPUT
-    print(f"OK: {len(files)} flow(s), {len(screens)} screen(s)")
+    print(f"OK: {flows} flow(s), {screens} screen(s)")
     return EXIT_OK
+
+
+def collect_problems(paths: list[Path], catalogue_folder: Path | None = None) -> tuple[list[Problem], int, int]:
+    """All problems of the catalogue and of the flows; the numbers of flows and screens checked."""
+    if catalogue_folder is None:
+        config = load_config()
+        catalogue_folder = config.resolve(config.settings.catalogue)
+    screens, problems = load_screens(catalogue_folder)
+    # Flows are checked against the screens that loaded: a broken screen file is reported once, above.
+    catalogue = Catalogue({s.name: s for s, _ in screens}, catalogue_folder)
+    problems += check_schema_file()
+    files, missing = flow_files(paths)
+    problems += missing
+    for path in files:
+        problems += check_schema_line(path)
+        problems += validate_flow(path, catalogue, known=None)
+    return list(dict.fromkeys(problems)), len(files), len(screens)
 
 
 def flow_schema() -> dict:

@@ -102,6 +102,9 @@ def problems_from(error: Any, data: Any, path: Path) -> list[Problem]:
             message = f"unknown key « {location[-1]} »"
         elif item["type"] == "missing":
             message = f"missing « {location[-1]} »"
+        elif item["type"] == "unknown_step" and isinstance(item.get("input"), dict):
+            keys = ", ".join(str(k) for k in item["input"] if k != "label") or "none"
+            message = f"unknown step command « {keys} »: {message}"
         problems.append(Problem(path, line_of(data, location), f"{where}: {message}" if where else message))
     return problems
 

@@ -1,0 +1,406 @@
+"""Recordings of a run: `recordings/<YYYYmmdd-HHMMSS>-<flow>-<subject>/`.
+
+`--record trace,video,screenshots` keeps a Playwright trace (`trace.zip`, opens with
+`playwright show-trace`), a video, a screenshot per step (`NN-<label>.png`, secrets masked), the
+run's log, `steps.json` and the illustrated procedure. Without `--record`, the trace and a
+screenshot are kept only when the run fails. Before the run ends, every secret the process knows is
+scrubbed from every file of the recording, trace entries included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import playwright
+from loguru import logger
+from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Locator as PwLocator
+
+from robots import flow_model as m
+from robots import locate, logs
+from robots.catalogue import Catalogue, Screen
+from robots.errors import BadInput, RobotError, RunStopped
+from robots.flow_model import Flow, Step
+from robots.flowfile import load_flow
+from robots.replay.privacy import init_script, mark_secret, mask_locators
+from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
+from robots.runner import Decision, StepContext, target_ref
+from robots.secrets import MASK, REDACTOR
+from robots.session import VIEWPORT
+from robots.variables import UnknownVariable, interpolate
+
+KINDS = ("trace", "video", "screenshots")
+PAGE_COMMANDS = {"goto", "expect_screen", "fill", "click", "read", "read_block", "read_table", "pick_row"}
+SHOT_AFTER = {"goto", "expect_screen"}  # these show the page once it is there; the others before acting
+STEPS_FILE = "steps.json"
+TRACE_FILE = "trace.zip"
+VIDEO_FILE = "video.webm"
+LOG_FILE = "run.log"
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    """What to keep of a run. No kind: only a failed run's trace and screenshot."""
+
+    kinds: frozenset[str] = frozenset()
+    root: Path = Path("recordings")
+
+    @classmethod
+    def parse(cls, text: str | None, root: Path = Path("recordings")) -> RecordOptions:
+        kinds = {k.strip() for k in (text or "").split(",") if k.strip()}
+        if "all" in kinds:
+            kinds = set(KINDS)
+        unknown = kinds - set(KINDS)
+        if unknown:
+            choices = ", ".join(KINDS)
+            raise BadInput(f"--record « {text} »: unknown {', '.join(sorted(unknown))} (choose among {choices})")
+        return cls(frozenset(kinds), root)
+
+
+@dataclass
+class _Open:
+    step: Step
+    entry: dict[str, Any]
+    children: set[int] = field(default_factory=set)
+
+
+class Recorder:
+    """Records one run; a StepObserver. `start` before the first page, `finish` instead of closing."""
+
+    def __init__(self, options: RecordOptions, flow: Flow, scope: dict[str, Any], catalogue: Catalogue) -> None:
+        self.options = options
+        self.catalogue = catalogue
+        self.started = datetime.now()
+        self.subject = run_subject(flow, scope)
+        name = "-".join(p for p in (self.started.strftime("%Y%m%d-%H%M%S"), slug(flow.name), slug(self.subject)) if p)
+        self.dir = _unique(options.root / name)
+        self.meta = {
+            "flow": flow.name, "title": flow.title or flow.name, "description": flow.description.strip(),
+            "subject": self.subject, "started_at": self.started.isoformat(timespec="seconds"),
+            "portal_url": REDACTOR.redact(str(scope.get("env", {}).get("portal_url", ""))),
+            "viewport": dict(VIEWPORT), "record": sorted(options.kinds),
+        }  # fmt: skip
+        self.entries: list[dict[str, Any]] = []
+        self._stack: list[_Open] = []
+        self._shots = 0
+        self._screen: tuple[str | None, str | None] = (None, None)
+        self._log_sink: int | None = None
+        self._log_context: Any = None
+        self._uncaptured: list[str] = []
+        self.video = "video" in options.kinds and ensure_video_encoder()
+
+    @property
+    def detailed(self) -> bool:
+        return bool(self.options.kinds)
+
+    @property
+    def screenshots(self) -> bool:
+        return "screenshots" in self.options.kinds
+
+    # ------------------------------------------------------------ lifecycle
+
+    def context_options(self) -> dict[str, Any]:
+        """Extra `browser.new_context` options: the video, when asked for."""
+        if not self.video:
+            return {}
+        return {"record_video_dir": str(self.dir / ".video"), "record_video_size": dict(VIEWPORT)}
+
+    def start(self, context: BrowserContext) -> None:
+        """Before the first page: secrets blurred from the first paint, tracing on, the log file."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._log_context = logger.contextualize(run=self.dir.name)
+        self._log_context.__enter__()
+        self._log_sink = logs.add_file(self.dir / LOG_FILE)
+        context.add_init_script(script=init_script(self.catalogue))
+        context.tracing.start(title=self.dir.name, screenshots=True, snapshots=True, sources=False)
+
+    def finish(self, context: BrowserContext, error: BaseException | None, browser: Browser | None) -> Path | None:
+        """Stops tracing, closes the context, scrubs the secrets; the recording's folder, if kept."""
+        try:
+            return self._finish(context, error, browser)
+        except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more than its recording
+            # Never keep a recording whose secrets may not all have been scrubbed.
+            shutil.rmtree(self.dir, ignore_errors=True)
+            logger.error("enregistrement supprimé ({}) : {}", self.dir, _first_line(str(exc)))
+            return None
+        finally:
+            self._stop_log()
+
+    def _finish(self, context: BrowserContext, error: BaseException | None, browser: Browser | None) -> Path | None:
+        self._close_open()
+        keep = self.detailed or error is not None
+        self._stop_tracing(context, keep and ("trace" in self.options.kinds or error is not None))
+        if error is not None:
+            # A run stopped between showing a password and reading it: what the page shows is secret too.
+            self._uncaptured = _sensitive_texts(context, self.catalogue)
+        videos = [page.video for page in context.pages if page.video]
+        _quietly(context.close)
+        if keep and self.video and videos:
+            _quietly(lambda: shutil.move(videos[0].path(), self.dir / VIDEO_FILE))
+        shutil.rmtree(self.dir / ".video", ignore_errors=True)
+        if keep:
+            logger.info("Enregistrement : {}", self.dir)
+        self._stop_log()
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return None
+        self._write_steps(error)
+        secrets = [*REDACTOR.values, *self._uncaptured]
+        scrub_folder(self.dir, secrets)
+        if self.screenshots:
+            from robots.replay.procedure import write_procedure
+
+            written: list[Path] = []
+            _quietly(lambda: written.extend(write_procedure(self.dir, browser)))
+            forms = secret_forms(secrets)
+            for path in written:
+                scrub_file(path, forms)
+        return self.dir
+
+    def _stop_tracing(self, context: BrowserContext, keep: bool) -> None:
+        try:
+            context.tracing.stop(path=str(self.dir / TRACE_FILE) if keep else None)
+        except Exception as exc:  # noqa: BLE001 - a lost trace must not hide the run's own outcome
+            logger.warning("trace non enregistrée : {}", _first_line(str(exc)))
+
+    def _stop_log(self) -> None:
+        if self._log_sink is not None:
+            logger.remove(self._log_sink)
+            self._log_sink = None
+        if self._log_context is not None:
+            self._log_context.__exit__(None, None, None)
+            self._log_context = None
+
+    def _write_steps(self, error: BaseException | None) -> None:
+        status = "ok" if error is None else "stopped" if isinstance(error, RunStopped) else "failed"
+        meta = {**self.meta, "finished_at": datetime.now().isoformat(timespec="seconds"), "status": status}
+        if error is not None:
+            meta["error"] = _first_line(str(error)) if not isinstance(error, RobotError) else str(error)
+        meta["trace"] = TRACE_FILE if (self.dir / TRACE_FILE).exists() else None
+        meta["video"] = VIDEO_FILE if (self.dir / VIDEO_FILE).exists() else None
+        data = REDACTOR.redact_data({**meta, "steps": self.entries})
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        (self.dir / STEPS_FILE).write_text(text + "\n", encoding="utf-8")
+
+    # ------------------------------------------------------------ observer
+
+    def before_step(self, ctx: StepContext, step: Step, target: PwLocator | None) -> Decision:
+        self._close_skipped(step)
+        entry: dict[str, Any] = {
+            "index": len(self.entries) + 1, "label": REDACTOR.redact(step.title()), "command": step.command,
+            "depth": len(self._stack), "element": target_ref(step), "screen": None, "screen_name": None,
+            "box": None, "screenshot": None, "status": "running",
+        }  # fmt: skip
+        self.entries.append(entry)
+        self._stack.append(_Open(step, entry, _children(ctx, step)))
+        if target is not None and isinstance(step, m.Fill) and "${secret." in step.fill.value:
+            _quietly(lambda: mark_secret(target))
+        if self.detailed and step.command in PAGE_COMMANDS and step.command not in SHOT_AFTER:
+            self._note_screen(ctx, entry, step)
+            if self.screenshots:
+                self._shoot(ctx, step, entry, target)
+        return "run"
+
+    def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None:
+        entry = self._pop(step)
+        if entry is None:
+            return
+        if error is None:
+            entry["status"] = "ok"
+            if self.detailed and step.command in SHOT_AFTER:
+                self._note_screen(ctx, entry, step)
+                if step.command == "goto":
+                    entry["url"] = REDACTOR.redact(ctx.page.url)
+                if self.screenshots:
+                    self._shoot(ctx, step, entry, None)
+        else:
+            self._failed(entry, error)
+        if entry["screen"] is None:
+            entry["screen_name"], entry["screen"] = self._screen
+
+    def _failed(self, entry: dict[str, Any], error: BaseException) -> None:
+        entry["status"] = "stopped" if isinstance(error, RunStopped) else "failed"
+        children_failed = any(e.get("error") for e in self.entries[entry["index"] :])
+        if children_failed:
+            return
+        entry["error"] = REDACTOR.redact(getattr(error, "reason", None) or _first_line(str(error)))
+        shot = getattr(error, "screenshot", None)
+        if isinstance(shot, Path) and shot.parent.resolve() == self.dir.resolve():
+            entry["failure_screenshot"] = shot.name
+
+    def _close_skipped(self, step: Step) -> None:
+        """Steps the operator skipped were never told `after_step`: close them now."""
+        while self._stack and id(step) not in self._stack[-1].children:
+            self._skipped(self._stack.pop().entry)
+
+    def _pop(self, step: Step) -> dict[str, Any] | None:
+        if not any(o.step is step for o in self._stack):
+            return None
+        while self._stack[-1].step is not step:
+            self._skipped(self._stack.pop().entry)
+        return self._stack.pop().entry
+
+    def _close_open(self) -> None:
+        while self._stack:
+            self._skipped(self._stack.pop().entry)
+
+    @staticmethod
+    def _skipped(entry: dict[str, Any]) -> None:
+        if entry["status"] == "running":
+            entry["status"] = "skipped"
+
+    def _note_screen(self, ctx: StepContext, entry: dict[str, Any], step: Step) -> None:
+        shown = _known_screen(ctx, step) or _safely(lambda: locate.identify(ctx.page, ctx.catalogue))
+        if shown is not None:
+            self._screen = (shown.name, shown.title)
+        entry["screen_name"], entry["screen"] = self._screen
+
+    def _shoot(self, ctx: StepContext, step: Step, entry: dict[str, Any], target: PwLocator | None) -> None:
+        self._shots += 1
+        name = f"{self._shots:02d}-{slug(step.title())[:60] or step.command}.png"
+        page = ctx.page
+        try:
+            if target is not None:
+                target.scroll_into_view_if_needed(timeout=2000)
+                entry["box"] = _box(target)
+            page.screenshot(path=str(self.dir / name), mask=mask_locators(ctx), mask_color="#6b6b6b", timeout=10000)
+            entry["scroll"] = page.evaluate("() => [Math.round(scrollX), Math.round(scrollY)]")
+            entry["page_url"] = REDACTOR.redact(page.url)
+            entry["screenshot"] = name
+        except Exception as exc:  # noqa: BLE001 - a missing picture must not fail the procedure itself
+            logger.debug("capture impossible pour « {} » : {}", step.title(), _first_line(str(exc)))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def run_subject(flow: Flow, scope: dict[str, Any]) -> str:
+    """The flow's `subject` (e.g. the structure), never a secret."""
+    if not flow.subject:
+        return ""
+    try:
+        return REDACTOR.redact(interpolate(flow.subject, scope, lambda _: MASK))
+    except UnknownVariable:
+        return ""
+
+
+def slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_]+", "-", ascii_text).strip("-")
+
+
+def _unique(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _children(ctx: StepContext, step: Step) -> set[int]:
+    """Identities of the steps a compound step runs directly (the runner reuses these very objects)."""
+    if isinstance(step, m.If):
+        return {id(s) for s in (*step.if_.then, *step.if_.else_)}
+    if isinstance(step, m.Repeat):
+        return {id(s) for s in step.repeat.steps}
+    if isinstance(step, m.Call):
+        try:
+            return {id(s) for s in load_flow((ctx.flow_file.parent / step.call.flow).resolve()).steps}
+        except BadInput:
+            return set()
+    return set()
+
+
+def _sensitive_texts(context: BrowserContext, catalogue: Catalogue) -> list[str]:
+    """What the catalogue's sensitive elements show on the pages now open (the value `extract` cuts)."""
+    texts: list[str] = []
+    for page in context.pages:
+        for handle in catalogue.sensitive_elements():
+            for spec in handle.element.find:
+                text = _safely(lambda page=page, spec=spec: _text_of(locate.build(page, spec))) or ""
+                found = re.search(handle.element.extract, text) if handle.element.extract else None
+                texts += [t.strip() for t in (found.group(1) if found else None, text) if t and len(t.strip()) >= 4]
+    return texts
+
+
+def _text_of(locator: PwLocator) -> str:
+    return locator.inner_text(timeout=1000) if locator.count() else ""
+
+
+def _known_screen(ctx: StepContext, step: Step) -> Screen | None:
+    """The screen a step names, when the runner has just checked it is shown (a frame is no screen)."""
+    if isinstance(step, m.ExpectScreen):
+        return ctx.catalogue.screen(step.expect_screen)
+    ref = target_ref(step)
+    handle = ctx.catalogue.element(ref) if ref else None
+    return handle.screen if handle and handle.screen.kind != "frame" else None
+
+
+def _box(target: PwLocator) -> dict[str, float] | None:
+    box = target.bounding_box(timeout=2000)
+    return {k: round(v, 1) for k, v in box.items()} if box else None
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return REDACTOR.redact(lines[0] if lines else text)
+
+
+def _quietly(action) -> None:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except Exception as exc:  # noqa: BLE001 - recording is a help: it never breaks the run
+        logger.debug("enregistrement : {}", _first_line(str(exc)))
+
+
+def _safely(action):  # type: ignore[no-untyped-def]
+    try:
+        return action()
+    except Exception:  # noqa: BLE001 - the page may be navigating
+        return None
+
+
+def ensure_video_encoder() -> bool:
+    """Playwright records videos with its own ffmpeg build; Debian's ffmpeg does the same job.
+
+    When Playwright's is missing (it cannot be downloaded here), a link to /usr/bin/ffmpeg stands in.
+    """
+    target = _playwright_ffmpeg()
+    if target is None:
+        return False
+    if target.exists():
+        return True
+    system = shutil.which("ffmpeg")
+    if not system:
+        logger.warning("pas de vidéo : ffmpeg introuvable (apt-get install ffmpeg)")
+        return False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(system)
+    except OSError as exc:
+        logger.warning("pas de vidéo : {} ({})", target, exc.strerror)
+        return False
+    return True
+
+
+def _playwright_ffmpeg() -> Path | None:
+    package = Path(playwright.__file__).parent / "driver" / "package"
+    try:
+        browsers = json.loads((package / "browsers.json").read_text(encoding="utf-8"))["browsers"]
+        revision = next(b["revision"] for b in browsers if b["name"] == "ffmpeg")
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if configured == "0":
+        base = package / ".local-browsers"
+    else:
+        base = Path(configured) if configured else Path.home() / ".cache" / "ms-playwright"
+    return base / f"ffmpeg-{revision}" / "ffmpeg-linux"

@@ -1,0 +1,37 @@
+"""Issue 4, no secret on the pixels: sensitive elements are blurred before they are first painted."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page
+
+from robots.catalogue import Catalogue
+from robots.replay.privacy import SECRET_ATTR, init_script, mark_secret
+from tests.conftest import PROJECT
+
+PAGE = PROJECT / "tests" / "pages" / "password_shown.html"
+URL = "http://portal.test/structure"
+
+
+def blurred(page: Page, selector: str) -> bool:
+    return "blur" in page.eval_on_selector(selector, "e => getComputedStyle(e).filter")
+
+
+def test_sensitive_elements_are_blurred_before_the_first_paint(browser: Browser):
+    context = browser.new_context()
+    try:
+        context.add_init_script(script=init_script(Catalogue.load()))
+        context.route(URL, lambda route: route.fulfill(path=PAGE, content_type="text/html; charset=utf-8"))
+        page = context.new_page()
+        page.goto(URL)
+        page.wait_for_function("window.paintedUnmarked !== null")
+
+        assert page.evaluate("window.paintedUnmarked") is False
+        assert blurred(page, ".alert-success")
+        assert page.inner_text(".alert-success").endswith("Gener4tedPwd")  # the robot still reads it
+        assert blurred(page, "#pwd")
+        assert not blurred(page, "#login")
+        mark_secret(page.locator("#login"))  # a field about to receive a portal login
+        assert blurred(page, "#login")
+        assert page.locator(f"[{SECRET_ATTR}]").count() == 2
+    finally:
+        context.close()
