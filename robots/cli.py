@@ -19,7 +19,7 @@ from robots.secrets import REDACTOR
 def _run(args: argparse.Namespace) -> int:
     from robots.replay.recording import RecordOptions
     from robots.replay.stepper import Stepper
-    from robots.run_flow import RunRequest, parse_assignments, prepare, run, summary
+    from robots.run_flow import RunRequest, parse_assignments, run, summary
     from robots.session import BrowserOptions
 
     request = RunRequest(
@@ -29,9 +29,8 @@ def _run(args: argparse.Namespace) -> int:
         observers=[Stepper()] if args.step else [],
         record=RecordOptions.parse(args.record, Path(args.recordings)),
     )  # fmt: skip
-    vault = prepare(request).vault
-    result = run(request)
-    print("\n".join(summary(result, vault)))
+    prepared, result = run(request)
+    print("\n".join(summary(result, prepared.vault)))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ import yaml
 from robots.api_check import technical_account_works
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_OK
-from robots.run_flow import RunRequest, prepare, run, summary
+from robots.run_flow import RunRequest, run, summary
 from robots.session import BrowserOptions
 
 DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"
@@ -40,9 +40,9 @@ def demo(headed: bool = False) -> int:
             flow=FLOW, env_name="mock", portal_url=portal.url, variables={"structure": structure},
             vault_path=DEMO_VAULT, browser=BrowserOptions(headed=headed),
         )  # fmt: skip
-        result = run(request)
-        print("\n".join(summary(result, prepare(request).vault)))
-        entry = prepare(request).vault.get(structure) or {}
+        prepared, result = run(request)
+        print("\n".join(summary(result, prepared.vault)))
+        entry = prepared.vault.get(structure) or {}
         works = technical_account_works(portal.url, entry["login"], entry["password"])
         print(f"Vérification API (tauxtva) avec le nouveau mot de passe : {'acceptée' if works else 'REFUSÉE'}")
     return EXIT_OK if works else 1

@@ -142,10 +142,11 @@ def _recorder(prepared: Prepared, request: RunRequest) -> Recorder | None:
     return RunRecorder(request.record, prepared.flow, prepared.scope, prepared.catalogue)
 
 
-def run(request: RunRequest) -> RunResult:
+def run(request: RunRequest) -> tuple[Prepared, RunResult]:
+    """Checks everything, then runs the flow in a browser of its own."""
     prepared = prepare(request)
     with open_browser(request.browser) as browser:
-        return run_in_browser(browser, prepared, request)
+        return prepared, run_in_browser(browser, prepared, request)
 
 
 def _french(iso: str | None) -> str:
