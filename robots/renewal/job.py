@@ -1,0 +1,543 @@
+"""`chorus-robot renew`: every structure of every account of the roster, renewed before it expires.
+
+Per account (or chunk of a big account's structures): one browser context, one login, then for each
+structure: read the technical user and its expiry, decide, reset (« / » rule included) with the
+journal as credential sink, check the new password through the API (and that the old one is refused),
+then deliver. Work units run in `jobs` threads, each with its own Playwright and browser (Playwright's
+sync objects belong to the thread that made them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import math
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import Browser, BrowserContext
+
+from robots.api_check import technical_account_works
+from robots.catalogue import Catalogue
+from robots.config import PROJECT_ROOT, Config, Environment, load_config
+from robots.errors import BadInput, RobotError
+from robots.renewal.delivery import DeliveryFailed, NewPassword, SmtpSettings, deliver, hide_variables, target_of
+from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
+from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, Recovered
+from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
+from robots.renewal.sink import Expected, JournalSink
+from robots.runner import Runner, StepObserver
+from robots.secrets import REDACTOR, SecretProvider
+from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.validation import require_valid
+from robots.vault import Vault, now_iso
+
+FLOWS = PROJECT_ROOT / "flows" / "common"
+LOGIN_FLOW = FLOWS / "login.yaml"
+LIST_FLOW = FLOWS / "list_structures.yaml"
+READ_FLOW = FLOWS / "read_technical_user.yaml"
+RESET_FLOW = FLOWS / "reset_until_clean.yaml"
+FLOW_INPUTS = {
+    LOGIN_FLOW: {"entry"},
+    LIST_FLOW: set(),
+    READ_FLOW: {"structure"},
+    RESET_FLOW: {"structure", "technical_login"},
+}
+ALL_STRUCTURES = "(toutes)"
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, sep, count = text.partition("/")
+        if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
+            raise BadInput(f"--shard « {text} »: expected K/N with 1 ≤ K ≤ N, e.g. 2/4")
+        return cls(int(index), int(count))
+
+    def holds(self, identifiant: str) -> bool:
+        digest = hashlib.sha256(identifiant.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass
+class RenewOptions:
+    roster_path: Path
+    env_name: str = "mock"
+    portal_url: str | None = None
+    within_days: int = 30
+    jobs: int = 1
+    dry_run: bool = False
+    shard: Shard | None = None
+    browser: BrowserOptions = BrowserOptions()
+    vault_path: Path | None = None
+    failures_dir: Path = Path("recordings/failures")
+    observers: list[StepObserver] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """Everything checked before a browser starts."""
+
+    options: RenewOptions
+    config: Config
+    environment: Environment
+    roster: Roster
+    vault: Vault
+    catalogue_folder: Path
+
+
+def plan(options: RenewOptions) -> Plan:
+    config = load_config()
+    environment = config.environment(options.env_name, options.portal_url)
+    roster = load_roster(options.roster_path)
+    missing = missing_credentials(roster)
+    if missing:
+        raise BadInput(f"roster {options.roster_path}: set the environment variable(s) {', '.join(missing)} (or .env)")
+    hide_variables([a.password_env for a in roster.accounts] + [a.login_env for a in roster.accounts])
+    for account in roster.accounts:  # redacted from the start, not only once its account logs in
+        REDACTOR.add(os.environ.get(account.password_env))
+    if roster.uses_email() and not options.dry_run:
+        SmtpSettings.from_env()
+    if options.jobs < 1:
+        raise BadInput("--jobs must be at least 1")
+    folder = config.resolve(config.settings.catalogue)
+    catalogue = Catalogue.load(folder)
+    for flow, known in FLOW_INPUTS.items():
+        require_valid(flow, catalogue, known=known)
+    vault = Vault(options.vault_path or config.resolve(config.settings.vault))
+    return Plan(options, config, environment, roster, vault, folder)
+
+
+def days_until(expiry: str | None, now: datetime | None = None) -> int | None:
+    """Whole days from now to an expiry read on the portal (its wall-clock time); negative once expired."""
+    if not expiry:
+        return None
+    moment = datetime.fromisoformat(expiry).replace(tzinfo=None)
+    return math.floor((moment - (now or datetime.now())).total_seconds() / 86400)
+
+
+# ---------------------------------------------------------------- work units and the pool
+
+
+@dataclass
+class Unit:
+    account: Account
+    identifiants: list[str] | None  # None: list « Mes structures » first
+
+
+@dataclass
+class Shared:
+    """What the worker threads share: all of it thread-safe (journal: a connection per thread)."""
+
+    plan: Plan
+    journal: Journal
+    run_id: int
+    forced: dict[str, str]  # identifiant → why it must be reset whatever its expiry
+    chunk_size: int
+    units: queue.Queue[Unit] = field(default_factory=queue.Queue)
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    browser_errors: list[str] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+
+
+def units_of(plan: Plan) -> tuple[list[Unit], int]:
+    """The work units (chunks of at most chunk_size structures, one login each) and the chunk size."""
+    shard = plan.options.shard
+    listed: list[tuple[Account, list[str] | None]] = []
+    for account in plan.roster.accounts:
+        identifiants = account.listed()
+        if identifiants is not None and shard:
+            identifiants = [i for i in identifiants if shard.holds(i)]
+        if identifiants != []:
+            listed.append((account, identifiants))
+    known = sum(len(ids) for _, ids in listed if ids is not None)
+    unknown = sum(1 for _, ids in listed if ids is None)
+    jobs = plan.options.jobs
+    chunk = max(1, math.ceil(known / jobs)) if jobs > 1 and known else 10**9
+    if jobs > 1 and not known and unknown:
+        chunk = 0  # decided once « Mes structures » is read
+    units = []
+    for account, identifiants in listed:
+        if identifiants is None:
+            units.append(Unit(account, None))
+        else:
+            units.extend(Unit(account, part) for part in split(identifiants, chunk))
+    return units, chunk
+
+
+def split(items: list[str], size: int) -> list[list[str]]:
+    if size <= 0:
+        return [items]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def run_pool(shared: Shared, units: list[Unit], browser: Browser | None) -> None:
+    for unit in units:
+        shared.units.put(unit)
+    if browser is not None and shared.plan.options.jobs == 1:
+        _work(shared, browser)  # a caller's browser (tests) is used from the caller's thread
+        return
+    grows = any(unit.identifiants is None for unit in units)  # `structures: all` is split once listed
+    count = shared.plan.options.jobs if grows else min(shared.plan.options.jobs, len(units))
+    workers = [threading.Thread(target=_worker, args=(shared,), name=f"renew-{n + 1}") for n in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    _fail_leftovers(shared)
+
+
+def _worker(shared: Shared) -> None:
+    try:
+        with open_browser(shared.plan.options.browser) as browser:
+            _work(shared, browser)
+    except Exception as exc:  # noqa: BLE001 - reported per structure below
+        message = f"navigateur indisponible : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
+        logger.error("{}", message)
+        with shared.lock:
+            shared.browser_errors.append(message)
+
+
+def _work(shared: Shared, browser: Browser) -> None:
+    while True:
+        try:
+            unit = shared.units.get(timeout=0.2)
+        except queue.Empty:
+            if shared.units.unfinished_tasks == 0:
+                return
+            continue
+        try:
+            AccountSession(shared, browser, unit.account).process(unit)
+        finally:
+            shared.units.task_done()
+
+
+def _fail_leftovers(shared: Shared) -> None:
+    error = shared.browser_errors[0] if shared.browser_errors else "non traité"
+    while True:
+        try:
+            unit = shared.units.get_nowait()
+        except queue.Empty:
+            return
+        for identifiant in unit.identifiants or [ALL_STRUCTURES]:
+            shared.add(Outcome(unit.account.name, identifiant, FAILED, error=error))
+        shared.units.task_done()
+
+
+# ---------------------------------------------------------------- one account's session
+
+
+class AccountSession:
+    """One browser context logged in to one account, reused across its structures."""
+
+    def __init__(self, shared: Shared, browser: Browser, account: Account) -> None:
+        self.shared = shared
+        self.plan = shared.plan
+        self.browser = browser
+        self.account = account
+        self.context: BrowserContext | None = None
+        self.runner: Runner | None = None
+        self.sink = JournalSink(
+            shared.journal, self.plan.vault, shared.run_id, self.plan.config.settings.forbidden_characters
+        )
+        self.catalogue = Catalogue.load(self.plan.catalogue_folder)
+
+    def process(self, unit: Unit) -> None:
+        with logger.contextualize(run=f"renew#{self.shared.run_id} {self.account.name}"):
+            try:
+                identifiants = unit.identifiants
+                if identifiants is None:
+                    identifiants = self._listed()
+                for identifiant in identifiants:
+                    self.shared.add(self.renew(identifiant))
+            except _LoginFailed as exc:
+                for identifiant in unit.identifiants or [ALL_STRUCTURES]:
+                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message))
+            finally:
+                self.close()
+
+    # -------------------------------------------------------- browser and login
+
+    def scope(self, **values: Any) -> dict[str, Any]:
+        return {
+            "entry": self.account.portal,
+            "env": self.plan.environment.model_dump(),
+            "settings": self.plan.config.settings.model_dump(mode="json"),
+            **values,
+        }
+
+    def logged_in(self) -> Runner:
+        if self.runner is not None:
+            return self.runner
+        self.context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+        runner = Runner(
+            self.context.new_page(), self.catalogue, secrets=SecretProvider(self.account.secret_env()),
+            sink=self.sink, timeout_s=self.plan.config.settings.timeout_s,
+            failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
+        )  # fmt: skip
+        logger.info("Connexion du compte « {} » ({})", self.account.name, self.account.portal)
+        try:
+            runner.run(LOGIN_FLOW, self.scope())
+        except RobotError as exc:
+            self.close()
+            raise _LoginFailed(f"connexion du compte « {self.account.name} » impossible : {exc}") from None
+        self.runner = runner
+        return runner
+
+    def close(self) -> None:
+        if self.context is not None:
+            with contextlib.suppress(Exception):  # the browser may already be gone
+                self.context.close()
+        self.context, self.runner = None, None
+
+    def _listed(self) -> list[str]:
+        """`structures: all`: « Mes structures », this shard's part; the rest goes back to the queue."""
+        try:
+            result = self.logged_in().run(LIST_FLOW, self.scope())
+        except _LoginFailed:
+            raise
+        except RobotError as exc:
+            raise _LoginFailed(f"lecture de « Mes structures » du compte « {self.account.name} » : {exc}") from None
+        rows = result.scope.get("structures") or []
+        identifiants = []
+        for row in rows:
+            identifiant = str(row.get("Identifiant structure", "")).strip()
+            if self.plan.options.shard and not self.plan.options.shard.holds(identifiant):
+                continue
+            if str(row.get("Statut", "")).strip().upper() == "INACTIF":
+                reason = "structure inactive"
+                self.shared.add(Outcome(self.account.name, identifiant, SKIPPED, reason, row.get("Raison sociale", "")))
+                continue
+            identifiants.append(identifiant)
+        logger.info("« Mes structures » du compte « {} » : {} structure(s)", self.account.name, len(identifiants))
+        jobs = self.plan.options.jobs
+        size = self.shared.chunk_size or max(1, math.ceil(len(identifiants) / jobs))
+        first, *rest = split(identifiants, size if jobs > 1 else 0)
+        for part in rest:
+            self.shared.units.put(Unit(self.account, part))
+        return first
+
+    # -------------------------------------------------------- one structure
+
+    def renew(self, identifiant: str) -> Outcome:
+        outcome = Outcome(self.account.name, identifiant)
+        started = time.monotonic()
+        logger.info("— Structure {} (compte « {} »)", identifiant, self.account.name)
+        try:
+            self._renew(outcome)
+        except _LoginFailed as exc:
+            outcome.action, outcome.error = FAILED, exc.message
+        except RobotError as exc:
+            outcome.action, outcome.error = FAILED, REDACTOR.redact(str(exc))
+            self.close()  # the page may be anywhere: the next structure logs in again
+        except Exception as exc:  # noqa: BLE001 - one structure's surprise must not stop the night
+            outcome.action = FAILED
+            outcome.error = f"erreur interne : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
+            logger.exception("structure {}", identifiant)
+            self.close()
+        outcome.duration_s = round(time.monotonic() - started, 1)
+        self._note(outcome)
+        return outcome
+
+    def _renew(self, outcome: Outcome) -> None:
+        runner = self.logged_in()
+        read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant)).scope
+        outcome.raison_sociale = str((read.get("structure_row") or {}).get("Raison sociale", ""))
+        outcome.technical_login = read.get("technical_login")
+        outcome.old_expiry = read.get("old_expiry")
+        outcome.days_left = days_until(outcome.old_expiry)
+        self.shared.journal.event(self.shared.run_id, self.account.name, outcome.identifiant, "expiry_read",
+                                  str(outcome.old_expiry))  # fmt: skip
+        forced = self.shared.forced.get(outcome.identifiant)
+        within = self.plan.options.within_days
+        if not forced and outcome.days_left is not None and outcome.days_left > within:
+            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)} (> {within} jours)"
+            logger.info("  {} : rien à faire ({})", outcome.identifiant, outcome.reason)
+            self._heal_vault(outcome)
+            return
+        outcome.reason = forced or f"{_when(outcome.days_left)} (≤ {within} jours)"
+        if self.plan.options.dry_run:
+            outcome.action = DRY_RUN
+            logger.info("  {} : serait renouvelée ({})", outcome.identifiant, outcome.reason)
+            return
+        self._reset(outcome)
+
+    def _reset(self, outcome: Outcome) -> None:
+        identifiant = outcome.identifiant
+        targets = [target_of(d) for d in self.account.deliveries_of(identifiant)]
+        self.sink.expect(identifiant, Expected(self.account.name, targets))
+        try:
+            result = self.logged_in().run(
+                RESET_FLOW, self.scope(structure=identifiant, technical_login=outcome.technical_login)
+            )
+        finally:
+            outcome.attempts = self.sink.captures.get(identifiant, 0)
+        outcome.new_expiry = result.scope.get("new_expiry")
+        credential = self.shared.journal.credential(self.sink.latest[identifiant])
+        credential = dataclasses.replace(credential, password=self.sink.passwords[identifiant])
+        old = self.sink.old_password(identifiant, outcome.technical_login)
+        outcome.api_check = api_check(self.plan.environment.api_url, credential, old)
+        self.shared.journal.event(self.shared.run_id, self.account.name, identifiant, "api_checked",
+                                  _api_detail(outcome.api_check))  # fmt: skip
+        if outcome.api_check.get("new_accepted") is False:
+            self.shared.journal.hold(credential.id, "nouveau mot de passe refusé par l'API")
+            outcome.action, outcome.error = FAILED, "le nouveau mot de passe est refusé par l'API (tauxtva)"
+            return
+        outcome.deliveries = deliver_open(self.shared.journal, self.shared.run_id, credential, self.plan.vault,
+                                          outcome.raison_sociale)  # fmt: skip
+        outcome.action = RENEWED
+        if outcome.api_check.get("old_refused") is False:
+            outcome.action, outcome.error = FAILED, "l'ancien mot de passe est encore accepté par l'API"
+        logger.info("  {} : renouvelée, expire le {}", identifiant, outcome.new_expiry)
+
+    def _heal_vault(self, outcome: Outcome) -> None:
+        """A structure not due: the vault's expiry follows the portal (when the vault knows this login)."""
+        entry = self.plan.vault.get(outcome.identifiant)
+        if self.plan.options.dry_run or not entry or entry.get("login") != outcome.technical_login:
+            return
+        if outcome.old_expiry and entry.get("expires_at") != outcome.old_expiry:
+            self.plan.vault.put(outcome.identifiant, expires_at=outcome.old_expiry)
+
+    def _note(self, outcome: Outcome) -> None:
+        self.shared.journal.note_structure(
+            outcome.identifiant, self.account.name, raison_sociale=outcome.raison_sociale or None,
+            technical_login=outcome.technical_login, expires_at=outcome.new_expiry or outcome.old_expiry,
+            last_run_id=self.shared.run_id, last_action="failed" if outcome.failed else outcome.action,
+            last_error=outcome.error or "", last_renewed=now_iso() if outcome.action == RENEWED else None,
+        )  # fmt: skip
+        if outcome.action == FAILED:
+            self.shared.journal.event(self.shared.run_id, self.account.name, outcome.identifiant, "failed",
+                                      outcome.error or "")  # fmt: skip
+
+
+def _when(days_left: int | None) -> str:
+    if days_left is None:
+        return "expiration non lue"
+    return f"expire dans {days_left} jours" if days_left >= 0 else f"expiré depuis {-days_left} jours"
+
+
+class _LoginFailed(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = REDACTOR.redact(message)
+        super().__init__(self.message)
+
+
+# ---------------------------------------------------------------- API check and deliveries
+
+
+def api_check(api_url: str, credential: Credential, old_password: str | None) -> dict[str, bool | None]:
+    """The `tauxtva` check: new password accepted, old one refused (None: could not be checked)."""
+    result: dict[str, bool | None] = {"new_accepted": None, "old_refused": None}
+    try:
+        result["new_accepted"] = technical_account_works(api_url, credential.login or "", credential.password or "")
+        if old_password and old_password != credential.password:
+            REDACTOR.add(old_password)
+            result["old_refused"] = not technical_account_works(api_url, credential.login or "", old_password)
+    except Exception as exc:  # noqa: BLE001 - an unreachable API must not keep the password from its users
+        logger.warning("  vérification API impossible : {}", REDACTOR.redact(str(exc)))
+    return result
+
+
+def _api_detail(check: dict[str, bool | None]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in check.items())
+
+
+def deliver_open(
+    journal: Journal, run_id: int, credential: Credential, vault: Vault, raison_sociale: str
+) -> list[dict[str, Any]]:
+    """Delivers every pending or failed delivery of a credential; returns each delivery's result."""
+    new = NewPassword(
+        credential.identifiant, credential.login or "", credential.password or "", credential.expires_at,
+        raison_sociale,
+    )  # fmt: skip
+    results = []
+    for delivery in journal.deliveries(credential.id):
+        if delivery.status not in OPEN_STATUSES:
+            if delivery.status == "done":
+                results.append({"target": delivery.label, "result": "done"})
+            continue
+        try:
+            deliver(delivery.target, new, vault)
+        except (DeliveryFailed, BadInput) as exc:
+            error = REDACTOR.redact(str(exc))
+            journal.delivery_failed(run_id, delivery, error)
+            logger.error("  livraison {} de {} en échec : {}", delivery.label, credential.identifiant, error)
+            results.append({"target": delivery.label, "result": "failed", "error": error})
+            continue
+        journal.delivery_done(run_id, delivery)
+        logger.info("  livré : {} ({})", delivery.label, credential.identifiant)
+        results.append({"target": delivery.label, "result": "done"})
+    return results
+
+
+# ---------------------------------------------------------------- what an interrupted run left
+
+
+def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered], dict[str, str]]:
+    """Finishes the deliveries left pending; returns what was found and the structures to reset again."""
+    found: list[Recovered] = []
+    forced: dict[str, str] = {}
+    names = journal_names(journal)
+    for lost in journal.lost_resets():
+        identifiant = lost["identifiant"]
+        why = f"réinitialisation demandée le {lost['at']} (exécution n°{lost['run_id']}) sans mot de passe relevé"
+        forced[identifiant] = "mot de passe perdu : réinitialisée à nouveau"
+        found.append(Recovered(lost["account"], identifiant, why, "réinitialisée à nouveau"))
+        logger.warning("Reprise : {} : {}", identifiant, why)
+    for credential in journal.unfinished_credentials():
+        item = _recover_credential(plan, journal, run_id, credential, names.get(credential.identifiant, ""), forced)
+        if item:
+            found.append(item)
+    return found, forced
+
+
+def journal_names(journal: Journal) -> dict[str, str]:
+    return {s["identifiant"]: s["raison_sociale"] or "" for s in journal.structures()}
+
+
+def _recover_credential(
+    plan: Plan, journal: Journal, run_id: int, credential: Credential, raison_sociale: str, forced: dict[str, str]
+) -> Recovered | None:
+    deliveries = journal.deliveries(credential.id)
+    statuses = {d.status for d in deliveries}
+    identifiant, account = credential.identifiant, credential.account
+    if "held" in statuses:
+        forced[identifiant] = "le dernier mot de passe relevé n'est pas utilisable : réinitialisée à nouveau"
+        finding = "mot de passe non livré (caractère interdit ou refusé par l'API)"
+        return Recovered(account, identifiant, finding, "réinitialisée à nouveau")
+    if not statuses & set(OPEN_STATUSES):
+        return None
+    waiting = sum(d.status in OPEN_STATUSES for d in deliveries)
+    finding = f"{waiting} livraison(s) en attente (exécution n°{credential.run_id})"
+    if plan.options.dry_run:
+        return Recovered(account, identifiant, finding, "à livrer (simulation : rien fait)")
+    check = api_check(plan.environment.api_url, credential, None)
+    if check["new_accepted"] is False:
+        journal.hold(credential.id, "mot de passe refusé par l'API à la reprise")
+        forced[identifiant] = "le mot de passe en attente de livraison est refusé par l'API : réinitialisée à nouveau"
+        return Recovered(account, identifiant, finding + ", refusé par l'API", "réinitialisée à nouveau")
+    logger.info("Reprise : {} : {}", identifiant, finding)
+    results = deliver_open(journal, run_id, credential, plan.vault, raison_sociale)
+    if credential.expires_at:
+        plan.vault.put(identifiant, expires_at=credential.expires_at)
+    done = all(r["result"] == "done" for r in results)
+    return Recovered(account, identifiant, finding, "livrées" if done else "livraison(s) encore en échec", results)

@@ -1,0 +1,314 @@
+"""The journal: what the nightly job did, written to SQLite before anything else happens.
+
+A new password is committed here (WAL, `synchronous=FULL`: the commit is on disk) before it is written
+to the vault or delivered anywhere, so a run killed at any moment loses nothing: the next run finds
+the deliveries still pending and the resets that were confirmed but whose password was never read.
+A password stays here only until every delivery of it succeeded; the vault keeps the current one.
+One connection per thread (sqlite3 objects are not shared between threads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from robots.vault import now_iso
+
+DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
+BUSY_TIMEOUT_MS = 30_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, pid INTEGER, host TEXT,
+    command TEXT, dry_run INTEGER NOT NULL DEFAULT 0, result TEXT, summary TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, at TEXT NOT NULL, account TEXT, identifiant TEXT,
+    event TEXT NOT NULL, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_structure ON events (identifiant, id);
+CREATE TABLE IF NOT EXISTS credentials (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, account TEXT, identifiant TEXT NOT NULL,
+    login TEXT, password TEXT, expires_at TEXT, captured_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'captured'
+);
+CREATE INDEX IF NOT EXISTS credentials_structure ON credentials (identifiant, id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY, credential_id INTEGER NOT NULL REFERENCES credentials (id), target TEXT NOT NULL,
+    label TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS structures (
+    identifiant TEXT PRIMARY KEY, account TEXT, raison_sociale TEXT, technical_login TEXT, expires_at TEXT,
+    last_run_id INTEGER, last_action TEXT, last_error TEXT, last_renewed TEXT, updated TEXT
+);
+"""
+
+# Delivery statuses: pending (to do), done, failed (retried next run), held (not to be delivered: the
+# password holds a forbidden character or the API refused it; the structure is reset again), superseded.
+OPEN_STATUSES = ("pending", "failed")
+VAULT_TARGET = {"vault": True}
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: int
+    run_id: int
+    account: str | None
+    identifiant: str
+    login: str | None
+    password: str | None
+    expires_at: str | None
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    id: int
+    credential: Credential
+    target: dict[str, Any]
+    label: str
+    status: str
+    attempts: int
+
+
+class Journal:
+    def __init__(self, path: Path = DEFAULT_JOURNAL) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Passwords pass through this file: 0600 before SQLite creates it (its -wal and -shm files follow).
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(self.path, 0o600)
+        with self.db:
+            self.db.executescript(SCHEMA)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._local.connection = connection
+            with self._guard:
+                self._connections.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._guard:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ runs and events
+
+    def start_run(self, command: str, dry_run: bool) -> int:
+        with self.db:
+            cursor = self.db.execute(
+                "INSERT INTO runs (started, pid, host, command, dry_run) VALUES (?, ?, ?, ?, ?)",
+                (now_iso(), os.getpid(), socket.gethostname(), command, int(dry_run)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, result: str, summary: dict[str, Any]) -> None:
+        with self.db:
+            self.db.execute(
+                "UPDATE runs SET finished = ?, result = ?, summary = ? WHERE id = ?",
+                (now_iso(), result, json.dumps(summary, ensure_ascii=False), run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str = "") -> None:
+        with self.db:
+            self._event(run_id, account, identifiant, event, detail)
+
+    def _event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO events (run_id, at, account, identifiant, event, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, now_iso(), account, identifiant, event, detail),
+        )
+
+    def events(self, identifiant: str) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM events WHERE identifiant = ? ORDER BY id", (identifiant,)).fetchall()
+        return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------ credentials
+
+    def capture(
+        self, run_id: int, account: str | None, identifiant: str, login: str | None, password: str,
+        targets: list[tuple[dict[str, Any], str]], hold: bool,
+    ) -> int:  # fmt: skip
+        """Commits a password just read, with its deliveries (the vault first), superseding older ones."""
+        now = now_iso()
+        with self.db:
+            self._supersede(identifiant)
+            cursor = self.db.execute(
+                "INSERT INTO credentials (run_id, account, identifiant, login, password, captured_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, account, identifiant, login, password, now),
+            )
+            credential_id = int(cursor.lastrowid or 0)
+            rows = [(VAULT_TARGET, "vault", "pending")]
+            rows += [(target, label, "held" if hold else "pending") for target, label in targets]
+            self.db.executemany(
+                "INSERT INTO deliveries (credential_id, target, label, status, updated) VALUES (?, ?, ?, ?, ?)",
+                [(credential_id, json.dumps(t, ensure_ascii=False), label, s, now) for t, label, s in rows],
+            )
+            self._event(run_id, account, identifiant, "password_captured", f"credential {credential_id}")
+        return credential_id
+
+    def _supersede(self, identifiant: str) -> None:
+        older = "SELECT id FROM credentials WHERE identifiant = ?"
+        self.db.execute(
+            f"UPDATE deliveries SET status = 'superseded', updated = ? WHERE credential_id IN ({older})"
+            " AND status != 'done'",
+            (now_iso(), identifiant),
+        )
+        self.db.execute(
+            "UPDATE credentials SET password = NULL, state = 'superseded'"
+            " WHERE identifiant = ? AND state != 'superseded'",
+            (identifiant,),
+        )
+
+    def set_expiry(self, credential_id: int, expires_at: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE credentials SET expires_at = ? WHERE id = ?", (expires_at, credential_id))
+
+    def credential(self, credential_id: int) -> Credential:
+        row = self.db.execute("SELECT * FROM credentials WHERE id = ?", (credential_id,)).fetchone()
+        return _credential(row)
+
+    def hold(self, credential_id: int, reason: str) -> None:
+        """The password must not be delivered (refused by the API): the structure is reset again."""
+        with self.db:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'held', last_error = ?, updated = ? WHERE credential_id = ?"
+                " AND status IN ('pending', 'failed')",
+                (reason, now_iso(), credential_id),
+            )
+
+    def release(self, credential_id: int) -> None:
+        """Held deliveries become pending (the password was found good after all)."""
+        with self.db:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'held'",
+                (now_iso(), credential_id),
+            )
+
+    # ------------------------------------------------------------ deliveries
+
+    def deliveries(self, credential_id: int) -> list[PendingDelivery]:
+        rows = self.db.execute(
+            "SELECT d.*, c.id AS cid FROM deliveries d JOIN credentials c ON c.id = d.credential_id"
+            " WHERE d.credential_id = ? ORDER BY d.id",
+            (credential_id,),
+        ).fetchall()
+        credential = self.credential(credential_id)
+        return [_delivery(row, credential) for row in rows]
+
+    def delivery_done(self, run_id: int, delivery: PendingDelivery) -> None:
+        self._delivery_result(run_id, delivery, "done", None)
+
+    def delivery_failed(self, run_id: int, delivery: PendingDelivery, error: str) -> None:
+        self._delivery_result(run_id, delivery, "failed", error)
+
+    def _delivery_result(self, run_id: int, delivery: PendingDelivery, status: str, error: str | None) -> None:
+        credential = delivery.credential
+        with self.db:
+            self.db.execute(
+                "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated = ? WHERE id = ?",
+                (status, error, now_iso(), delivery.id),
+            )
+            event = "delivered" if status == "done" else "delivery_failed"
+            detail = delivery.label + (f": {error}" if error else "")
+            self._event(run_id, credential.account, credential.identifiant, event, detail)
+            self._erase_if_delivered(credential.id)
+
+    def _erase_if_delivered(self, credential_id: int) -> None:
+        left = self.db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE credential_id = ? AND status NOT IN ('done', 'superseded')",
+            (credential_id,),
+        ).fetchone()[0]
+        if not left:
+            self.db.execute(
+                "UPDATE credentials SET password = NULL, state = 'delivered' WHERE id = ?", (credential_id,)
+            )
+
+    # ------------------------------------------------------------ what an interrupted run left
+
+    def unfinished_credentials(self) -> list[Credential]:
+        """The latest password of each structure still waiting for a delivery (pending, failed or held)."""
+        rows = self.db.execute(
+            "SELECT c.* FROM credentials c WHERE c.password IS NOT NULL"
+            " AND c.id = (SELECT MAX(id) FROM credentials WHERE identifiant = c.identifiant) ORDER BY c.id"
+        ).fetchall()
+        return [_credential(row) for row in rows]
+
+    def lost_resets(self) -> list[dict[str, Any]]:
+        """Structures whose last reset was requested (maybe confirmed) but whose password was never read."""
+        rows = self.db.execute(
+            "SELECT e.* FROM events e WHERE e.event = 'reset_requested' AND e.id = ("
+            " SELECT MAX(id) FROM events WHERE identifiant = e.identifiant"
+            " AND event IN ('reset_requested', 'password_captured')) ORDER BY e.id"
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------ the operator's view
+
+    def note_structure(self, identifiant: str, account: str | None, **fields: Any) -> None:
+        """Remembers what was last read or done on a structure (None leaves a field as it was)."""
+        known = {k: v for k, v in fields.items() if v is not None}
+        known["updated"] = now_iso()
+        with self.db:
+            self.db.execute(
+                "INSERT INTO structures (identifiant, account) VALUES (?, ?) ON CONFLICT (identifiant)"
+                " DO UPDATE SET account = COALESCE(excluded.account, account)",
+                (identifiant, account),
+            )
+            assignments = ", ".join(f"{name} = ?" for name in known)
+            self.db.execute(
+                f"UPDATE structures SET {assignments} WHERE identifiant = ?", (*known.values(), identifiant)
+            )
+
+    def structures(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT s.*, r.started AS last_run_started, r.result AS last_run_result FROM structures s"
+            " LEFT JOIN runs r ON r.id = s.last_run_id ORDER BY s.account, s.identifiant"
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def open_deliveries(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT c.identifiant, d.label, d.status, d.attempts, d.last_error FROM deliveries d"
+            " JOIN credentials c ON c.id = d.credential_id WHERE d.status IN ('pending', 'failed', 'held')"
+            " ORDER BY d.id"
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+
+def _credential(row: sqlite3.Row) -> Credential:
+    return Credential(
+        id=row["id"], run_id=row["run_id"], account=row["account"], identifiant=row["identifiant"],
+        login=row["login"], password=row["password"], expires_at=row["expires_at"],
+    )  # fmt: skip
+
+
+def _delivery(row: sqlite3.Row, credential: Credential) -> PendingDelivery:
+    return PendingDelivery(
+        id=row["id"], credential=credential, target=json.loads(row["target"]), label=row["label"],
+        status=row["status"], attempts=row["attempts"],
+    )  # fmt: skip

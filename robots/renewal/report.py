@@ -1,0 +1,187 @@
+"""What a run did, per structure: a JSON report and a JUnit XML file (CI dashboards), never a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robots.errors import EXIT_FAILURE, EXIT_OK
+from robots.secrets import REDACTOR
+
+RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
+
+
+@dataclass
+class Outcome:
+    account: str
+    identifiant: str
+    action: str = FAILED
+    reason: str = ""
+    raison_sociale: str = ""
+    technical_login: str | None = None
+    attempts: int = 0
+    old_expiry: str | None = None
+    new_expiry: str | None = None
+    days_left: int | None = None
+    api_check: dict[str, bool | None] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.action == FAILED or any(d.get("result") == "failed" for d in self.deliveries)
+
+
+@dataclass
+class Recovered:
+    """What the run found left by an interrupted or failed run, and did about it."""
+
+    account: str | None
+    identifiant: str
+    finding: str
+    action: str
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(d.get("result") == "failed" for d in self.deliveries)
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    started: str
+    finished: str
+    env: str
+    roster: str
+    within_days: int
+    jobs: int
+    shard: str | None
+    dry_run: bool
+    outcomes: list[Outcome]
+    recovered: list[Recovered]
+
+    @property
+    def exit_code(self) -> int:
+        failed = any(o.failed for o in self.outcomes) or any(r.failed for r in self.recovered)
+        return EXIT_FAILURE if failed else EXIT_OK
+
+    @property
+    def result(self) -> str:
+        return "failed" if self.exit_code else "ok"
+
+    def counts(self) -> dict[str, int]:
+        counts = {RENEWED: 0, SKIPPED: 0, DRY_RUN: 0, FAILED: 0, "delivery_failed": 0}
+        for outcome in self.outcomes:
+            counts[outcome.action] += 1
+            if outcome.action != FAILED and outcome.failed:
+                counts["delivery_failed"] += 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["result"], data["exit_code"], data["counts"] = self.result, self.exit_code, self.counts()
+        return REDACTOR.redact_data(data)  # type: ignore[return-value]
+
+
+def sort_outcomes(outcomes: list[Outcome], account_order: list[str]) -> list[Outcome]:
+    rank = {name: i for i, name in enumerate(account_order)}
+    return sorted(outcomes, key=lambda o: (rank.get(o.account, len(rank)), o.identifiant))
+
+
+def write_json(report: RunReport, path: Path) -> None:
+    _write_private(path, json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+def junit_xml(report: RunReport) -> str:
+    cases = [_testcase(o) for o in report.outcomes] + [_recovery_case(r) for r in report.recovered]
+    suite = ET.Element(
+        "testsuite", name="chorus-robot renew", tests=str(len(cases)),
+        failures=str(sum(1 for c in cases if c.find("failure") is not None)),
+        skipped=str(sum(1 for c in cases if c.find("skipped") is not None)),
+        time=f"{sum(o.duration_s for o in report.outcomes):.1f}", timestamp=report.started,
+    )  # fmt: skip
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("env", report.env), ("roster", report.roster), ("run", str(report.run_id))):
+        ET.SubElement(properties, "property", name=name, value=value)
+    suite.extend(cases)
+    root = ET.Element("testsuites", name="chorus-robot")
+    root.append(suite)
+    ET.indent(root)
+    return REDACTOR.redact(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
+
+
+def _testcase(outcome: Outcome) -> ET.Element:
+    name = f"{outcome.identifiant} {outcome.raison_sociale}".strip()
+    case = ET.Element("testcase", classname=f"renew.{outcome.account}", name=name, time=f"{outcome.duration_s:.1f}")
+    if outcome.failed:
+        problems = [outcome.error] if outcome.error else []
+        failed = [d for d in outcome.deliveries if d["result"] == "failed"]
+        problems += [f"livraison {d['target']} : {d.get('error')}" for d in failed]
+        ET.SubElement(case, "failure", message="; ".join(p for p in problems if p) or "échec").text = _details(outcome)
+    elif outcome.action in (SKIPPED, DRY_RUN):
+        ET.SubElement(case, "skipped", message=outcome.reason or outcome.action)
+    ET.SubElement(case, "system-out").text = _details(outcome)
+    return case
+
+
+def _recovery_case(recovered: Recovered) -> ET.Element:
+    case = ET.Element("testcase", classname="renew.recovery", name=recovered.identifiant, time="0")
+    if recovered.failed:
+        failed = [f"{d['target']} : {d.get('error')}" for d in recovered.deliveries if d["result"] == "failed"]
+        ET.SubElement(case, "failure", message="; ".join(failed))
+    ET.SubElement(case, "system-out").text = f"{recovered.finding} → {recovered.action}"
+    return case
+
+
+def _details(outcome: Outcome) -> str:
+    lines = [
+        f"action : {outcome.action} {outcome.reason}".rstrip(),
+        f"utilisateur technique : {outcome.technical_login or '?'}",
+        f"expiration : {outcome.old_expiry or '?'} → {outcome.new_expiry or '-'}",
+        f"réinitialisations : {outcome.attempts}",
+    ]
+    lines += [f"livraison {d['target']} : {d['result']}" for d in outcome.deliveries]
+    return "\n".join(lines)
+
+
+def write_junit(report: RunReport, path: Path) -> None:
+    _write_private(path, junit_xml(report))
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(REDACTOR.redact(text))
+    os.chmod(temporary, 0o640)
+    os.replace(temporary, path)
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    counts = report.counts()
+    lines = [
+        f"Renouvellement n°{report.run_id} ({report.env}{', simulation' if report.dry_run else ''}) : "
+        f"{counts[RENEWED]} renouvelée(s), {counts[SKIPPED]} non échue(s), {counts[DRY_RUN]} à renouveler "
+        f"(simulation), {counts[FAILED]} en échec, {counts['delivery_failed']} livraison(s) en échec."
+    ]
+    for recovered in report.recovered:
+        lines.append(f"  reprise {recovered.identifiant} : {recovered.finding} → {recovered.action}")
+    for outcome in report.outcomes:
+        expiry = outcome.new_expiry or outcome.old_expiry or "?"
+        line = f"  {outcome.account} {outcome.identifiant} {outcome.raison_sociale}: {outcome.action}"
+        line += f" ({outcome.reason})" if outcome.reason else ""
+        line += f", expiration {expiry}"
+        failed = [d["target"] for d in outcome.deliveries if d["result"] == "failed"]
+        if failed:
+            line += f", livraison en échec : {', '.join(failed)}"
+        if outcome.error:
+            line += f" — {outcome.error}"
+        lines.append(line)
+    return [REDACTOR.redact(line) for line in lines]

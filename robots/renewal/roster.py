@@ -1,0 +1,226 @@
+"""The roster: the accounts the nightly job logs in with, their structures and where each new password goes.
+
+```yaml
+notify: exploitation@example.org        # optional: summary e-mail when something failed
+accounts:
+  - name: siagep
+    portal: dgfip                        # or chorus (direct Chorus Pro login)
+    login_env: SIAGEP_LOGIN              # credentials by environment-variable name
+    password_env: SIAGEP_PASSWORD
+    deliver: [{email: dsi@example.org}]  # optional: default deliveries of the account's structures
+    structures:                          # or: all (every structure of « Mes structures »)
+      - identifiant: "25300096600020"
+        deliver:
+          - email: service.informatique@example.org
+          - command: ["/usr/local/bin/push-to-corail", "--budget", "00"]
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+
+from robots.errors import BadInput, Problem
+from robots.flow_model import Model
+from robots.yamlfile import line_of, load_yaml, problems_from
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SIRET = re.compile(r"^[0-9]{14}$")
+
+
+def _identifiant_text(value: Any) -> Any:
+    # An unquoted identifiant is read by YAML as a number: accept it, the pattern check follows.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _check_identifiant(value: str) -> str:
+    if not SIRET.fullmatch(value):
+        raise ValueError(f"identifiant « {value} »: a structure identifiant (SIRET) has 14 digits (quote it in YAML)")
+    return value
+
+
+Identifiant = Annotated[str, BeforeValidator(_identifiant_text)]
+
+
+class EmailDelivery(Model):
+    email: str = Field(description="Address of the IT service that runs the connector")
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not EMAIL.fullmatch(value):
+            raise ValueError(f"« {value} » is not an e-mail address")
+        return value
+
+    def describe(self) -> str:
+        return f"email:{self.email}"
+
+
+class CommandDelivery(Model):
+    command: list[str] = Field(min_length=1, description="Program and arguments; the password comes on stdin")
+    timeout_s: float = Field(60, gt=0)
+
+    @field_validator("command")
+    @classmethod
+    def _program(cls, value: list[str]) -> list[str]:
+        if not value[0].strip():
+            raise ValueError("the command's program is empty")
+        return value
+
+    def describe(self) -> str:
+        return "command:" + " ".join(self.command)
+
+
+def _delivery_kind(value: Any) -> str | None:
+    if isinstance(value, dict | EmailDelivery | CommandDelivery):
+        keys = set(value) if isinstance(value, dict) else set(type(value).model_fields)
+        return "§email" if "email" in keys else "§command" if "command" in keys else None
+    return None
+
+
+# Tags start with « § » so that error locations can drop them (they are no key of the file).
+Delivery = Annotated[
+    Annotated[EmailDelivery, Tag("§email")] | Annotated[CommandDelivery, Tag("§command")],
+    Discriminator(
+        _delivery_kind,
+        custom_error_type="delivery",
+        custom_error_message="a delivery is {email: ADDRESS} or {command: [PROGRAM, ARGUMENT...]}",
+    ),
+]
+
+
+class StructureEntry(Model):
+    identifiant: Identifiant
+    deliver: list[Delivery] = Field(default_factory=list)
+
+    @field_validator("identifiant")
+    @classmethod
+    def _siret(cls, value: str) -> str:
+        return _check_identifiant(value)
+
+
+class Account(Model):
+    name: str = Field(min_length=1)
+    portal: Literal["dgfip", "chorus"]
+    login_env: str
+    password_env: str
+    deliver: list[Delivery] = Field(default_factory=list)
+    structures: Annotated[
+        Annotated[Literal["all"], Tag("§all")] | Annotated[list[StructureEntry], Tag("§list")],
+        Discriminator(lambda v: "§list" if isinstance(v, list) else "§all"),
+    ] = Field(description="`all`, or a list of {identifiant, deliver}")
+
+    @field_validator("login_env", "password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError(f"« {value} » is not an environment variable name")
+        return value
+
+    def secret_env(self) -> dict[str, str]:
+        """The login flows' secret names, renamed to this account's environment variables."""
+        return {f"{self.portal}_login": self.login_env, f"{self.portal}_password": self.password_env}
+
+    def deliveries_of(self, identifiant: str) -> list[Delivery]:
+        """The structure's own deliveries, else the account's."""
+        if isinstance(self.structures, list):
+            for entry in self.structures:
+                if entry.identifiant == identifiant and entry.deliver:
+                    return list(entry.deliver)
+        return list(self.deliver)
+
+    def listed(self) -> list[str] | None:
+        """The identifiants written in the roster; None for `structures: all`."""
+        return None if self.structures == "all" else [s.identifiant for s in self.structures]
+
+
+class Roster(Model):
+    notify: str | None = Field(None, description="Operator address for the summary e-mail")
+    accounts: list[Account] = Field(min_length=1)
+
+    @field_validator("notify")
+    @classmethod
+    def _notify(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.fullmatch(value):
+            raise ValueError(f"« {value} » is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> Roster:
+        names = [a.name for a in self.accounts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"account name(s) used twice: {', '.join(twice)}")
+        return self
+
+    def account(self, name: str) -> Account:
+        return next(a for a in self.accounts if a.name == name)
+
+    def uses_email(self) -> bool:
+        return any(
+            isinstance(d, EmailDelivery)
+            for a in self.accounts
+            for d in [*a.deliver, *(d for s in (a.structures if a.structures != "all" else []) for d in s.deliver)]
+        )
+
+
+def load_roster(path: Path) -> Roster:
+    """The roster, validated; every problem is reported with its file and line (BadInput, exit 2)."""
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise BadInput(f"roster {path} is invalid", [Problem(path, getattr(raw, "line", None), _SHAPE)])
+    try:
+        roster = Roster.model_validate(raw)
+    except ValidationError as exc:
+        raise BadInput(f"roster {path} is invalid", problems_from(_Untagged(exc), raw, path)) from None
+    problems = _duplicates(roster, raw, path)
+    if problems:
+        raise BadInput(f"roster {path} is invalid", problems)
+    return roster
+
+
+_SHAPE = "a roster is a mapping with `accounts:` (a list of accounts, each with its `structures`)"
+
+
+def _duplicates(roster: Roster, raw: Any, path: Path) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for a_index, account in enumerate(roster.accounts):
+        for s_index, identifiant in enumerate(account.listed() or []):
+            if identifiant in seen:
+                line = line_of(raw, ("accounts", a_index, "structures", s_index))
+                message = f"structure {identifiant} is already listed under account « {seen[identifiant]} »"
+                problems.append(Problem(path, line, message))
+            seen[identifiant] = account.name
+    return problems
+
+
+class _Untagged:
+    """A ValidationError whose locations no longer hold the union tags."""
+
+    def __init__(self, error: ValidationError) -> None:
+        self.error = error
+
+    def errors(self) -> list[dict[str, Any]]:
+        items = []
+        for item in self.error.errors():
+            location = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("§")))
+            message = str(item["msg"]).removeprefix("Value error, ")
+            if location and location[-1] == "structures" and item["type"] == "literal_error":
+                message = '`structures` is `all` or a list of structures ({identifiant: "…", deliver: […]})'
+            items.append({**item, "loc": location, "msg": message})
+        return items
+
+
+def missing_credentials(roster: Roster, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The environment variables the roster names that are not set."""
+    environ = os.environ if environ is None else environ
+    names = [n for a in roster.accounts for n in (a.login_env, a.password_env)]
+    return [n for n in dict.fromkeys(names) if not environ.get(n)]
