@@ -25,11 +25,18 @@ def _renew(args: argparse.Namespace) -> int:
 
     if args.within < 0:
         raise BadInput("--within must be zero or more days")
+    if args.step and args.jobs != 1:
+        raise BadInput("--step needs --jobs 1: one operator answers one browser")
+    observers = []
+    if args.step:
+        from robots.replay.stepper import Stepper
+
+        observers.append(Stepper())
     options = RenewOptions(
         roster_path=Path(args.roster), env_name=args.env, portal_url=args.portal_url, within_days=args.within,
         jobs=args.jobs, dry_run=args.dry_run, shard=Shard.parse(args.shard) if args.shard else None,
-        browser=BrowserOptions(headed=args.headed, cdp_url=args.browser_cdp),
-        vault_path=Path(args.vault) if args.vault else None,
+        browser=BrowserOptions(headed=args.headed, slow_mo_ms=args.slow_mo, cdp_url=args.browser_cdp),
+        vault_path=Path(args.vault) if args.vault else None, observers=observers,
     )  # fmt: skip
     outputs = Outputs(
         journal=Path(args.journal) if args.journal else _in_project(DEFAULT_JOURNAL),
@@ -73,6 +80,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     renew.add_argument("--shard", metavar="K/N", help="take only the K-th of N stable parts of the structures")
     renew.add_argument("--browser-cdp", metavar="URL", help="use a remote Chromium (DevTools endpoint)")
     renew.add_argument("--headed", action="store_true", help="show the browser")
+    renew.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause between actions")
+    renew.add_argument("--step", action="store_true", help="before each step: Enter runs it, s skips it, q stops")
     renew.add_argument("--vault", help="vault file (default: settings.vault)")
     renew.add_argument("--journal", help=f"SQLite journal (default: {DEFAULT_JOURNAL})")
     renew.add_argument("--lock", help="lock file (default: the journal's path + .lock)")

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, BrowserContext
 from robots.api_check import technical_account_works
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
-from robots.errors import BadInput, RobotError
+from robots.errors import BadInput, RobotError, RunStopped
 from robots.renewal.delivery import DeliveryFailed, NewPassword, SmtpSettings, deliver, hide_variables, target_of
 from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
 from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, Recovered
@@ -210,6 +210,10 @@ def _worker(shared: Shared) -> None:
     try:
         with open_browser(shared.plan.options.browser) as browser:
             _work(shared, browser)
+    except RunStopped as exc:
+        logger.warning("{}", exc)
+        with shared.lock:
+            shared.browser_errors.append(str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per structure below
         message = f"navigateur indisponible : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
         logger.error("{}", message)
@@ -263,12 +267,18 @@ class AccountSession:
 
     def process(self, unit: Unit) -> None:
         with logger.contextualize(run=f"renew#{self.shared.run_id} {self.account.name}"):
+            identifiants, done = unit.identifiants, 0
             try:
-                identifiants = unit.identifiants
                 if identifiants is None:
                     identifiants = self._listed()
                 for identifiant in identifiants:
                     self.shared.add(self.renew(identifiant))
+                    done += 1
+            except RunStopped as exc:
+                # The operator stopped the night in step mode: what was not done is reported, not lost.
+                for identifiant in (identifiants or [ALL_STRUCTURES])[done:]:
+                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=str(exc)))
+                raise
             except _LoginFailed as exc:
                 for identifiant in unit.identifiants or [ALL_STRUCTURES]:
                     self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message))
@@ -297,6 +307,9 @@ class AccountSession:
         logger.info("Connexion du compte « {} » ({})", self.account.name, self.account.portal)
         try:
             runner.run(LOGIN_FLOW, self.scope())
+        except RunStopped:
+            self.close()
+            raise
         except RobotError as exc:
             self.close()
             raise _LoginFailed(f"connexion du compte « {self.account.name} » impossible : {exc}") from None
@@ -313,7 +326,7 @@ class AccountSession:
         """`structures: all`: « Mes structures », this shard's part; the rest goes back to the queue."""
         try:
             result = self.logged_in().run(LIST_FLOW, self.scope())
-        except _LoginFailed:
+        except (_LoginFailed, RunStopped):
             raise
         except RobotError as exc:
             raise _LoginFailed(f"lecture de « Mes structures » du compte « {self.account.name} » : {exc}") from None
@@ -346,6 +359,8 @@ class AccountSession:
             self._renew(outcome)
         except _LoginFailed as exc:
             outcome.action, outcome.error = FAILED, exc.message
+        except RunStopped:
+            raise
         except RobotError as exc:
             outcome.action, outcome.error = FAILED, REDACTOR.redact(str(exc))
             self.close()  # the page may be anywhere: the next structure logs in again
