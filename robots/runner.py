@@ -96,6 +96,11 @@ class StepContext:
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
         return f"{seen} ({self.page.url})"
 
+    def switch_to(self, page: Page) -> None:
+        """Carries on in another tab; the runner keeps it for the flows that follow."""
+        logger.info("  nouvel onglet : {}", page.url)
+        self.page = self.runner.page = page
+
     def remember_secret(self, value: str) -> None:
         REDACTOR.add(value)
 

@@ -221,3 +221,14 @@ def test_a_portal_that_answers_with_an_error(portal: Portal, syndicate: dict, tm
     assert "Traceback" not in done.stderr
     assert not vault.exists()
     assert portal.structure(structure)["reset_count"] == 0
+
+
+def test_chorus_pro_opened_in_a_new_tab_is_followed(browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path):
+    portal.call("POST", "/__mock__/options", {"chorus_in_new_tab": True})
+    structure = portal.managed_by(syndicate["login"])[5]["identifiant"]
+    vault = tmp_path / "vault.json"
+
+    result = reset(browser, portal, structure, vault)
+
+    assert_vault_matches_portal(vault, portal, structure)
+    assert portal.structure(structure)["reset_count"] == result.scope["attempt"]

@@ -11,8 +11,17 @@ def fill(ctx: StepContext, step: Fill) -> None:
     field.fill(ctx.text(step.fill.value), timeout=ctx.timeout_s * 1000)
 
 
+_OPENS_A_TAB = "e => (e.closest('a, form') || {}).target === '_blank'"
+
+
 def click(ctx: StepContext, step: Click) -> None:
     _, target = ctx.locate(step.click)
-    target.click(timeout=ctx.timeout_s * 1000)
+    if target.evaluate(_OPENS_A_TAB):
+        # The DGFiP portal may open Chorus Pro in a new tab: the robot follows it, as a person would.
+        with ctx.page.context.expect_page(timeout=ctx.timeout_s * 1000) as new_tab:
+            target.click(timeout=ctx.timeout_s * 1000)
+        ctx.switch_to(new_tab.value)
+    else:
+        target.click(timeout=ctx.timeout_s * 1000)
     # A click that submits a form starts a full page load: let it finish before the next step looks.
     ctx.page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
