@@ -4,7 +4,9 @@ PYTHON := $(VENV)/bin/python
 ROBOT := $(VENV)/bin/chorus-robot
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench browser imap-server clean image
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,7 +19,13 @@ browser: $(STAMP)
 demo: browser
 	$(ROBOT) demo
 
-test: browser
+# A real IMAP server for the mailbox and account tests: Debian's Dovecot, started privately by the tests (never as a service);
+# openssl makes its test certificate.
+imap-server:
+	@{ test -x /usr/sbin/dovecot && command -v openssl >/dev/null; } || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd openssl; }
+
+test: browser imap-server
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
@@ -27,6 +35,12 @@ lint: $(STAMP)
 
 bench: browser
 	$(PYTHON) bench/renew_throughput.py
+
+# The nightly job's container image (Containerfile), with podman or docker, whichever exists.
+image:
+	@engine=$$(command -v podman || command -v docker); \
+	if [ -z "$$engine" ]; then echo "make image needs podman or docker" >&2; exit 1; fi; \
+	$$engine build -f Containerfile -t chorus-robot:latest .
 
 clean:
 	rm -rf $(VENV) recordings/*/ var/ .pytest_cache

@@ -1,11 +1,13 @@
-"""Benchmark of `chorus-robot renew`: structures renewed per minute at --jobs 1, 2, 4, 8, and peak memory.
+"""Benchmark of `chorus-robot renew`: structures per minute at --jobs 1, 2, 4, 8, peak memory, cost by position.
 
-The mock portal adds 300 ms to every page (the real portal is slow); every demo structure is forced due
-(`--within 1000`). Each run is a child process; its process tree (Python, Playwright's driver, the
-Chromium processes) is sampled from /proc: the peak of the summed RSS and of the summed PSS (RSS
-counts the pages Chromium's processes share once per process; PSS splits them).
+Mock data is generated: one account managing --structures structures (5 per page of « Mes structures »),
+all due in 5 days; the mock adds --latency-ms to every page (the real portal is slow) and hands out
+passwords without « / » (no random retries). Each run is a child process; its process tree (Python,
+Playwright's drivers, the Chromium processes) is sampled from /proc: the peak of the summed RSS and of
+the summed PSS (RSS counts the pages Chromium's processes share once per process; PSS splits them).
+The time of each structure (report.json) is printed against its position in the table.
 
-    .venv/bin/python bench/renew_throughput.py [--jobs 1 2 4 8] [--latency-ms 300]
+    .venv/bin/python bench/renew_throughput.py [--structures 100] [--jobs 1 2 4 8] [--latency-ms 300]
 """
 
 from __future__ import annotations
@@ -13,43 +15,50 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from bench.mockstats import call, clean_passwords, load_average  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
 
-DEMO_DATA = PROJECT / "fixtures" / "demo-portal.yaml"
+LOGIN, PASSWORD = "syndicat.bench", "Bench-Passw0rd"
 
 
-def call(url: str, method: str = "GET", body: object = None) -> object:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+def write_data(folder: Path, structures: int) -> Path:
+    """One syndicate managing `structures` structures, every technical password due in 5 days."""
+    rows = [
+        {
+            "identifiant": f"2130{n:010d}", "raison_sociale": f"COMMUNE DE BENCH {n:03d}", "manager": LOGIN,
+            "email": f"mairie{n}@bench.example", "adresse": {"ville": "NÎMES", "code_postal": "30000"},
+            "technical_user": {"login": f"TECH_02130{n:010d}0@cpp2017.fr", "password": f"Old{n:09d}",
+                               "expires_at": "+5d"},
+        }
+        for n in range(1, structures + 1)
+    ]  # fmt: skip
+    account = {"login": LOGIN, "password": PASSWORD, "portal": "dgfip", "civilite": "Mme", "nom": "BENCH",
+               "prenom": "Camille", "email": "camille@bench.example"}  # fmt: skip
+    path = folder / "portal.yaml"
+    path.write_text(yaml.safe_dump({"accounts": [account], "structures": rows}, allow_unicode=True))
+    return path
 
 
-def write_roster(state: dict, folder: Path) -> tuple[Path, dict[str, str], int]:
-    """Every account of the demo that manages structures, `structures: all`; the vault is the only delivery."""
-    managers = {s["manager"] for s in state["structures"]}
-    lines, env = ["accounts:"], {}
-    for index, account in enumerate(a for a in state["accounts"] if a["login"] in managers):
-        lines += [
-            f"  - name: account{index}", f"    portal: {account['portal']}",
-            f"    login_env: BENCH_LOGIN_{index}", f"    password_env: BENCH_PASSWORD_{index}",
-            "    structures: all",
-        ]  # fmt: skip
-        env[f"BENCH_LOGIN_{index}"], env[f"BENCH_PASSWORD_{index}"] = account["login"], account["password"]
+def write_roster(folder: Path) -> tuple[Path, dict[str, str]]:
     roster = folder / "roster.yaml"
-    roster.write_text("\n".join(lines) + "\n")
-    return roster, env, sum(1 for s in state["structures"] if s["manager"] in managers)
+    roster.write_text(
+        "accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: BENCH_LOGIN\n"
+        "    password_env: BENCH_PASSWORD\n    structures: all\n"
+    )
+    return roster, {"BENCH_LOGIN": LOGIN, "BENCH_PASSWORD": PASSWORD}
 
 
 def descendants(root: int) -> list[int]:
@@ -98,13 +107,14 @@ class PeakMemory(threading.Thread):
             self.done.wait(0.25)
 
 
-def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path) -> dict:
+def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path, structures: int) -> dict:
     call(url + "/__mock__/reset", "POST", {})
+    call(url + "/__mock__/next-passwords", "POST", clean_passwords(structures + 10))
     work = folder / f"jobs{jobs}"
     work.mkdir()
     command = [
         sys.executable, "-m", "robots.cli", "renew", "--env", "mock", "--portal-url", url, "--roster", str(roster),
-        "--within", "1000", "--jobs", str(jobs), "--journal", str(work / "journal.sqlite"),
+        "--within", "30", "--jobs", str(jobs), "--journal", str(work / "journal.sqlite"),
         "--vault", str(work / "vault.json"), "--report", str(work / "report.json"), "--log-file", str(work / "log"),
     ]  # fmt: skip
     started = time.monotonic()
@@ -113,45 +123,83 @@ def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path
     )
     sampler = PeakMemory(process.pid)
     sampler.start()
-    _, errors = process.communicate()
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    _, status, usage = os.wait4(process.pid, 0)  # the CPU of the whole tree: each level waits for its children
     elapsed = time.monotonic() - started
+    reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
     sampler.done.set()
     sampler.join()
     report = json.loads((work / "report.json").read_text()) if (work / "report.json").exists() else {}
     if process.returncode != 0:
-        print(f"  --jobs {jobs}: exit {process.returncode}\n{errors[-2000:]}", file=sys.stderr)
+        print(f"  --jobs {jobs}: exit {process.returncode}\n{''.join(errors)[-2000:]}", file=sys.stderr)
     counts = report.get("counts", {})
+    durations = [o.get("duration_s", 0.0) for o in report.get("outcomes", [])]
+    by_id = {o["identifiant"]: o.get("duration_s", 0.0) for o in report.get("outcomes", [])}
     return {
         "jobs": jobs, "renewed": counts.get("renewed", 0), "failed": counts.get("failed", 0), "seconds": elapsed,
         "per_minute": counts.get("renewed", 0) * 60 / elapsed, "rss_mb": sampler.peak_rss / 1024,
         "pss_mb": sampler.peak_pss / 1024,
+        "by_position": [by_id.get(f"2130{n:010d}") for n in range(1, structures + 1)],
+        "mean_s": statistics.mean(durations) if durations else 0.0, "load": load_average(),
+        "cpu_per_structure": (usage.ru_utime + usage.ru_stime) / max(1, counts.get("renewed", 0)),
     }  # fmt: skip
+
+
+def positions(row: dict, buckets: int = 10) -> str:
+    """Median time of a structure per tenth of the table (position 1 = first row of page 1)."""
+    times = row["by_position"]
+    size = max(1, len(times) // buckets)
+    cells = []
+    for start in range(0, len(times), size):
+        part = [t for t in times[start : start + size] if t is not None]
+        cells.append(f"{statistics.median(part):.1f}" if part else "–")
+    return " | ".join(cells)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--structures", type=int, default=100)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--latency-ms", type=int, default=300)
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="renew-bench-") as temporary,
-        MockPortalServer(DEMO_DATA, latency_ms=args.latency_ms) as server,
-    ):
+    with tempfile.TemporaryDirectory(prefix="renew-bench-") as temporary:
         folder = Path(temporary)
-        roster, env, structures = write_roster(call(server.url + "/__mock__/state"), folder)  # type: ignore[arg-type]
-        print(f"Mock portal {server.url}, {args.latency_ms} ms per page; {structures} structures, all due; "
-              f"{os.cpu_count()} CPU(s)\n", file=sys.stderr)  # fmt: skip
-        rows = []
-        for jobs in args.jobs:
-            rows.append(one_run(server.url, jobs, roster, env, folder))
-            print(f"  --jobs {jobs}: {rows[-1]['seconds']:.0f} s", file=sys.stderr)
-    print(f"\n`chorus-robot renew`, mock portal with {args.latency_ms} ms per page, {structures} structures due, "
-          f"{os.cpu_count()} CPU(s):\n")  # fmt: skip
-    print("| --jobs | renewed | failed | wall time (s) | structures / minute | peak RSS (MB) | peak PSS (MB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+        data = write_data(folder, args.structures)
+        roster, env = write_roster(folder)
+        with MockPortalServer(data, latency_ms=args.latency_ms) as server:
+            print(f"Mock portal {server.url}, {args.latency_ms} ms per page; {args.structures} structures, all due; "
+                  f"{os.cpu_count()} CPU(s), load {load_average()}\n", file=sys.stderr)  # fmt: skip
+            rows = []
+            for jobs in args.jobs:
+                rows.append(one_run(server.url, jobs, roster, env, folder, args.structures))
+                row = rows[-1]
+                print(f"  --jobs {jobs}: {row['seconds']:.0f} s, {row['renewed']} renewed, {row['failed']} failed, "
+                      f"load {row['load']}", file=sys.stderr)  # fmt: skip
+    print(f"\n`chorus-robot renew`, mock portal with {args.latency_ms} ms per page, one account, {args.structures} "
+          f"structures due, {os.cpu_count()} CPU(s):\n")  # fmt: skip
+    print(
+        "| --jobs | renewed | failed | wall time (s) | structures / minute | mean s / structure "
+        "| CPU s / structure | peak RSS (MB) | peak PSS (MB) | load at the end |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         print(f"| {row['jobs']} | {row['renewed']} | {row['failed']} | {row['seconds']:.1f} | "
-              f"{row['per_minute']:.1f} | {row['rss_mb']:.0f} | {row['pss_mb']:.0f} |")  # fmt: skip
+              f"{row['per_minute']:.1f} | {row['mean_s']:.1f} | {row['cpu_per_structure']:.2f} "
+              f"| {row['rss_mb']:.0f} | {row['pss_mb']:.0f} "
+              f"| {row['load']} |")  # fmt: skip
+    print("\nSeconds per structure (median) by position in « Mes structures », in tenths of the table:\n")
+    print("| --jobs | " + " | ".join(f"{10 * i + 1}–{10 * (i + 1)} %" for i in range(10)) + " |")
+    print("|---:|" + "---:|" * 10)
+    for row in rows:
+        print(f"| {row['jobs']} | {positions(row)} |")
+    first = rows[0]["by_position"]
+    if first and first[0] is not None and first[-1] is not None:
+        print(f"\n--jobs {rows[0]['jobs']}: first structure {first[0]:.1f} s (login included), last {first[-1]:.1f} s; "
+              f"median of the first five {statistics.median(t for t in first[:5] if t is not None):.1f} s, "
+              f"of the last five {statistics.median(t for t in first[-5:] if t is not None):.1f} s")  # fmt: skip
     return 0 if all(r["failed"] == 0 for r in rows) else 1
 
 

@@ -42,15 +42,17 @@ def chromium_executable(playwright: Playwright) -> Path | None:
         return None
     if SYSTEM_CHROMIUM.exists():
         return SYSTEM_CHROMIUM
-    raise RuntimeError("no Chromium found: run `make test` or `apt-get install -y chromium`")
+    raise RuntimeError("aucun Chromium : lancez `make test` ou `apt-get install -y chromium`")
 
 
-def launch(playwright: Playwright, *, headed: bool = False, slow_mo_ms: float = 0) -> Browser:
+def launch(
+    playwright: Playwright, *, headed: bool = False, slow_mo_ms: float = 0, extra_args: list[str] | None = None
+) -> Browser:
     executable = chromium_executable(playwright)
     return playwright.chromium.launch(
         headless=not headed,
         executable_path=str(executable) if executable else None,
-        args=LAUNCH_ARGS,
+        args=[*LAUNCH_ARGS, *(extra_args or [])],
         slow_mo=slow_mo_ms or None,
     )
 
@@ -63,7 +65,7 @@ def connect(playwright: Playwright, cdp_url: str) -> Browser:
 def _apt_install(*packages: str) -> bool:
     apt = shutil.which("apt-get")
     if not apt:
-        print(f"apt-get not found: install {' '.join(packages)} by hand", file=sys.stderr)
+        print(f"apt-get introuvable : installez {' '.join(packages)} à la main", file=sys.stderr)
         return False
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -80,11 +82,11 @@ def ensure() -> int:
     missing = [] if own or SYSTEM_CHROMIUM.exists() else ["chromium"]
     missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
     if missing:
-        print(f"installing Debian's {' '.join(missing)} (apt-get install -y {' '.join(missing)})")
+        print(f"installation des paquets Debian {' '.join(missing)} (apt-get install -y {' '.join(missing)})")
         if not _apt_install(*missing) and "chromium" in missing:
-            print("could not install Chromium", file=sys.stderr)
+            print("installation de Chromium impossible", file=sys.stderr)
             return 1
-    print(f"Chromium: {own or SYSTEM_CHROMIUM}; ffmpeg: {shutil.which('ffmpeg') or 'absent (no videos)'}")
+    print(f"Chromium : {own or SYSTEM_CHROMIUM} ; ffmpeg : {shutil.which('ffmpeg') or 'absent (pas de vidéos)'}")
     return 0 if own or SYSTEM_CHROMIUM.exists() else 1
 
 

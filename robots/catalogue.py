@@ -63,6 +63,11 @@ class Element(Model):
     extract: str | None = Field(None, description="Regular expression; its first group is the value read")
     next_page: list[Locator] = Field(default_factory=list, description="Tables: the pager's next button")
     row_actions: dict[str, list[Locator]] = Field(default_factory=dict, description="Tables: per-row buttons")
+    columns: list[str] = Field(
+        default_factory=list,
+        description="Tables: the column headers as the portal prints them; `validate` checks a flow's "
+        "`where:` and `${row.column}` against them",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -80,12 +85,21 @@ class Screen(Model):
         description="dialog: shown over a page; frame: the part common to many pages (menus); "
         "error: the portal's error page — a step waiting for another screen stops at once",
     )
-    recognise: list[Locator] = Field(min_length=1, description="All must be visible on this screen")
+    recognise: list[Locator | list[Locator]] = Field(
+        min_length=1,
+        description="All must be visible on this screen; an entry that is a list is satisfied by any of its "
+        "locators (labels that changed between versions of the portal)",
+    )
     elements: dict[str, Element] = Field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.screen
+
+    @property
+    def signs(self) -> list[list[Locator]]:
+        """What recognises the screen: each entry a list of alternatives, one of which must be visible."""
+        return [entry if isinstance(entry, list) else [entry] for entry in self.recognise]
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,7 @@ class Catalogue:
     def load(cls, folder: Path = DEFAULT_CATALOGUE) -> Catalogue:
         screens, problems = load_screens(folder)
         if problems:
-            raise BadInput(f"selector catalogue {folder} is invalid", problems)
+            raise BadInput(f"catalogue de sélecteurs {folder} invalide", problems)
         return cls({s.name: s for s, _ in screens}, folder)
 
     def screen(self, name: str) -> Screen | None:
@@ -138,7 +152,7 @@ def load_screens(folder: Path) -> tuple[list[tuple[Screen, Path]], list[Problem]
         return [], [Problem(folder, None, "selector catalogue folder not found")]
     screens: list[tuple[Screen, Path]] = []
     problems: list[Problem] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in sorted(folder.rglob("*.yaml")):  # selectors/services/: the 2022 « portail de services »
         try:
             raw = load_yaml(path)
             screen = Screen.model_validate(raw)

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """`chorus-robot`: the command line. Each sub-command lives in its own module; this file only parses."""
 
 from __future__ import annotations
@@ -9,25 +10,33 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from robots import logs
+from robots import conventions, logs, sealed, vault_show
+from robots.accounts import commands as accounts_commands
 from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
+from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
 from robots.secrets import REDACTOR
 
 
 def _run(args: argparse.Namespace) -> int:
+    from robots import second_factor
     from robots.replay.recording import RecordOptions
     from robots.replay.stepper import Stepper
     from robots.run_flow import RunRequest, parse_assignments, run, summary
     from robots.session import BrowserOptions
 
+    variables = parse_assignments(args.var)
+    flow = conventions.flow_path(args.flow)
+    conventions.check_variables(flow, variables)
     request = RunRequest(
-        flow=Path(args.flow), env_name=args.env, portal_url=args.portal_url,
-        variables=parse_assignments(args.var), vault_path=Path(args.vault) if args.vault else None,
+        flow=flow, env_name=args.env, portal_url=args.portal_url,
+        variables=variables, vault_path=Path(args.vault) if args.vault else None,
+        journal_path=Path(args.journal) if args.journal else None,
         browser=BrowserOptions(headed=args.headed, slow_mo_ms=args.slow_mo),
         observers=[Stepper()] if args.step else [],
         record=RecordOptions.parse(args.record, Path(args.recordings)),
+        secret_sources=second_factor.sources_for_run(args.mailbox),
     )  # fmt: skip
     prepared, result = run(request)
     print("\n".join(summary(result, prepared.vault)))
@@ -36,8 +45,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _mock_portal(args: argparse.Namespace) -> int:
     from fixtures.mock_portal import serve
+    from fixtures.mock_portal.accounts import settings_from_options
+    from fixtures.mock_portal.options import options_from
 
-    serve(args.host, args.port, Path(args.data), args.latency_ms)
+    conventions.require_file(Path(args.data), "--data")
+    serve(args.host, args.port, Path(args.data), args.latency_ms, settings_from_options(args), **options_from(args),
+          generation=args.generation, markup=args.markup)  # fmt: skip
     return EXIT_OK
 
 
@@ -56,7 +69,15 @@ def _validate(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from robots.tooling import write_schema
 
+    if not args.output:
+        print(f"wrote {parametrage_commands.write_schema()}")
     return write_schema(Path(args.output) if args.output else None)
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from robots.reference import write_reference
+
+    return write_reference(Path(args.output) if args.output else None)
 
 
 def _screens(args: argparse.Namespace) -> int:
@@ -66,63 +87,133 @@ def _screens(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    conventions.speak_french()
     parser = argparse.ArgumentParser(
-        prog="chorus-robot", description="Drives the DGFiP and Chorus Pro portals from YAML flows."
+        prog="chorus-robot", description="Pilote les portails DGFiP et Chorus Pro à partir de flows YAML."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _add_verbosity(parser, False)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run a flow")
-    run.add_argument("flow", help="flow file, e.g. flows/reset_technical_password.yaml")
-    run.add_argument("--env", default="mock", help="environment of config/robot.yaml (mock, qualif, production)")
-    run.add_argument("--portal-url", help="base URL of the portal (overrides the environment's)")
-    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a flow input")
-    run.add_argument("--vault", help="vault file (default: settings.vault)")
-    run.add_argument("--headed", action="store_true", help="show the browser")
-    run.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause between actions")
-    run.add_argument("--step", action="store_true", help="before each step: Enter runs it, s skips it, q stops")
+    run = commands.add_parser("run", help="exécuter un flow")
+    run.add_argument("flow", help="fichier de flow, ou son nom : reset_technical_password (cherché dans flows/)")
+    run.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    run.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="une entrée du flow (répétable)")
+    run.add_argument("--vault", help="fichier du coffre (défaut : settings.vault)")
+    run.add_argument("--journal", help="journal SQLite, partagé avec renew (défaut : settings.journal)")
+    run.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    run.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause entre les actions, en millisecondes")
+    run.add_argument("--step", action="store_true", help="avant chaque étape : Entrée l'exécute, s la passe, q arrête")
     run.add_argument(
-        "--record", metavar="KINDS", help="trace,video,screenshots (or all): keep them, with the procedure"
+        "--record", metavar="KINDS", help="trace,video,screenshots (ou all) : les garder, avec la procédure illustrée"
     )
-    run.add_argument("--recordings", default="recordings", metavar="DIR", help="where recordings go")
+    run.add_argument("--recordings", default="recordings", metavar="DIR", help="dossier des enregistrements")
+    run.add_argument(
+        "--mailbox", metavar="URL",
+        help="second facteur par courriel : la boîte du compte (maildir:///CHEMIN ou "
+        "imaps://UTILISATEUR@HÔTE/DOSSIER) ; sinon CHORUS_TOTP_SECRET, sinon (au terminal) le code est demandé",
+    )  # fmt: skip
     run.set_defaults(handler=_run)
 
-    mock = commands.add_parser("mock-portal", help="serve the mock portal until stopped")
-    mock.add_argument("--host", default="127.0.0.1")
-    mock.add_argument("--port", type=int, default=8400)
-    mock.add_argument("--data", default=str(Path(__file__).resolve().parent.parent / "fixtures" / "demo-portal.yaml"))
-    mock.add_argument("--latency-ms", type=int, default=0, help="added to every page (the real portal is slow)")
+    mock = commands.add_parser("mock-portal", help="servir le portail simulé jusqu'à Ctrl-C")
+    mock.add_argument("--host", default="127.0.0.1", help="adresse d'écoute")
+    mock.add_argument("--port", type=int, default=8400, help="port d'écoute")
+    mock.add_argument(
+        "--data",
+        default=str(Path(__file__).resolve().parent.parent / "fixtures" / "demo-portal.yaml"),
+        help="données du portail simulé (YAML)",
+    )
+    mock.add_argument("--latency-ms", type=int, default=0, help="délai ajouté à chaque page (le vrai portail est lent)")
+    from fixtures.mock_portal.options import add_login_options
+
+    add_login_options(mock)
+    mock.add_argument(
+        "--generation", choices=("legacy", "services"), default="legacy",
+        help="legacy : le Chorus Pro des guides (2016–2020) ; services : le « portail de services » de 2022",
+    )  # fmt: skip
+    mock.add_argument(
+        "--markup", choices=("standard", "variants"), default="standard",
+        help="variants : les dix variantes de balisage de l'annexe A de la revue, toutes à la fois",
+    )  # fmt: skip
+    from fixtures.mock_portal.accounts import add_account_options
+
+    add_account_options(mock)
     mock.set_defaults(handler=_mock_portal)
 
-    demo = commands.add_parser("demo", help="reset a technical password on the embedded mock portal")
-    demo.add_argument("--headed", action="store_true")
+    demo = commands.add_parser("demo", help="réinitialiser un mot de passe technique sur le portail simulé embarqué")
+    demo.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
     demo.set_defaults(handler=_demo)
 
-    validate = commands.add_parser("validate", help="check flows and the selector catalogue")
-    validate.add_argument("paths", nargs="*", default=["flows"], help="flow files or folders (default: flows)")
-    validate.add_argument("--catalogue", metavar="DIR", help="selector catalogue (default: settings.catalogue)")
+    validate = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
+    validate.add_argument("paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)")
+    validate.add_argument("--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)")
     validate.set_defaults(handler=_validate)
 
-    schema = commands.add_parser("schema", help="write the flows' JSON Schema")
-    schema.add_argument("--output", help="file to write (default: schema/flow.schema.json; - for stdout)")
+    schema = commands.add_parser("schema", help="écrire le JSON Schema des flows")
+    schema.add_argument(
+        "--output", help="fichier à écrire (défaut : schema/flow.schema.json ; - pour la sortie standard)"
+    )
     schema.set_defaults(handler=_schema)
 
-    screens = commands.add_parser("screens", help="list the screens and elements of the catalogue")
+    screens = commands.add_parser("screens", help="lister les écrans et éléments du catalogue")
     screens.set_defaults(handler=_screens)
+
+    reference = commands.add_parser("reference", help="écrire la page de référence docs/reference.md")
+    reference.add_argument("--output", help="fichier à écrire (défaut : docs/reference.md ; - pour la sortie standard)")
+    reference.set_defaults(handler=_reference)
 
     renewal_commands.register(commands)
     replay_commands.register(commands)
+    parametrage_commands.register(commands)
+    sealed.register(commands)
+    accounts_commands.register(commands)
+    vault_show.register(commands)
+    _leaves_say(commands)
+    conventions.dress(parser)
     return parser
+
+
+def _leaves_say(commands: argparse._SubParsersAction) -> None:
+    """-v/-q after the sub-command too (`renew --quiet`, `vault show X -q`)."""
+    for sub in commands.choices.values():
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _leaves_say(nested[0])
+        else:
+            _add_verbosity(sub, argparse.SUPPRESS)
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    said = parser.add_mutually_exclusive_group()
+    said.add_argument("-v", "--verbose", action="store_true", default=default, help="tout afficher, étapes comprises")
+    said.add_argument("-q", "--quiet", action="store_true", default=default, help="n'afficher que les erreurs")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chorus-robot")
+    except PackageNotFoundError:
+        return "(non installé)"
 
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
+    conventions.complete(parser)
     args = parser.parse_args(argv)
-    logs.setup(verbose=args.verbose)
+    steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
+    logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        conventions.require_display(getattr(args, "headed", False))
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        return conventions.quiet_broken_pipe()
     except RobotError as exc:
         print(f"chorus-robot: {REDACTOR.redact(str(exc))}", file=sys.stderr)
         return exc.exit_code

@@ -2,40 +2,61 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 
 from robots.errors import BadInput
 from robots.flow_model import Model
+from robots.vault import Vault, load_cipher
 from robots.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "robot.yaml"
+CONFIG_ENV = "CHORUS_ROBOT_CONFIG"  # another configuration file (e.g. /etc/chorus-robot/robot.yaml)
 
 
 class Environment(Model):
     portal_url: str
-    dgfip_url: str
+    dgfip_url: str | None = Field(None, description="None: no DGFiP entry in this environment")
+    dgfip_refused: str = Field("", description="Why there is no DGFiP entry, for the message")
     chorus_url: str
     api_url: str
+    piste_token_url: str = Field("", description="PISTE OAuth2 token endpoint (client credentials)")
 
     def with_portal_url(self, portal_url: str | None) -> Environment:
         base = (portal_url or self.portal_url).rstrip("/")
-        return Environment(
-            portal_url=base,
-            dgfip_url=self.dgfip_url.format(portal_url=base),
-            chorus_url=self.chorus_url.format(portal_url=base),
-            api_url=self.api_url.format(portal_url=base),
+        return self.model_copy(
+            update={
+                name: value.format(portal_url=base)
+                for name in ("dgfip_url", "chorus_url", "api_url", "piste_token_url")
+                if (value := getattr(self, name))
+            }
+            | {"portal_url": base}
         )
+
+    def check_entry(self, entry: str, name: str) -> None:
+        """The DGFiP entry exists only where the DGFiP portal opens this environment's Chorus Pro."""
+        if entry == "dgfip" and not self.dgfip_url:
+            why = self.dgfip_refused or "cet environnement n'a pas de portail DGFiP"
+            raise BadInput(f"environnement « {name} » : l'entrée par la DGFiP est refusée : {why}")
 
 
 class Settings(Model):
     forbidden_characters: str = "/"
     max_attempts: int = Field(5, ge=1)
     timeout_s: float = Field(15, gt=0)
+    # A new technical password can take minutes to reach the API: a refusal is checked again after this delay.
+    api_recheck_delay_s: float = Field(300, ge=0)
     vault: Path = Path("var/vault/technical-accounts.json")
+    journal: Path = Path("var/renewal/journal.sqlite")
+    vault_encryption: Literal["none", "age"] = "none"
+    vault_key_file: Path | None = None
     catalogue: Path = Path("selectors")
+    # renew: pages fetch no images, fonts or media (not in step mode, where a person watches).
+    block_resources: bool = True
 
 
 class Config(Model):
@@ -45,17 +66,28 @@ class Config(Model):
     def environment(self, name: str, portal_url: str | None = None) -> Environment:
         if name not in self.environments:
             known = ", ".join(self.environments)
-            raise BadInput(f"unknown environment « {name} » (known: {known}) in {DEFAULT_CONFIG}")
+            raise BadInput(f"environnement inconnu « {name} » (connus : {known}) dans {config_path()}")
         return self.environments[name].with_portal_url(portal_url)
+
+    def vault(self, path: Path | None = None) -> Vault:
+        """The vault at `path` (default: settings.vault), encrypted as the settings say."""
+        key_file = self.settings.vault_key_file
+        cipher = load_cipher(self.settings.vault_encryption, self.resolve(key_file) if key_file else None)
+        return Vault(path or self.resolve(self.settings.vault), cipher)
 
     def resolve(self, path: Path) -> Path:
         """Relative paths of the settings are relative to the project."""
         return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def load_config(path: Path = DEFAULT_CONFIG) -> Config:
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or config_path()
     raw = load_yaml(path)
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise BadInput(f"configuration {path} is invalid", problems_from(exc, raw, path)) from None
+        raise BadInput(f"configuration {path} invalide", problems_from(exc, raw, path)) from None

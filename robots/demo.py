@@ -14,6 +14,7 @@ from robots.session import BrowserOptions
 
 DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"
 DEMO_VAULT = PROJECT_ROOT / "var" / "demo" / "technical-accounts.json"
+DEMO_JOURNAL = PROJECT_ROOT / "var" / "demo" / "journal.sqlite"
 FLOW = PROJECT_ROOT / "flows" / "reset_technical_password.yaml"
 
 
@@ -38,7 +39,7 @@ def demo(headed: bool = False) -> int:
         print(f"Portail de démonstration : {portal.url} — compte {account['login']}, structure {structure}")
         request = RunRequest(
             flow=FLOW, env_name="mock", portal_url=portal.url, variables={"structure": structure},
-            vault_path=DEMO_VAULT, browser=BrowserOptions(headed=headed),
+            vault_path=DEMO_VAULT, journal_path=DEMO_JOURNAL, browser=BrowserOptions(headed=headed),
         )  # fmt: skip
         prepared, result = run(request)
         print("\n".join(summary(result, prepared.vault)))

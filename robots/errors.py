@@ -53,8 +53,10 @@ class StepFailed(RobotError):
         screen_seen: str | None = None,
         screenshot: Path | None = None,
         exit_code: int = EXIT_FAILURE,
+        kind: str | None = None,
     ) -> None:
         self.reason = message
+        self.kind = kind  # what the portal said, when a caller must act on it: see flow_model.FailKind
         self.step_label = step_label
         self.screen_seen = screen_seen
         self.screenshot = screenshot

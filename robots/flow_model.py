@@ -18,6 +18,7 @@ ElementRef = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"),
     Field(description="`screen.element`, as named in selectors/<screen>.yaml"),
 ]
+VarPath = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 ScreenName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 VarName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]
 Template = Annotated[str, Field(description="Text where ${name} is replaced by a variable's value")]
@@ -34,11 +35,12 @@ class Model(BaseModel):
 class VarCondition(Model):
     """Compares a variable: `{var: entry, equals: chorus}`, `{var: pwd, contains_any: "/"}`."""
 
-    var: VarName
+    var: VarPath
     equals: Template | None = None
     contains_any: Template | None = None
     matches: str | None = Field(None, description="A regular expression the value must match")
     is_set: bool | None = None
+    empty: bool | None = Field(None, description="true: the variable is unset, empty text or an empty list")
 
 
 class VisibleCondition(Model):
@@ -87,7 +89,7 @@ Condition = Annotated[
     Discriminator(
         _tag_of(_CONDITION_KEYS),
         custom_error_type="unknown_condition",
-        custom_error_message="a condition needs exactly one of: " + ", ".join(_CONDITION_KEYS),
+        custom_error_message="une condition demande exactement une clé parmi : " + ", ".join(_CONDITION_KEYS),
     ),
 ]
 
@@ -105,6 +107,11 @@ class ReadArgs(Model):
     into: VarName
     parse: Parser = "text"
     secret: bool = Field(False, description="The value is a secret (also implied by a sensitive element)")
+    seal: Template | None = Field(
+        None,
+        description="Past the point of no return: if the password cannot be read (catalogue, then the sentence "
+        "around it), the page's text is sealed under this key (journal or vault, 0600) for a person to read",
+    )
 
 
 class ReadBlockArgs(Model):
@@ -113,7 +120,7 @@ class ReadBlockArgs(Model):
 
 
 class ReadTableArgs(Model):
-    element: ElementRef = Field(description="A table of the screen")
+    element: ElementRef = Field(description="A table of the screen (read_table says `element:`, pick_row `table:`)")
     into: VarName
     all_pages: bool = True
 
@@ -122,7 +129,32 @@ class PickRowArgs(Model):
     table: ElementRef
     where: dict[str, Template] = Field(description="Column header → value the row must hold")
     click: str | None = Field(None, description="A row action of the table, e.g. `modifier`")
-    into: VarName | None = Field(None, description="Variable receiving the row as a mapping")
+    into: VarName | None = Field(
+        None, description="Variable receiving the row: ${ligne.raison_sociale} reads the column « Raison sociale »"
+    )
+
+
+FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class ReadFieldsArgs(Model):
+    """Several fields of a screen into one mapping: `{fields: {libelle: modification_structure.libelle}, into: x}`."""
+
+    fields: dict[FieldKey, ElementRef] = Field(description="Key of the mapping → element (form control or text)")
+    into: VarName
+
+
+class WriteFieldsArgs(Model):
+    """Sets the fields a mapping names (text typed, box checked or not, option chosen); the others stay."""
+
+    fields: dict[FieldKey, ElementRef] = Field(description="Key → element (form control)")
+    values: VarPath = Field(description="Variable holding a mapping key → value; only its keys are written")
+
+
+class ForEachArgs(Model):
+    items: VarPath = Field(description="Variable holding a list")
+    as_: VarName = Field(alias="as", description="Name each item takes in the steps (${item.key} for a mapping)")
+    steps: list[AnyStep]
 
 
 class IfArgs(Model):
@@ -144,7 +176,7 @@ class RepeatArgs(Model):
 
 
 class CallArgs(Model):
-    flow: str = Field(description="Path of the sub-flow, relative to the calling flow")
+    flow: str = Field(description="Path of the sub-flow, relative to the folder of the calling flow's file")
     with_: dict[VarName, Template] = Field(default_factory=dict, alias="with")
 
 
@@ -155,18 +187,66 @@ class StoreArgs(Model):
     login: Template | None = None
     password: VarName | None = Field(None, description="Variable holding the captured password")
     expires_at: Template | None = None
+    shown: bool = Field(
+        False,
+        description="The password is shown in a form not submitted yet (« Soumettre », portail de services): "
+        "journaled now, written to the vault once the submission is confirmed (a store without `shown`)",
+    )
 
 
 class CheckpointArgs(Model):
-    """Tells the credential sink what is about to happen, so a crash right after it can be recovered."""
+    """Tells the credential sink what is about to happen, so a crash right after it can be recovered.
+
+    reset_requested: « Confirmer » is about to be clicked (legacy); reset_submitted: « Soumettre » is about
+    to be clicked with the last password shown (portail de services)."""
 
     key: Template
-    event: Literal["reset_requested"]
+    event: Literal["reset_requested", "reset_submitted"]
+
+
+class WhichScreenArgs(Model):
+    among: list[ScreenName] = Field(min_length=1, description="The screens that may show next")
+    into: VarName = Field(description="Variable receiving the name of the screen shown")
+
+
+FailKind = Literal["login_refused", "account_locked", "second_factor"]
+
+
+class SelectArgs(Model):
+    element: ElementRef = Field(description="A list (select) of the screen")
+    value: Template = Field(description="The option's text, as shown")
+
+
+class CheckArgs(Model):
+    element: ElementRef = Field(description="A checkbox of the screen")
+    checked: bool | Template = Field(True, description="true/false, or a variable holding « true »/« false »")
+
+
+class SolveCaptchaArgs(Model):
+    """A person (or --captcha-command) reads the image; the robot never reads a captcha itself."""
+
+    image: ElementRef
+    element: ElementRef = Field(description="The field receiving the characters")
+
+
+class ReadMailArgs(Model):
+    """Waits for the newest e-mail to an address in the mailbox given by --mailbox, and reads a link of it."""
+
+    to: Template
+    link: Template = Field(description="The text of the link to read, e.g. « Activer votre compte »")
+    into: VarName
+    since: Template = Field("", description="ISO date-time: only mails sent after it (empty: any)")
+    timeout_s: float | None = Field(None, description="How long to wait (default: --mail-timeout)")
 
 
 class FailArgs(Model):
     message: Template
     exit_code: int = 1
+    kind: FailKind | None = Field(
+        None,
+        description="login_refused, account_locked, second_factor: the nightly job never logs in again to an "
+        "account whose login failed so (the portal locks an account after 5 failed logins)",
+    )
 
 
 # ---------------------------------------------------------------- steps
@@ -185,7 +265,15 @@ class Step(Model):
         return getattr(self, self.field_name())
 
     def title(self) -> str:
-        return self.label or f"{self.command} {self.args}"
+        """The label; without one, the step as a flow writes it (`click: chorus_connecte.x`), never Python."""
+        if self.label:
+            return self.label
+        args = self.args
+        if isinstance(args, BaseModel):
+            dumped = args.model_dump(by_alias=True, exclude_defaults=True)
+            shown = ", ".join(f"{k}: {v}" for k, v in dumped.items() if isinstance(v, str | int | float))
+            return f"{self.command} {shown}".strip()
+        return f"{self.command}: {args}"
 
 
 class GoTo(Step):
@@ -248,6 +336,21 @@ class Call(Step):
     call: CallArgs
 
 
+class ReadFields(Step):
+    command: ClassVar[str] = "read_fields"
+    read_fields: ReadFieldsArgs
+
+
+class WriteFields(Step):
+    command: ClassVar[str] = "write_fields"
+    write_fields: WriteFieldsArgs
+
+
+class ForEach(Step):
+    command: ClassVar[str] = "for_each"
+    for_each: ForEachArgs
+
+
 class Store(Step):
     command: ClassVar[str] = "store"
     store: StoreArgs
@@ -258,9 +361,36 @@ class Checkpoint(Step):
     checkpoint: CheckpointArgs
 
 
+class WhichScreen(Step):
+    """Waits until one of several screens shows (another generation, a logged-out landing…)."""
+
+    command: ClassVar[str] = "which_screen"
+    which_screen: WhichScreenArgs
+
+
 class Fail(Step):
     command: ClassVar[str] = "fail"
     fail: FailArgs
+
+
+class Select(Step):
+    command: ClassVar[str] = "select"
+    select: SelectArgs
+
+
+class Check(Step):
+    command: ClassVar[str] = "check"
+    check: CheckArgs
+
+
+class SolveCaptcha(Step):
+    command: ClassVar[str] = "solve_captcha"
+    solve_captcha: SolveCaptchaArgs
+
+
+class ReadMail(Step):
+    command: ClassVar[str] = "read_mail"
+    read_mail: ReadMailArgs
 
 
 class Log(Step):
@@ -269,8 +399,9 @@ class Log(Step):
 
 
 STEP_TYPES: tuple[type[Step], ...] = (
-    GoTo, ExpectScreen, Fill, Click, Read, ReadBlock, ReadTable, PickRow,
-    SetVars, If, Repeat, Call, Store, Checkpoint, Fail, Log,
+    GoTo, ExpectScreen, WhichScreen, Fill, Click, Read, ReadBlock, ReadTable, PickRow,
+    SetVars, If, Repeat, Call, Store, Checkpoint, Fail, Log, ReadFields, WriteFields, ForEach,
+    Select, Check, SolveCaptcha, ReadMail,
 )  # fmt: skip
 STEP_COMMANDS = tuple(t.command for t in STEP_TYPES)
 
@@ -279,7 +410,7 @@ AnyStep = Annotated[
     Discriminator(
         _tag_of(STEP_COMMANDS),
         custom_error_type="unknown_step",
-        custom_error_message="a step needs exactly one command among: " + ", ".join(STEP_COMMANDS),
+        custom_error_message="une étape demande exactement une commande parmi : " + ", ".join(STEP_COMMANDS),
     ),
 ]
 
@@ -310,5 +441,5 @@ class Flow(Model):
 
 
 # Forward references: steps and conditions nest.
-for _model in (NotCondition, AllCondition, AnyCondition, IfArgs, RepeatArgs):
+for _model in (NotCondition, AllCondition, AnyCondition, IfArgs, RepeatArgs, ForEachArgs):
     _model.model_rebuild()

@@ -30,7 +30,7 @@ def parse_flow(path: Path) -> tuple[Flow | None, object, list[Problem]]:
 def _load(path: Path, mtime: float) -> Flow:
     flow, _, problems = parse_flow(path)
     if flow is None:
-        raise BadInput(f"flow {path} is invalid", problems)
+        raise BadInput(f"flow {path} invalide", problems)
     return flow
 
 
@@ -38,5 +38,5 @@ def load_flow(path: Path) -> Flow:
     try:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        raise BadInput(f"{path}: flow file not found") from None
+        raise BadInput(f"{path} : fichier de flow introuvable") from None
     return _load(path.resolve(), mtime)

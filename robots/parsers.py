@@ -25,13 +25,13 @@ def french_datetime(text: str) -> str:
     else:
         spelled = re.search(r"(\d{1,2})\s+([a-zéû]+)\s+(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", text.lower())
         if not spelled or spelled.group(2) not in FRENCH_MONTHS:
-            raise ParseError(f"not a French date: « {text} »")
+            raise ParseError(f"pas une date en français : « {text} »")
         day, month_name, year, hour, minute, second = spelled.groups()
         month = str(FRENCH_MONTHS[month_name])
     try:
         value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError as exc:
-        raise ParseError(f"not a valid date: « {text} » ({exc})") from None
+        raise ParseError(f"date invalide : « {text} » ({exc})") from None
     return value.isoformat(timespec="seconds")
 
 
@@ -42,7 +42,7 @@ def french_date(text: str) -> str:
 def integer(text: str) -> str:
     digits = re.search(r"-?\d[\d\s\u202f\u00a0]*", text)
     if not digits:
-        raise ParseError(f"not a number: « {text} »")
+        raise ParseError(f"pas un nombre : « {text} »")
     return str(int(re.sub(r"\D", "", digits.group()) or 0) * (-1 if digits.group().startswith("-") else 1))
 
 
@@ -53,3 +53,22 @@ def text(value: str) -> str:
 PARSERS: dict[str, Callable[[str], str]] = {
     "text": text, "french_date": french_date, "french_datetime": french_datetime, "integer": integer,
 }  # fmt: skip
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn key of a string of digits (SIREN, SIRET)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def short_moment(value: str | None) -> str:
+    """One format for every moment a person reads: JJ/MM/AAAA HH:MM ("-" when unknown)."""
+    if not value:
+        return "-"
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return value

@@ -1,8 +1,14 @@
-"""`chorus-robot run`: one flow, one browser context, the captured passwords into the vault."""
+"""`chorus-robot run`: one flow, one browser context, the captured passwords into the journal, then the vault.
+
+Nothing is reset that cannot be kept: before a browser starts, the vault must be readable (valid or absent)
+and writable with its lock, and the journal must open. Passwords an earlier run left in the journal only
+are stored in the vault first.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +19,13 @@ from playwright.sync_api import Browser
 
 from robots.catalogue import Catalogue
 from robots.config import Config, Environment, load_config
-from robots.errors import BadInput
+from robots.errors import BadInput, RobotError
 from robots.flow_model import Flow
 from robots.flowfile import load_flow
+from robots.renewal.journal import Journal
+from robots.renewal.sink import JournalSink, store_pending
 from robots.runner import CredentialSink, Runner, RunResult, StepObserver
+from robots.sealed import refuse_if_sealed
 from robots.secrets import SecretProvider
 from robots.session import VIEWPORT, BrowserOptions, open_browser
 from robots.validation import require_valid
@@ -26,18 +35,8 @@ if TYPE_CHECKING:
     from robots.replay.recording import Recorder, RecordOptions
 
 
-class VaultSink:
-    """The `run` command's credential sink: the vault file itself."""
-
-    def __init__(self, vault: Vault) -> None:
-        self.vault = vault
-
-    def checkpoint(self, key: str, event: str) -> None:
-        logger.debug("  {} : {}", key, event)
-
-    def store(self, key: str, fields: dict[str, Any]) -> None:
-        self.vault.put(key, **fields)
-        logger.info("  rangé dans le coffre {} (structure {}: {})", self.vault.path, key, ", ".join(sorted(fields)))
+class PasswordNotInVault(RobotError):
+    """The new password is in the journal, but the vault could not take it."""
 
 
 @dataclass
@@ -47,7 +46,12 @@ class RunRequest:
     portal_url: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     vault_path: Path | None = None
+    journal_path: Path | None = None
+    # False for commands that only look (probe): no vault or journal is needed.
+    keeps_credentials: bool = True
     secret_env: dict[str, str] = field(default_factory=dict)
+    # Secrets obtained when a step uses them (the second-factor code): name → function.
+    secret_sources: dict[str, Callable[[], str]] = field(default_factory=dict)
     browser: BrowserOptions = BrowserOptions()
     observers: list[StepObserver] = field(default_factory=list)
     # None: nothing recorded; RecordOptions(): a failed run keeps its trace and screenshot.
@@ -62,6 +66,7 @@ class Prepared:
     flow: Flow
     scope: dict[str, Any]
     vault: Vault
+    journal_path: Path
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
@@ -69,7 +74,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-            raise BadInput(f"--var « {pair} »: expected name=value (a lowercase name)")
+            raise BadInput(f"--var « {pair} » : nom=valeur attendu (un nom en minuscules)")
         values[name] = value
     return values
 
@@ -80,11 +85,12 @@ def flow_inputs(flow: Flow, given: dict[str, str], flow_file: Path) -> dict[str,
     for name, spec in flow.inputs.items():
         if name not in values:
             if spec.default is None:
-                raise BadInput(f"{flow_file}: input « {name} » is required: --var {name}=… ({spec.description})")
+                raise BadInput(f"{flow_file} : l'entrée « {name} » est obligatoire : --var {name}=…"
+                    f" ({spec.description})")
             values[name] = spec.default
         if spec.pattern and not re.fullmatch(spec.pattern, values[name]):
-            hint = spec.pattern_message or f"expected {spec.pattern}"
-            raise BadInput(f"{flow_file}: input « {name} » = « {values[name]} » is not valid: {hint}")
+            hint = spec.pattern_message or f"motif attendu {spec.pattern}"
+            raise BadInput(f"{flow_file} : l'entrée « {name} » = « {values[name]} » n'est pas valide : {hint}")
     return values
 
 
@@ -95,19 +101,75 @@ def prepare(request: RunRequest) -> Prepared:
     catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
     flow = load_flow(request.flow)
     inputs = flow_inputs(flow, request.variables, request.flow)
+    if "entry" in inputs:
+        environment.check_entry(inputs["entry"], request.env_name)
     require_valid(request.flow, catalogue, known=set(inputs))
     scope = {
         **inputs,
         "env": environment.model_dump(),
         "settings": config.settings.model_dump(mode="json"),
     }
-    vault = Vault(request.vault_path or config.resolve(config.settings.vault))
-    return Prepared(config, environment, catalogue, flow, scope, vault)
+    vault = config.vault(request.vault_path)
+    journal_path = request.journal_path or config.resolve(config.settings.journal)
+    if request.keeps_credentials:
+        vault.check()
+        journal = Journal(journal_path)
+        try:
+            refuse_if_sealed(vault, inputs.get("structure"), journal)
+        finally:
+            journal.close()
+    return Prepared(config, environment, catalogue, flow, scope, vault, journal_path)
 
 
 def run_in_browser(
     browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink | None = None
 ) -> RunResult:
+    if sink is not None:
+        return _run_in_context(browser, prepared, request, sink)
+    journal = Journal(prepared.journal_path)
+    run_id = journal.start_run(f"run {request.flow.name}", False)
+    result = "interrupted"
+    try:
+        _store_pending(journal, run_id, prepared.vault)
+        journal_sink = JournalSink(journal, prepared.vault, run_id, prepared.config.settings.forbidden_characters)
+        try:
+            done = _run_in_context(browser, prepared, request, journal_sink)
+        except RobotError:
+            result = "failed"
+            _tell_where_passwords_are(journal_sink)
+            raise
+        _store_pending(journal, run_id, prepared.vault, journal_sink)
+        result = "ok"
+        return done
+    finally:
+        journal.finish_run(run_id, result, {})
+        journal.close()
+
+
+def _store_pending(journal: Journal, run_id: int, vault: Vault, sink: JournalSink | None = None) -> None:
+    """Stores what the journal holds for this vault; after a run, fails if a password is still not there."""
+    stored, failing = store_pending(journal, run_id, vault)
+    if sink is None:
+        return
+    for key in stored:
+        sink.vault_failures.pop(key, None)
+    if sink.vault_failures:
+        where = "; ".join(f"structure {key} : {why}" for key, why in sink.vault_failures.items())
+        raise PasswordNotInVault(
+            f"mot de passe noté au journal {journal.path} mais pas dans le coffre {vault.path} ({where}). "
+            "La prochaine exécution de « run » ou de « renew » l'y rangera une fois le coffre réparé."
+        )
+    if sink.vault_errors:
+        raise RobotError("le coffre n'a pas tout noté : " + "; ".join(sink.vault_errors.values()))
+
+
+def _tell_where_passwords_are(sink: JournalSink) -> None:
+    for key in sink.vault_failures:
+        logger.error("Le nouveau mot de passe de la structure {} est au journal {} (pas dans le coffre {})",
+                     key, sink.journal.path, sink.vault.path)  # fmt: skip
+
+
+def _run_in_context(browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink) -> RunResult:
     recorder = _recorder(prepared, request)
     extra = recorder.context_options() if recorder else {}
     context = browser.new_context(viewport=VIEWPORT, locale="fr-FR", **extra)
@@ -118,7 +180,7 @@ def run_in_browser(
         page = context.new_page()
         runner = Runner(
             page, prepared.catalogue,
-            secrets=SecretProvider(request.secret_env), sink=sink or VaultSink(prepared.vault),
+            secrets=SecretProvider(request.secret_env, sources=request.secret_sources), sink=sink,
             timeout_s=prepared.config.settings.timeout_s,
             observers=[*request.observers, *([recorder] if recorder else [])],
             **({"failures_dir": recorder.dir} if recorder else {}),

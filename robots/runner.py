@@ -1,8 +1,11 @@
 """The Playwright runner: executes a flow's steps through the selector catalogue.
 
-Before acting on an element the runner checks the page shows that element's screen. When a step
-fails it reports the step's label and the screen it found, and saves a screenshot (secrets masked).
-Observers (step mode, recordings) are told before and after each step.
+Before acting on an element the runner checks the page shows that element's screen — once per page:
+a screen seen stays checked until the page may have changed (a navigation, a click, a new tab), so a
+step on the wrong screen still fails, with the screen seen, without paying for a check before every
+step. When a step fails it reports the step's label and the screen it found, and saves a screenshot
+(secrets masked). Observers (step mode, recordings) are told before and after each step; the step's
+target is located for them only if one wants it (`wants_target`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator as PwLocator
 from playwright.sync_api import Page
 
+from robots import flow_model as m
 from robots import locate
 from robots.catalogue import Catalogue, ElementHandle
 from robots.errors import BadInput, RobotError, RunStopped, StepFailed
@@ -27,6 +31,10 @@ from robots.secrets import REDACTOR, SecretProvider
 from robots.variables import UnknownVariable, interpolate
 
 Decision = Literal["run", "skip", "quit"]
+# Steps that leave the page as it was: the screen checked before them is still the one shown.
+KEEP_THE_PAGE = (
+    m.Fill, m.Read, m.ReadBlock, m.ExpectScreen, m.SetVars, m.Log, m.Store, m.Checkpoint, m.If, m.Repeat, m.Call,
+)  # fmt: skip
 
 
 class CredentialSink(Protocol):
@@ -36,8 +44,14 @@ class CredentialSink(Protocol):
 
     def checkpoint(self, key: str, event: str) -> None: ...
 
+    def seal(self, key: str, page_text: str) -> str:
+        """Keeps the text of a page holding a password that could not be read; says where (for a person)."""
+        ...
+
 
 class StepObserver(Protocol):
+    # An observer may define `wants_target(step) -> bool`: the runner locates the step's target only
+    # when one of them says yes (an observer without it is always given the target).
     def before_step(self, ctx: StepContext, step: Step, target: PwLocator | None) -> Decision: ...
 
     def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None: ...
@@ -57,16 +71,20 @@ class StepContext:
     runner: Runner
     screen_titles: list[str] = field(default_factory=list)
 
+    def page_changed(self) -> None:
+        """The page may show another screen now: the next step that needs one checks it again."""
+        self.runner.checked.clear()
+
     def text(self, template: str) -> str:
         try:
             return interpolate(template, self.scope, self.secrets.get)
         except UnknownVariable as exc:
-            raise BadInput(f"{self.flow_file}: unknown variable « {exc.args[0]} »") from None
+            raise BadInput(f"{self.flow_file} : variable inconnue « {exc.args[0]} »") from None
 
     def handle(self, ref: str) -> ElementHandle:
         handle = self.catalogue.element(ref)
         if handle is None:
-            raise BadInput(f"{self.flow_file}: unknown element « {ref} » in the catalogue")
+            raise BadInput(f"{self.flow_file} : élément « {ref} » inconnu du catalogue")
         return handle
 
     def locate(self, ref: str) -> tuple[ElementHandle, PwLocator]:
@@ -82,11 +100,29 @@ class StepContext:
     def expect_screen(self, name: str) -> None:
         screen = self.catalogue.screen(name)
         if screen is None:
-            raise BadInput(f"{self.flow_file}: unknown screen « {name} »")
+            raise BadInput(f"{self.flow_file} : écran inconnu « {name} »")
+        if name in self.runner.checked:
+            return
         if not locate.wait_for_screen(self.page, screen, self.timeout_s, self.catalogue.error_screens()):
             raise StepFailed(f"l'écran « {screen.title} » était attendu")
+        self.runner.checked.add(name)
         if not self.screen_titles or self.screen_titles[-1] != screen.title:
             self.screen_titles.append(screen.title)
+
+    def expect_any_screen(self, names: list[str]) -> str:
+        """The name of the first of `names` to show (a portal generation, a logged-out landing…)."""
+        screens = []
+        for name in names:
+            screen = self.catalogue.screen(name)
+            if screen is None:
+                raise BadInput(f"{self.flow_file} : écran inconnu « {name} »")
+            screens.append(screen)
+        shown = locate.wait_for_any_screen(self.page, screens, self.timeout_s, self.catalogue.error_screens())
+        if shown is None:
+            raise StepFailed("un de ces écrans était attendu : " + ", ".join(f"« {s.title} »" for s in screens))
+        if not self.screen_titles or self.screen_titles[-1] != shown.title:
+            self.screen_titles.append(shown.title)
+        return shown.name
 
     def screen_seen(self) -> str:
         shown = locate.identify(self.page, self.catalogue)
@@ -96,10 +132,11 @@ class StepContext:
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
         return f"{seen} ({self.page.url})"
 
-    def switch_to(self, page: Page) -> None:
+    def switch_to(self, page: Page, quiet: bool = False) -> None:
         """Carries on in another tab; the runner keeps it for the flows that follow."""
-        logger.info("  nouvel onglet : {}", page.url)
+        (logger.debug if quiet else logger.info)("  nouvel onglet : {}", page.url)
         self.page = self.runner.page = page
+        self.runner.watch(page)
 
     def remember_secret(self, value: str) -> None:
         REDACTOR.add(value)
@@ -123,6 +160,7 @@ class Runner:
         timeout_s: float = 15,
         failures_dir: Path = Path("recordings/failures"),
         observers: list[StepObserver] | None = None,
+        table_tabs: bool = False,
     ) -> None:
         self.page = page
         self.catalogue = catalogue
@@ -132,6 +170,17 @@ class Runner:
         self.failures_dir = failures_dir
         self.observers = observers or []
         self.steps_run = 0
+        self.checked: set[str] = set()  # screens seen on the page as it is now
+        # table_tabs: a row's action opens in a new tab and the table's tab stays on its page, kept
+        # here (table → tab) for the next lookup (robots/steps/tables.py); for jobs that walk a table.
+        self.table_tabs = table_tabs
+        self.kept_tabs: dict[str, Page] = {}
+        self.watch(page)
+
+    def watch(self, page: Page) -> None:
+        """Forgets the screens checked whenever `page` navigates (a link, a redirect, a script)."""
+        self.checked.clear()
+        page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
         flow = load_flow(flow_file)
@@ -154,10 +203,12 @@ class Runner:
         logger.info("▶ {}", step.title())
         try:
             if self.observers and self._ask_observers(ctx, step) == "skip":
-                logger.info("  skipped by the operator")
+                logger.info("  étape passée par l'opérateur")
                 return
             implementation_of(step)(ctx, step)
             self.steps_run += 1
+            if not isinstance(step, KEEP_THE_PAGE):  # a click, a page of a table, a navigation
+                self.checked.clear()
         except (StepFailed, PlaywrightError, TimeoutError) as exc:
             failure = self._failure(ctx, step, exc)
             self._tell_observers(ctx, step, failure)
@@ -168,7 +219,7 @@ class Runner:
         self._tell_observers(ctx, step, None)
 
     def _ask_observers(self, ctx: StepContext, step: Step) -> Decision:
-        target = self._target_of(ctx, step)
+        target = self._target_of(ctx, step) if any(_wants_target(o, step) for o in self.observers) else None
         decisions = [o.before_step(ctx, step, target) for o in self.observers]
         if "quit" in decisions:
             raise RunStopped(f"arrêt demandé avant l'étape « {step.title()} »")
@@ -196,6 +247,7 @@ class Runner:
         failure = StepFailed(
             REDACTOR.redact(reason), step_label=step.title(), screen_seen=screen_seen, screenshot=screenshot,
             exit_code=exc.exit_code if isinstance(exc, StepFailed) else 1,
+            kind=exc.kind if isinstance(exc, StepFailed) else None,
         )  # fmt: skip
         logger.error("{}", failure)
         return failure
@@ -223,6 +275,11 @@ def target_ref(step: Step) -> str | None:
         if isinstance(ref, str):
             return ref
     return None
+
+
+def _wants_target(observer: StepObserver, step: Step) -> bool:
+    wants = getattr(observer, "wants_target", None)
+    return True if wants is None else bool(wants(step))
 
 
 def _first_line(text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -57,21 +57,32 @@ REDACTOR = Redactor()
 class SecretProvider:
     """Looks secrets up by the name a flow gives them; `env_names` maps a name to its variable."""
 
-    def __init__(self, env_names: Mapping[str, str], environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, env_names: Mapping[str, str], environ: Mapping[str, str] | None = None,
+        sources: Mapping[str, Callable[[], str]] | None = None,
+    ) -> None:  # fmt: skip
         self.env_names = dict(env_names)
         self._environ = environ if environ is not None else os.environ
+        # Secrets obtained at the moment they are used (a second-factor code), by name; before the environment.
+        self.sources = dict(sources or {})
 
     def with_defaults(self, declared: Mapping[str, Any]) -> SecretProvider:
         """Adds a flow's declared secrets ({name: SecretSpec}); names already mapped keep their variable."""
         defaults = {name: spec.env for name, spec in declared.items()}
-        return SecretProvider({**defaults, **self.env_names}, self._environ)
+        return SecretProvider({**defaults, **self.env_names}, self._environ, self.sources)
 
     def get(self, name: str) -> str:
+        if name in self.sources:
+            value = self.sources[name]()
+            REDACTOR.add(value)
+            return value
         env_name = self.env_names.get(name)
         if env_name is None:
-            raise BadInput(f"secret « {name} » is not declared in the flow's `secrets`")
+            raise BadInput(f"secret « {name} » non déclaré dans les `secrets` du flow")
         value = self._environ.get(env_name)
         if not value:
-            raise BadInput(f"secret « {name} »: set the environment variable {env_name} (or put it in .env)")
+            raise BadInput(
+                f"secret « {name} » : renseignez la variable d'environnement {env_name} (ou mettez-la dans .env)"
+            )
         REDACTOR.add(value)
         return value

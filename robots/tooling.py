@@ -31,7 +31,7 @@ def flow_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(Problem(path, None, "no such file or folder"))
+            problems.append(Problem(path, None, "fichier ou dossier introuvable"))
     return files, problems
 
 
@@ -43,7 +43,7 @@ def schema_reference(path: Path) -> str:
 def check_schema_line(path: Path) -> list[Problem]:
     """A flow starts with `# yaml-language-server: $schema=<relative path of schema/flow.schema.json>`."""
     expected = schema_reference(path)
-    wanted = f"the first line must be `# yaml-language-server: $schema={expected}` (editor completion)"
+    wanted = f"la première ligne doit être `# yaml-language-server: $schema={expected}` (complétion dans l'éditeur)"
     try:
         first = path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
     except (OSError, UnicodeDecodeError):
@@ -53,7 +53,7 @@ def check_schema_line(path: Path) -> list[Problem]:
         return [Problem(path, 1, wanted)]
     named = (path.parent / match.group(1)).resolve()
     if named != SCHEMA_FILE.resolve():
-        return [Problem(path, 1, f"$schema={match.group(1)} is not schema/flow.schema.json: {wanted}")]
+        return [Problem(path, 1, f"$schema={match.group(1)} n'est pas schema/flow.schema.json : {wanted}")]
     return []
 
 
@@ -62,11 +62,11 @@ def check_schema_file() -> list[Problem]:
     try:
         committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [Problem(SCHEMA_FILE, None, "missing: run `chorus-robot schema`")]
+        return [Problem(SCHEMA_FILE, None, "absent : lancez `chorus-robot schema`")]
     except json.JSONDecodeError as exc:
-        return [Problem(SCHEMA_FILE, exc.lineno, f"not valid JSON ({exc.msg}): run `chorus-robot schema`")]
+        return [Problem(SCHEMA_FILE, exc.lineno, f"JSON invalide ({exc.msg}) : lancez `chorus-robot schema`")]
     if committed != flow_schema():
-        return [Problem(SCHEMA_FILE, None, "out of date with the flow models: run `chorus-robot schema`")]
+        return [Problem(SCHEMA_FILE, None, "pas à jour avec les modèles des flows : lancez `chorus-robot schema`")]
     return []
 
 
@@ -75,11 +75,20 @@ def validate(paths: list[Path], catalogue_folder: Path | None = None) -> int:
     problems, flows, screens = collect_problems(paths, catalogue_folder)
     for problem in problems:
         print(problem)
+    for warning in unlabelled(paths):
+        print(f"attention : {warning}")
     if problems:
-        print(f"{len(problems)} problem(s)")
+        print(f"{len(problems)} problème(s)")
         return EXIT_BAD_INPUT
-    print(f"OK: {flows} flow(s), {screens} screen(s)")
+    print(f"OK : {flows} flow(s), {screens} écran(s)")
     return EXIT_OK
+
+
+def unlabelled(paths: list[Path]) -> list[Problem]:
+    """Steps without a label: a warning, the flow still runs."""
+    from robots.validation import unlabelled_steps
+
+    return [w for path in flow_files(paths)[0] for w in unlabelled_steps(path)]
 
 
 def collect_problems(paths: list[Path], catalogue_folder: Path | None = None) -> tuple[list[Problem], int, int]:
@@ -114,7 +123,7 @@ def write_schema(output: Path | None) -> int:
     target = output or SCHEMA_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    print(f"wrote {target}")
+    print(f"écrit : {target}")
     return EXIT_OK
 
 

@@ -2,7 +2,9 @@
 
 Structure (unknown step, missing field) comes from the models; this module adds what only the
 whole picture tells: unknown screens and elements, row actions, variables used before they are
-set, undeclared secrets, sub-flows that are missing or broken.
+set, undeclared secrets, sub-flows that are missing or broken, `${…}` that are no reference, and a
+row's columns (`where:`, `${row.column}`) against the table's `columns:` in the catalogue.
+`unlabelled_steps` lists the steps a person would see without a sentence (warnings, not errors).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from robots.catalogue import Catalogue
 from robots.config import Environment, Settings
 from robots.errors import BadInput, Problem
 from robots.flowfile import parse_flow
-from robots.variables import references
+from robots.variables import column_key, malformed, references
 from robots.yamlfile import LineDict, LineList
 
 BUILTIN_SCOPES = {"env": set(Environment.model_fields), "settings": set(Settings.model_fields)}
@@ -30,6 +32,7 @@ class _Walk:
     secrets: set[str]
     problems: list[Problem] = field(default_factory=list)
     visiting: tuple[Path, ...] = ()
+    rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # variable → (table, its columns)
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
@@ -45,7 +48,7 @@ def validate_flow(path: Path, catalogue: Catalogue, known: set[str] | None = Non
 def require_valid(path: Path, catalogue: Catalogue, known: set[str] | None = None) -> None:
     problems = validate_flow(path, catalogue, known)
     if problems:
-        raise BadInput(f"flow {path} is invalid", problems)
+        raise BadInput(f"flow {path} invalide", problems)
 
 
 def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
@@ -89,11 +92,22 @@ def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: 
     match step:
         case m.ExpectScreen(expect_screen=name):
             if walk.catalogue.screen(name) is None:
-                walk.problem(line, f"unknown screen « {name} »{_known_screens(walk)}")
+                walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+        case m.WhichScreen(which_screen=args):
+            for name in args.among:
+                if walk.catalogue.screen(name) is None:
+                    walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
         case m.PickRow(pick_row=args):
             handle = _check_element(walk, args.table, line)
             if handle and args.click and args.click not in handle.element.row_actions:
-                walk.problem(line, f"table « {args.table} » has no row action « {args.click} »")
+                walk.problem(line, f"le tableau « {args.table} » n'a pas d'action de ligne « {args.click} »")
+            columns = handle.element.columns if handle else []
+            for header in args.where if columns else ():
+                if column_key(header) not in {column_key(c) for c in columns}:
+                    walk.problem(line, f"colonne « {header} » absente du tableau « {args.table} » "
+                                       f"(colonnes : {', '.join(columns)})")  # fmt: skip
+            if args.into and columns:
+                walk.rows[args.into] = (args.table, columns)
         case m.If(if_=args):
             _check_condition(walk, args.when, line, defined)
             then_defined, else_defined = set(defined), set(defined)
@@ -103,30 +117,45 @@ def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: 
         case m.Repeat(repeat=args):
             _check_steps(walk, args.steps, _child(raw, "repeat", "steps"), defined)
             _check_condition(walk, args.until, line, defined)
+        case m.ForEach(for_each=args):
+            _check_defined(walk, args.items, line, defined)
+            inner = defined | {args.as_}
+            _check_steps(walk, args.steps, _child(raw, "for_each", "steps"), inner)
+            defined |= inner - {args.as_}
+        case m.ReadFields(read_fields=args) | m.WriteFields(write_fields=args):
+            for ref in args.fields.values():
+                _check_element(walk, ref, line)
+            if isinstance(args, m.WriteFieldsArgs):
+                _check_defined(walk, args.values, line, defined)
         case m.Call(call=args):
             defined |= set(args.with_)
             _check_call(walk, args.flow, line, defined)
         case m.Store(store=args) if args.password and args.password not in defined:
-            walk.problem(line, f"unknown variable « {args.password} » (not set before this step)")
+            walk.problem(line, f"variable inconnue « {args.password} » (pas définie avant cette étape)")
     ref = _element_of(step)
     if ref:
         _check_element(walk, ref, line)
     defined |= _defines(step)
 
 
+def _check_defined(walk: _Walk, name: str, line: int | None, defined: set[str]) -> None:
+    if name.partition(".")[0] not in defined:
+        walk.problem(line, f"unknown variable « {name} » (not an input, nor set before this step)")
+
+
 def _element_of(step: m.Step) -> str | None:
     if isinstance(step, m.Click):
         return step.click
-    if isinstance(step, m.Fill | m.Read | m.ReadBlock | m.ReadTable):
-        return step.args.element
-    return None
+    element = getattr(step.args, "element", None)  # fill, read…, select, check, solve_captcha
+    return element if isinstance(element, str) else None
 
 
 def _defines(step: m.Step) -> set[str]:
-    if isinstance(step, m.Read | m.ReadBlock | m.ReadTable):
-        return {step.args.into}
-    if isinstance(step, m.PickRow) and step.pick_row.into:
-        return {step.pick_row.into}
+    if isinstance(step, m.WhichScreen):
+        return {step.which_screen.into}
+    into = getattr(step.args, "into", None)  # read…, pick_row, read_mail
+    if isinstance(into, str):
+        return {into}
     if isinstance(step, m.SetVars):
         return set(step.set)
     return set()
@@ -146,36 +175,49 @@ def _templates(step: m.Step) -> list[str]:
     if isinstance(step, m.Repeat):
         texts = [str(args.max_attempts)]
         return texts + ([args.on_exhausted.message] if args.on_exhausted else [])
-    if isinstance(step, m.If):
+    if isinstance(step, m.If | m.ForEach | m.ReadFields | m.WriteFields):
         return []
     return [v for v in args.model_dump().values() if isinstance(v, str)]
 
 
 def _check_template(walk: _Walk, template: str, line: int | None, defined: set[str]) -> None:
+    for written in malformed(template):
+        walk.problem(line, f"« {written} » n'est pas une référence : des minuscules, chiffres et « _ », p. ex. "
+                           "${ligne.raison_sociale} pour la colonne « Raison sociale »")  # fmt: skip
     for name in references(template):
         head, _, rest = name.partition(".")
+        if head in walk.rows and rest and head in defined:
+            table, columns = walk.rows[head]
+            if rest.split(".")[0] not in {column_key(c) for c in columns}:
+                keys = ", ".join(column_key(c) for c in columns)
+                walk.problem(
+                    line, f"« {name} » : le tableau « {table} » n'a pas de colonne « {rest} » (colonnes : {keys})"
+                )
+            continue
         if head == "secret":
             if rest not in walk.secrets:
-                walk.problem(line, f"unknown secret « {rest} » (declare it under `secrets:`)")
+                walk.problem(line, f"secret inconnu « {rest} » (déclarez-le sous `secrets:`)")
         elif head in BUILTIN_SCOPES:
             if rest not in BUILTIN_SCOPES[head]:
-                walk.problem(line, f"unknown variable « {name} » (known: {', '.join(sorted(BUILTIN_SCOPES[head]))})")
+                walk.problem(
+                    line, f"variable inconnue « {name} » (connues : {', '.join(sorted(BUILTIN_SCOPES[head]))})"
+                )
         elif head not in defined:
-            walk.problem(line, f"unknown variable « {name} » (not an input, nor set before this step)")
+            walk.problem(line, f"variable inconnue « {name} » (ni une entrée, ni définie avant cette étape)")
 
 
 def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set[str]) -> None:
     match condition:
         case m.VarCondition():
-            if condition.var not in defined:
-                walk.problem(line, f"unknown variable « {condition.var} » in condition")
+            if condition.var.partition(".")[0] not in defined:
+                walk.problem(line, f"variable inconnue « {condition.var} » dans la condition")
             for text in (condition.equals, condition.contains_any):
                 if text:
                     _check_template(walk, text, line, defined)
         case m.VisibleCondition(visible=ref):
             _check_element(walk, ref, line)
         case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
-            walk.problem(line, f"unknown screen « {name} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
         case m.NotCondition(not_=inner):
             _check_condition(walk, inner, line, defined)
         case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
@@ -189,22 +231,44 @@ def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-
         screen_name, _, element_name = ref.partition(".")
         screen = walk.catalogue.screen(screen_name)
         if screen is None:
-            walk.problem(line, f"unknown screen « {screen_name} » in « {ref} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk)}")
         else:
             known = ", ".join(sorted(screen.elements))
-            walk.problem(line, f"unknown element « {element_name} » on screen « {screen_name} » (known: {known})")
+            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} » (connus : {known})")
     return handle
 
 
 def _check_call(walk: _Walk, target: str, line: int | None, defined: set[str]) -> None:
     path = (walk.path.parent / target).resolve()
     if not path.is_file():
-        walk.problem(line, f"sub-flow « {target} » not found ({path})")
+        walk.problem(line, f"sous-flow « {target} » introuvable ({path})")
     elif path in walk.visiting:
-        walk.problem(line, f"sub-flow « {target} » calls itself")
+        walk.problem(line, f"le sous-flow « {target} » s'appelle lui-même")
     else:
         _check_file(walk, path, defined)
 
 
 def _known_screens(walk: _Walk) -> str:
-    return f" (known: {', '.join(sorted(walk.catalogue.screens))})"
+    return f" (connus : {', '.join(sorted(walk.catalogue.screens))})"
+
+
+def unlabelled_steps(path: Path) -> list[Problem]:
+    """Steps without `label:` in the flow at `path`: logs, prompts and procedures show them as code."""
+    flow, raw, _ = parse_flow(path)
+    if flow is None:
+        return []
+    found: list[Problem] = []
+
+    def walk(steps: list[m.Step], raw_steps: Any) -> None:
+        for index, step in enumerate(steps):
+            raw_step = raw_steps[index] if isinstance(raw_steps, LineList) and index < len(raw_steps) else None
+            if not step.label:
+                found.append(Problem(path, _line(raw_steps, index), f"étape « {step.command} » sans label"))
+            if isinstance(step, m.If):
+                walk(step.if_.then, _child(raw_step, "if", "then"))
+                walk(step.if_.else_, _child(raw_step, "if", "else"))
+            elif isinstance(step, m.Repeat):
+                walk(step.repeat.steps, _child(raw_step, "repeat", "steps"))
+
+    walk(flow.steps, raw.get("steps") if isinstance(raw, dict) else None)
+    return found

@@ -36,7 +36,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
-            raise yaml.MarkedYAMLError(problem=f"duplicate key « {key} »", problem_mark=key_node.start_mark)
+            raise yaml.MarkedYAMLError(problem=f"clé en double « {key} »", problem_mark=key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -58,9 +58,15 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadInput(f"{path}: file not found") from None
+        raise BadInput(f"{path} : fichier introuvable") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path} : c'est un dossier, un fichier YAML est attendu") from None
+    except UnicodeDecodeError as exc:
+        line = text_line_of(path, exc.start)
+        raise BadInput(f"{path} : le fichier n'est pas en UTF-8 (octet 0x{exc.object[exc.start]:02x} ligne {line}) ; "
+                       "enregistrez-le en UTF-8") from None  # fmt: skip
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+        raise BadInput(f"{path} : illisible ({exc.strerror})") from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -68,11 +74,16 @@ def load_yaml(path: Path) -> Any:
         mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
         context = f"{exc.context}: " if exc.context else ""
-        problem_line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark and exc.context_mark else ""
-        message = f"YAML syntax: {context}{exc.problem}{problem_line}"
-        raise BadInput("malformed YAML", [Problem(path, line, message)]) from None
+        problem_line = f" (ligne {exc.problem_mark.line + 1})" if exc.problem_mark and exc.context_mark else ""
+        message = f"syntaxe YAML : {context}{exc.problem}{problem_line}"
+        raise BadInput("YAML mal formé", [Problem(path, line, message)]) from None
     except yaml.YAMLError as exc:
-        raise BadInput("malformed YAML", [Problem(path, None, f"YAML syntax: {exc}")]) from None
+        raise BadInput("YAML mal formé", [Problem(path, None, f"syntaxe YAML : {exc}")]) from None
+
+
+def text_line_of(path: Path, offset: int) -> int:
+    """The line of a byte offset of a file (for an encoding error)."""
+    return path.read_bytes()[:offset].count(b"\n") + 1
 
 
 def line_of(data: Any, location: tuple[Any, ...]) -> int | None:
@@ -91,6 +102,26 @@ def line_of(data: Any, location: tuple[Any, ...]) -> int | None:
     return line
 
 
+# pydantic's messages for the usual mistakes, in French (the others keep pydantic's words).
+PYDANTIC_FR = {
+    "bool_parsing": "un booléen attendu (true ou false)",
+    "bool_type": "un booléen attendu (true ou false)",
+    "int_parsing": "un nombre entier attendu",
+    "int_type": "un nombre entier attendu",
+    "float_parsing": "un nombre attendu",
+    "float_type": "un nombre attendu",
+    "string_type": "un texte attendu",
+    "list_type": "une liste attendue",
+    "dict_type": "un dictionnaire attendu (clé: valeur)",
+    "model_type": "un dictionnaire attendu (clé: valeur)",
+    "literal_error": "« {input} » : valeur invalide (au choix : {expected})",
+    "string_pattern_mismatch": "ne correspond pas au motif {pattern}",
+    "too_short": "trop court (au moins {min_length})",
+    "greater_than_equal": "doit valoir au moins {ge}",
+    "greater_than": "doit être plus grand que {gt}",
+}
+
+
 def problems_from(error: Any, data: Any, path: Path) -> list[Problem]:
     """pydantic's ValidationError as problems located at file and line."""
     problems = []
@@ -99,13 +130,17 @@ def problems_from(error: Any, data: Any, path: Path) -> list[Problem]:
         where = ".".join(str(p) for p in location)
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = f"unknown key « {location[-1]} »"
+            message = f"clé inconnue « {location[-1]} »"
         elif item["type"] == "missing":
-            message = f"missing « {location[-1]} »"
+            message = f"« {location[-1]} » manquant"
+        elif item["type"] in PYDANTIC_FR:
+            message = PYDANTIC_FR[item["type"]].format(input=item.get("input"), **(item.get("ctx") or {}))
+        elif item["type"] == "value_error":
+            message = str(message).removeprefix("Value error, ")
         elif item["type"] == "unknown_step" and isinstance(item.get("input"), dict):
-            keys = ", ".join(str(k) for k in item["input"] if k != "label") or "none"
-            message = f"unknown step command « {keys} »: {message}"
-        problems.append(Problem(path, line_of(data, location), f"{where}: {message}" if where else message))
+            keys = ", ".join(str(k) for k in item["input"] if k != "label") or "aucune"
+            message = f"commande d'étape inconnue « {keys} » : {message}"
+        problems.append(Problem(path, line_of(data, location), f"{where} : {message}" if where else message))
     return problems
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Playwright
 
 from robots import browser as chromium
@@ -65,6 +66,19 @@ class Portal:
     def biggest_account(self, portal: str) -> dict:
         accounts = [a for a in self.state()["accounts"] if a["portal"] == portal]
         return max(accounts, key=lambda a: len(self.managed_by(a["login"])))
+
+
+@pytest.fixture(autouse=True)
+def private_var(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's default vault and journal live in a folder of its own, never in the project's var/: a test
+    that leaves a password or a sealed page there cannot change what another test's run does."""
+    folder = tmp_path_factory.mktemp("var")
+    config = yaml.safe_load((PROJECT / "config" / "robot.yaml").read_text(encoding="utf-8"))
+    config["settings"].update(vault=str(folder / "vault.json"), journal=str(folder / "journal.sqlite"))
+    path = folder / "robot.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("CHORUS_ROBOT_CONFIG", str(path))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_001_a_whole_block_of_a_screen_is_read_into_data(browser: Browser, porta
     assert informations["Adresse électronique"] == structure["email"]
     assert informations["Structure Publique"] is True
     assert informations["Est émetteur de flux EDI"] is False
-    assert scope["adresse"]["Pays"] == "FRANCE"
+    assert scope["adresse"]["Pays"] == "France"  # a list on the portal, like the real one
     technical = structure["technical_user"]
     assert scope["utilisateurs"]["Utilisateur technique"] == f"{technical['login']} (ACTIF)"
 

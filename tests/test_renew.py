@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser
 
@@ -30,7 +32,7 @@ from robots.api_check import technical_account_works
 from robots.renewal.job import RenewOptions, Shard, plan, units_of
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.roster import load_roster
-from tests.conftest import PROJECT, ROBOT, Portal, robot
+from tests.conftest import DEMO_DATA, PROJECT, ROBOT, Portal, robot
 
 ROSTER = PROJECT / "tests" / "rosters" / "two_accounts.yaml"
 FIRST_PAGE = PROJECT / "tests" / "rosters" / "first_page.yaml"  # shorter: for the slower scenarios
@@ -108,7 +110,7 @@ class Night:
             "SOCIETE_LOGIN": company["login"], "SOCIETE_PASSWORD": company["password"],
             "CHORUS_ROBOT_SMTP_HOST": "127.0.0.1", "CHORUS_ROBOT_SMTP_PORT": str(self.smtp_port),
             "CHORUS_ROBOT_SMTP_STARTTLS": "0", "CHORUS_ROBOT_SMTP_FROM": "robot@syndicat.example.org",
-            "CAPTURE_DIR": str(self.captures), **extra,
+            "CAPTURE_DIR": str(self.captures), **piste_client(), **extra,
         }  # fmt: skip
 
     def args(self, name: str, *more: str) -> list[str]:
@@ -134,6 +136,12 @@ class Night:
         """Everything the runs wrote that a person or a CI server may read."""
         files = [self.log, *self.folder.glob("*.json"), *self.folder.glob("*.xml")]
         return "\n".join(f.read_text() for f in files if f.exists() and f != self.vault)
+
+
+def piste_client() -> dict[str, str]:
+    """The connector's PISTE client of the demo data: the API check needs a token, as the real one does."""
+    piste = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))["piste"]
+    return {"PISTE_CLIENT_ID": piste["client_id"], "PISTE_CLIENT_SECRET": piste["client_secret"]}
 
 
 def accounts(portal: Portal) -> tuple[dict, dict]:
@@ -243,7 +251,8 @@ def test_the_vault_holds_what_the_portal_holds_and_the_api_accepts_it(scenario: 
             user = old["technical_user"]
             assert not technical_account_works(portal.url, user["login"], user["password"])
     renewed = [o for o in scenario.night.report("first")["outcomes"] if o["action"] == "renewed"]
-    assert all(o["api_check"] == {"new_accepted": True, "old_refused": True} for o in renewed)
+    assert all(o["api_check"]["new_accepted"] is True and o["api_check"]["old_refused"] is True for o in renewed)
+    assert all(o["api_check"]["result"] == "accepted" for o in renewed)
 
 
 def assert_vault_matches_portal_state(vault: Path, state: dict[str, dict], identifiants: set[str]) -> None:
@@ -308,9 +317,10 @@ def test_a_failed_delivery_is_reported_kept_and_retried_by_the_next_run(scenario
     first = {o["identifiant"]: o for o in scenario.night.report("first")["outcomes"]}
     results = {d["target"].split(":")[0]: d["result"] for d in first[failing]["deliveries"]}
     assert results == {"vault": "done", "email": "done", "command": "failed"}
-    assert "exited with 1" in first[failing]["deliveries"][-1]["error"]
+    assert "terminée avec le code 1" in first[failing]["deliveries"][-1]["error"]
     assert [i for i, _ in scenario.passwords_kept_after_first] == [failing]
-    assert f"{failing}" in scenario.first.stdout and "livraison en échec" in scenario.first.stdout
+    told = [line for line in scenario.first.stderr.splitlines() if failing in line]
+    assert len(told) == 1 and "livraison en échec" in told[0], scenario.first.stderr
     second = scenario.night.report("second")
     assert [r["identifiant"] for r in second["recovered"]] == [failing]
     assert {d["result"] for d in second["recovered"][0]["deliveries"]} == {"done"}
@@ -324,9 +334,33 @@ def test_the_operator_is_told_of_the_failure_and_only_then(scenario: Scenario, m
     (summary,) = mailbox[0].to(OPERATOR)  # the second run went well: no second message
     body = summary.get_content()
     assert "1 structure(s) à voir" in summary["Subject"]
-    assert scenario.hook_fails_for in body and "exited with 1" in body
+    assert scenario.hook_fails_for in body and "terminée avec le code 1" in body
     for secret in secrets_of(scenario.night.portal, *SLASHED):
         assert secret not in body
+
+
+def test_the_console_says_one_line_per_structure_with_its_count(scenario: Scenario):
+    console = scenario.first.stderr.splitlines()
+    total = len(scenario.before)
+    counted = [re.search(r" (\d+)/(\d+)(\+?) « .* : (renouvelée|rien à faire|en échec)", line) for line in console]
+    counted = [c for c in counted if c]
+    assert [int(c.group(1)) for c in counted] == list(range(1, total + 1)), scenario.first.stderr
+    # The company takes « all » its structures: the total is known once its « Mes structures » is read.
+    assert all(c.group(3) == "+" for c in counted[:-2]) and counted[-1].group(2, 3) == (str(total), "")
+    assert len(console) <= total + 6, "the steps go to the log file only"
+    assert not [line for line in console if "▶" in line]
+    assert "▶ Confirmer la réinitialisation du mot de passe" in scenario.night.log.read_text(encoding="utf-8")
+    assert scenario.first.stdout.count("\n") == 1, "the headline only: the structures were told one by one"
+
+
+def test_the_operator_email_names_the_files_used_and_has_date_and_id(scenario: Scenario, mailbox):
+    (summary,) = mailbox[0].to(OPERATOR)
+    body = summary.get_content()
+    assert summary["Date"] and re.fullmatch(r"<.+@.+>", summary["Message-ID"])
+    assert str(scenario.night.journal) in body and str(scenario.night.log) in body
+    assert "var/renewal/logs/renew.log" not in body
+    assert "command:" in body and "«secret»" not in body.split("À traiter :")[1].split("Résumé")[0]
+    assert body.count("terminée avec le code 1") == 2  # once to treat, once in the summary
 
 
 def test_junit_has_one_testcase_per_structure(scenario: Scenario):
@@ -525,15 +559,15 @@ def test_shards_split_the_structures_in_stable_disjoint_parts(portal: Portal, mo
     ("text", "line", "message"),
     [
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
-         "    structures:\n      - identifiant: \"2530009660002\"\n", 7, "14 digits"),
+         "    structures:\n      - identifiant: \"2530009660002\"\n", 7, "14 chiffres"),
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
          "    structures:\n      - identifiant: \"25300096600020\"\n        deliver:\n          - mail: x@y.fr\n",
-         9, "a delivery is {email: ADDRESS} or {command:"),
+         9, "une livraison est {email: ADRESSE} ou {command:"),
         ("accounts:\n  - name: a\n    portal: cpp\n    login_env: A\n    password_env: B\n    structures: all\n",
          3, "'dgfip' or 'chorus'"),
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n    structures: all\n"
          "  - name: b\n    portal: chorus\n    portal: dgfip\n    login_env: C\n    password_env: D\n",
-         9, "duplicate key « portal »"),
+         9, "clé en double « portal »"),
     ],
 )  # fmt: skip
 def test_a_bad_roster_is_refused_with_file_and_line(tmp_path: Path, text: str, line: int, message: str):

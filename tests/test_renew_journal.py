@@ -69,7 +69,7 @@ def test_the_password_is_erased_once_every_delivery_succeeded(tmp_path: Path):
     sink.store(STRUCTURE, {"login": "TECH_1@cpp", "password": "Clean123abc"})
     hook = next(d for d in journal.deliveries(sink.latest[STRUCTURE]) if d.label == "command:true")
 
-    journal.delivery_failed(sink.run_id, hook, "exited with 1")
+    journal.delivery_failed(sink.run_id, hook, "terminée avec le code 1")
     assert stored_passwords(tmp_path) == ["Clean123abc"], "kept for the next run's retry"
     journal.delivery_done(sink.run_id, hook)
 

@@ -54,7 +54,8 @@ def test_renew_in_step_mode_stops_before_the_reset_on_the_operators_word(
     said = "".join(output)
 
     assert code == 1, said
-    assert asked[0] == "Choisir la porte d'entrée"
+    assert asked[0] == "Connectez-vous au Portail de Gestion Publique", "a grouping step is a heading"
+    assert "— Choisir la porte d'entrée" in said
     assert "Visualiser la date d'expiration du mot de passe" in asked
     assert asked[-1] == QUIT_AT
     assert f"arrêt demandé avant l'étape « {QUIT_AT} »" in said

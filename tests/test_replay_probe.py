@@ -51,14 +51,15 @@ def test_probe_reports_the_first_fallback_of_each_element(browser: Browser, page
     assert found["identifiant"].index == 0 and found["identifiant"].visible
     assert found["mot_de_passe"].index == 0
     assert found["connexion"].index == 0
-    assert [m.name for m in report.missing()] == ["erreur"]  # shown only after a failed login
-    assert report.missing({"erreur"}) == []
+    # shown only after a failed login, or once the account is locked
+    assert [m.name for m in report.missing()] == ["compte_bloque", "erreur"]
+    assert report.missing({"erreur", "compte_bloque"}) == []
 
 
 def test_probe_on_a_changed_screen_names_the_element_that_no_longer_matches(pages_url: str):
     done = robot(
         "probe", "dgfip_authentification", "--portal-url", pages_url, "--path", "/authentification_changed.html",
-        "--ignore", "erreur",
+        "--ignore", "erreur,compte_bloque",
     )  # fmt: skip
 
     assert done.returncode == 1, done.stdout + done.stderr
@@ -78,4 +79,4 @@ def test_probe_of_an_unknown_screen_says_which_exist():
     done = robot("probe", "authentification", "--portal-url", "http://127.0.0.1:9")
 
     assert done.returncode == 2
-    assert "unknown screen « authentification »" in done.stderr and "dgfip_authentification" in done.stderr
+    assert "écran inconnu « authentification »" in done.stderr and "dgfip_authentification" in done.stderr

@@ -25,8 +25,8 @@ from tests.conftest import PROJECT, Portal, robot
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 QUEUED = ["Ab/cd3Ef5gH7", "Clean9Pass4Word"]  # the first holds the forbidden « / »: two resets
 SCREENS = [
-    "Authentification", "Accueil", "Accueil", "Activités du gestionnaire", "Modification de la structure",
-    "Confirmation de réinitialisation du mot de passe", "Mot de passe réinitialisé",
+    "Authentification", "Accueil", "Accueil non connecté", "Accueil", "Activités du gestionnaire",
+    "Modification de la structure", "Confirmation de réinitialisation du mot de passe", "Mot de passe réinitialisé",
 ]  # fmt: skip
 
 
@@ -204,8 +204,9 @@ def test_the_procedure_follows_the_screens(reset_recording: Recorded):
     assert titles[: len(SCREENS)] == SCREENS
     assert titles.count("Mot de passe réinitialisé") == 2  # one per reset
     html = (folder / "procedure.html").read_text(encoding="utf-8")
-    headings = re.findall(r"<h2>Ecran « (.+?) »</h2>", html)
+    headings = re.findall(r"<h2>Écran « (.+?) »(?: — [^<]+)?</h2>", html)
     assert [h.replace("&#x27;", "'") for h in headings] == titles
+    assert "<h2>Écran « Accueil » — Chorus Pro</h2>" in html
     assert "<h1>Changement de mot de passe du compte technique Chorus Pro</h1>" in html
     for label in ("Renseignez le champ « identifiant »", "Cliquez « Chorus Pro »",
                   "Cliquez sur le bouton « Réinitialiser le mot de passe (utilisateur technique) »"):  # fmt: skip
@@ -279,4 +280,4 @@ def test_the_procedure_command_regenerates_it(reset_recording: Recorded, tmp_pat
     assert (copy / "procedure.pdf").read_bytes()[:5] == b"%PDF-"
     not_a_recording = robot("procedure", str(tmp_path))
     assert not_a_recording.returncode == 2
-    assert "steps.json: not found" in not_a_recording.stderr
+    assert "steps.json : introuvable" in not_a_recording.stderr

@@ -20,7 +20,8 @@ FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 
 def reset(browser: Browser, portal: Portal, structure: str, vault: Path, **variables: str) -> RunResult:
     request = RunRequest(
-        flow=FLOW, portal_url=portal.url, variables={"structure": structure, **variables}, vault_path=vault
+        flow=FLOW, portal_url=portal.url, variables={"structure": structure, **variables}, vault_path=vault,
+        journal_path=vault.with_name("journal.sqlite"),
     )
     return run_in_browser(browser, prepare(request), request)
 
@@ -29,7 +30,8 @@ def run_command(portal: Portal, structure: str, vault: Path, env: dict[str, str]
     """`chorus-robot run` of the reset flow, as a person types it."""
     return robot(
         "run", str(FLOW), "--env", "mock", "--portal-url", portal.url,
-        "--var", f"structure={structure}", "--vault", str(vault), env=env,
+        "--var", f"structure={structure}", "--vault", str(vault), "--journal", str(vault.with_name("journal.sqlite")),
+        env=env,
     )  # fmt: skip
 
 
@@ -191,9 +193,9 @@ def test_malformed_siret_is_refused_before_anything_runs(portal: Portal, syndica
 @pytest.mark.parametrize(
     ("flow_text", "line", "message"),
     [
-        ("name: x\nsteps:\n  - click: chorus_connecte.mon_compte\n  - clik: a.b\n", 4, "exactly one command"),
+        ("name: x\nsteps:\n  - click: chorus_connecte.mon_compte\n  - clik: a.b\n", 4, "exactement une commande"),
         ("name: x\nsteps:\n  - click: chorus_connecte.mon_compte\n  - fill: {element: a.b\n", 4, "YAML"),
-        ("name: x\nsteps:\n  - label: ok\n    click: chorus_connecte.nowhere\n", 3, "unknown element « nowhere »"),
+        ("name: x\nsteps:\n  - label: ok\n    click: chorus_connecte.nowhere\n", 3, "élément inconnu « nowhere »"),
     ],
 )
 def test_malformed_flow_names_file_and_line(tmp_path: Path, flow_text: str, line: int, message: str):
@@ -216,7 +218,7 @@ def test_a_portal_that_answers_with_an_error(portal: Portal, syndicate: dict, tm
     done = run_command(portal, structure, vault)
 
     assert done.returncode == 1
-    assert "Étape « Ecran « Activités du gestionnaire » »" in done.stderr
+    assert "Étape « Écran « Activités du gestionnaire » »" in done.stderr
     assert "Le service est momentanément indisponible" in done.stderr
     assert "Traceback" not in done.stderr
     assert not vault.exists()

@@ -16,16 +16,16 @@ BROKEN = PROJECT / "tests" / "broken_flows"
 
 # file → (line, what the message must say): one way of breaking a flow per file.
 EXPECTED = {
-    "unknown_step.yaml": (6, "unknown step command « tap »"),
-    "unknown_screen.yaml": (4, "unknown screen « dgfip_accueil_v2 »"),
-    "unknown_element.yaml": (6, "unknown element « valider » on screen « dgfip_authentification »"),
-    "undefined_variable.yaml": (9, "unknown variable « raison_sociale »"),
-    "undeclared_secret.yaml": (8, "unknown secret « dgfip_password » (declare it under `secrets:`)"),
-    "missing_subflow.yaml": (6, "sub-flow « common/logout.yaml » not found"),
-    "yaml_syntax.yaml": (7, "YAML syntax"),
-    "missing_field.yaml": (7, "steps.1.fill.value: missing « value »"),
-    "wrong_type.yaml": (10, "steps.1.read_table.all_pages: Input should be a valid boolean"),
-    "unknown_row_action.yaml": (8, "has no row action « supprimer »"),
+    "unknown_step.yaml": (6, "commande d'étape inconnue « tap »"),
+    "unknown_screen.yaml": (4, "écran inconnu « dgfip_accueil_v2 »"),
+    "unknown_element.yaml": (6, "élément inconnu « valider » sur l'écran « dgfip_authentification »"),
+    "undefined_variable.yaml": (9, "variable inconnue « raison_sociale »"),
+    "undeclared_secret.yaml": (8, "secret inconnu « dgfip_password » (déclarez-le sous `secrets:`)"),
+    "missing_subflow.yaml": (6, "sous-flow « common/logout.yaml » introuvable"),
+    "yaml_syntax.yaml": (7, "syntaxe YAML"),
+    "missing_field.yaml": (7, "steps.1.fill.value : « value » manquant"),
+    "wrong_type.yaml": (10, "steps.1.read_table.all_pages : un booléen attendu"),
+    "unknown_row_action.yaml": (8, "n'a pas d'action de ligne « supprimer »"),
     "missing_schema_line.yaml": (1, "$schema=../../schema/flow.schema.json"),
 }
 LINE = re.compile(r"^(?P<file>[^:]+\.yaml):(?P<line>\d+): (?P<message>.+)$")
@@ -51,7 +51,7 @@ def test_each_broken_flow_gets_one_precise_message_at_its_line():
         assert len(found[name]) == 1, found[name]
         assert found[name][0][0] == line, f"{name}: {found[name]}"
         assert message in found[name][0][1], f"{name}: {found[name]}"
-    assert f"{len(EXPECTED) + 3} problem(s)" in done.stdout
+    assert f"{len(EXPECTED) + 3} problème(s)" in done.stdout
 
 
 def test_all_problems_of_a_flow_are_reported_not_only_the_first(capsys: pytest.CaptureFixture[str]):
@@ -59,9 +59,9 @@ def test_all_problems_of_a_flow_are_reported_not_only_the_first(capsys: pytest.C
 
     found = problems_by_file(capsys.readouterr().out)["several_problems.yaml"]
     assert [line for line, _ in found] == [4, 6, 8]
-    assert "unknown screen « accueil »" in found[0][1]
-    assert "unknown element « mes_structures » on screen « chorus_connecte »" in found[1][1]
-    assert "unknown variable « structure »" in found[2][1]
+    assert "écran inconnu « accueil »" in found[0][1]
+    assert "élément inconnu « mes_structures » sur l'écran « chorus_connecte »" in found[1][1]
+    assert "variable inconnue « structure »" in found[2][1]
 
 
 def test_the_project_flows_are_valid(capsys: pytest.CaptureFixture[str]):
@@ -111,4 +111,4 @@ def test_a_schema_line_pointing_elsewhere_is_reported(tmp_path: Path, capsys: py
     assert validate([flow]) == 2
 
     out = capsys.readouterr().out
-    assert f"{flow}:1: $schema=schema/old.json is not schema/flow.schema.json" in out
+    assert f"{flow}:1: $schema=schema/old.json n'est pas schema/flow.schema.json" in out

@@ -64,13 +64,15 @@ def target_of(delivery: Delivery) -> tuple[dict[str, Any], str]:
 def deliver(target: Mapping[str, Any], new: NewPassword, vault: Vault) -> None:
     """Delivers to one stored target; raises DeliveryFailed."""
     if target.get("vault"):
-        vault.put(new.identifiant, login=new.login, password=new.password, expires_at=new.expires_at)
+        recorded = target["vault"]  # the path of the vault the password was meant for (True: older journals)
+        destination = Vault(Path(recorded), vault.cipher) if isinstance(recorded, str) else vault
+        destination.put(new.identifiant, login=new.login, password=new.password, expires_at=new.expires_at)
     elif "email" in target:
         send_password_email(SmtpSettings.from_env(), str(target["email"]), new)
     elif "command" in target:
         run_hook(list(target["command"]), new, float(target.get("timeout_s", 60)))
     else:
-        raise DeliveryFailed(f"unknown delivery target {sorted(target)}")
+        raise DeliveryFailed(f"destination de livraison inconnue {sorted(target)}")
 
 
 # ---------------------------------------------------------------- e-mail
@@ -96,12 +98,14 @@ class SmtpSettings:
 
         host = get("HOST")
         if not host:
-            raise BadInput(f"e-mail deliveries need {SMTP_PREFIX}HOST (and usually _USER, _PASSWORD, _FROM)")
+            raise BadInput(
+                f"les livraisons par courriel demandent {SMTP_PREFIX}HOST (et en général _USER, _PASSWORD, _FROM)"
+            )
         use_ssl = _flag(get("SSL", "0"), "SSL")
         starttls = not use_ssl and _flag(get("STARTTLS", "1"), "STARTTLS")
         port_text = get("PORT", "465" if use_ssl else "587" if starttls else "25") or ""
         if not port_text.isdigit():
-            raise BadInput(f"{SMTP_PREFIX}PORT « {port_text} » is not a port number")
+            raise BadInput(f"{SMTP_PREFIX}PORT « {port_text} » n'est pas un numéro de port")
         password = get("PASSWORD")
         REDACTOR.add(password)
         return cls(
@@ -116,7 +120,7 @@ def _flag(value: str | None, name: str) -> bool:
         return True
     if text in ("0", "false", "no", "non", "off", ""):
         return False
-    raise BadInput(f"{SMTP_PREFIX}{name} « {value} »: expected 1 or 0")
+    raise BadInput(f"{SMTP_PREFIX}{name} « {value} » : 1 ou 0 attendu")
 
 
 def password_message(sender: str, recipient: str, new: NewPassword) -> EmailMessage:
@@ -205,14 +209,14 @@ def run_hook(command: list[str], new: NewPassword, timeout_s: float) -> None:
             env=hook_environment(new), cwd=Path.cwd(), check=False,
         )  # fmt: skip
     except FileNotFoundError:
-        raise DeliveryFailed(f"command « {shown} »: program not found") from None
+        raise DeliveryFailed(f"commande « {shown} » : programme introuvable") from None
     except PermissionError:
-        raise DeliveryFailed(f"command « {shown} »: not executable") from None
+        raise DeliveryFailed(f"commande « {shown} » : pas exécutable") from None
     except subprocess.TimeoutExpired:
-        raise DeliveryFailed(f"command « {shown} »: no answer after {timeout_s:g} s (stopped)") from None
+        raise DeliveryFailed(f"commande « {shown} » : pas de réponse après {timeout_s:g} s (arrêtée)") from None
     output = REDACTOR.redact((done.stderr or done.stdout or "").strip())
     if output:
         logger.debug("  command « {} » said: {}", shown, output[-500:])
     if done.returncode != 0:
         tail = output.splitlines()[-1] if output else "no output"
-        raise DeliveryFailed(f"command « {shown} » exited with {done.returncode}: {tail[:300]}")
+        raise DeliveryFailed(f"commande « {shown} » terminée avec le code {done.returncode} : {tail[:300]}")

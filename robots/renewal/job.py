@@ -3,8 +3,10 @@
 Per account (or chunk of a big account's structures): one browser context, one login, then for each
 structure: read the technical user and its expiry, decide, reset (« / » rule included) with the
 journal as credential sink, check the new password through the API (and that the old one is refused),
-then deliver. Work units run in `jobs` threads, each with its own Playwright and browser (Playwright's
-sync objects belong to the thread that made them).
+then deliver. Work units run in `jobs` workers sharing one Playwright and one Chromium, a browser
+context each (robots/renewal/browsers.py says how and why). Within a session, « Mes structures » stays open in a tab
+of its own on the page being worked through (Runner `table_tabs`), so a structure costs the same
+wherever it stands in the table.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,18 +28,32 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
-from robots.api_check import technical_account_works
+from robots import second_factor
+from robots.api_check import CLIENT_SECRET_ENV, PisteClient, check_technical_account
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
-from robots.errors import BadInput, RobotError, RunStopped
+from robots.errors import BadInput, RobotError, RunStopped, StepFailed
+from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
+from robots.mailbox import open_mailbox
+from robots.renewal.browsers import (
+    USEFUL_JOBS_PER_CPU,
+    Cooperative,
+    Sequential,
+    block_unread_resources,
+    one_browser,
+    pool_for,
+    useful_jobs,
+)
 from robots.renewal.delivery import DeliveryFailed, NewPassword, SmtpSettings, deliver, hide_variables, target_of
 from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
+from robots.renewal.logins import STOPPING_KINDS, AccountStopped, LoginGate
 from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, Recovered
 from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
 from robots.renewal.sink import Expected, JournalSink
 from robots.runner import Runner, StepObserver
+from robots.sealed import waiting_message
 from robots.secrets import REDACTOR, SecretProvider
-from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.session import VIEWPORT, BrowserOptions
 from robots.validation import require_valid
 from robots.vault import Vault, now_iso
 
@@ -63,7 +80,7 @@ class Shard:
     def parse(cls, text: str) -> Shard:
         index, sep, count = text.partition("/")
         if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
-            raise BadInput(f"--shard « {text} »: expected K/N with 1 ≤ K ≤ N, e.g. 2/4")
+            raise BadInput(f"--shard « {text} » : K/N attendu avec 1 ≤ K ≤ N, p. ex. 2/4")
         return cls(int(index), int(count))
 
     def holds(self, identifiant: str) -> bool:
@@ -87,6 +104,7 @@ class RenewOptions:
     vault_path: Path | None = None
     failures_dir: Path = Path("recordings/failures")
     observers: list[StepObserver] = field(default_factory=list)
+    api_recheck_delay_s: float | None = None  # None: settings.api_recheck_delay_s
 
 
 @dataclass
@@ -105,21 +123,36 @@ def plan(options: RenewOptions) -> Plan:
     config = load_config()
     environment = config.environment(options.env_name, options.portal_url)
     roster = load_roster(options.roster_path)
+    for account in roster.accounts:
+        environment.check_entry(account.portal, options.env_name)
     missing = missing_credentials(roster)
     if missing:
-        raise BadInput(f"roster {options.roster_path}: set the environment variable(s) {', '.join(missing)} (or .env)")
+        raise BadInput(f"registre {options.roster_path} : donnez la ou les variables"
+            f" d'environnement {', '.join(missing)} (ou .env)")
     hide_variables([a.password_env for a in roster.accounts] + [a.login_env for a in roster.accounts])
+    hide_variables([a.totp_env for a in roster.accounts if a.totp_env] + [IMAP_PASSWORD_ENV, CLIENT_SECRET_ENV])
+    for account in roster.accounts:
+        if account.mailbox:
+            open_mailbox(account.mailbox)  # a wrong URL is bad input, before anything runs
     for account in roster.accounts:  # redacted from the start, not only once its account logs in
         REDACTOR.add(os.environ.get(account.password_env))
+        REDACTOR.add(os.environ.get(account.totp_env or ""))
     if roster.uses_email() and not options.dry_run:
         SmtpSettings.from_env()
     if options.jobs < 1:
-        raise BadInput("--jobs must be at least 1")
+        raise BadInput("--jobs vaut au moins 1")
+    if options.jobs > useful_jobs():
+        logger.warning(
+            "--jobs {} : au-delà de {} ({} par processeur) les workers attendent le processeur au lieu du portail, "
+            "la nuit n'en va pas plus vite (bench/renew_throughput.py)",
+            options.jobs, useful_jobs(), USEFUL_JOBS_PER_CPU,
+        )  # fmt: skip
     folder = config.resolve(config.settings.catalogue)
     catalogue = Catalogue.load(folder)
     for flow, known in FLOW_INPUTS.items():
         require_valid(flow, catalogue, known=known)
-    vault = Vault(options.vault_path or config.resolve(config.settings.vault))
+    vault = config.vault(options.vault_path)
+    vault.check()
     return Plan(options, config, environment, roster, vault, folder)
 
 
@@ -142,7 +175,8 @@ class Unit:
 
 @dataclass
 class Shared:
-    """What the worker threads share: all of it thread-safe (journal: a connection per thread)."""
+    """What the workers share (greenlets of one thread, plus the threads `offload` uses; journal: a
+    connection per thread)."""
 
     plan: Plan
     journal: Journal
@@ -153,10 +187,22 @@ class Shared:
     outcomes: list[Outcome] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     browser_errors: list[str] = field(default_factory=list)
+    logins: LoginGate = field(default_factory=LoginGate)
+    rechecks: list[tuple[Outcome, Credential, str | None]] = field(default_factory=list)  # refused by the API
+
+    piste: PisteClient | None = None  # the API check's gateway client, one token for the run
+
+    def __post_init__(self) -> None:
+        self.piste = self.piste or PisteClient.from_env(self.plan.environment.piste_token_url)
+
+    pool: Sequential | Cooperative = field(default_factory=Sequential)
 
     def add(self, outcome: Outcome) -> None:
         with self.lock:
             self.outcomes.append(outcome)
+
+    def listed(self, account: str, count: int) -> None:
+        """An account's « Mes structures » was read: `count` structures to do (the console's « i/N »)."""
 
 
 def units_of(plan: Plan) -> tuple[list[Unit], int]:
@@ -191,32 +237,42 @@ def split(items: list[str], size: int) -> list[list[str]]:
 
 
 def run_pool(shared: Shared, units: list[Unit], browser: Browser | None) -> None:
+    """The units, done by `jobs` workers sharing one browser (a context each): see robots/renewal/browsers.py."""
     for unit in units:
         shared.units.put(unit)
-    if browser is not None and shared.plan.options.jobs == 1:
-        _work(shared, browser)  # a caller's browser (tests) is used from the caller's thread
-        return
     grows = any(unit.identifiants is None for unit in units)  # `structures: all` is split once listed
     count = shared.plan.options.jobs if grows else min(shared.plan.options.jobs, len(units))
-    workers = [threading.Thread(target=_worker, args=(shared,), name=f"renew-{n + 1}") for n in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    if browser is not None:  # a caller's browser (tests)
+        _run_workers(shared, browser, count)
+        return
+    try:
+        with one_browser(shared.plan.options.browser) as own:
+            _run_workers(shared, own, count)
+    except Exception as exc:  # noqa: BLE001 - Chromium did not start: every unit left is reported below
+        shared.browser_errors.append(_unavailable(exc))
     _fail_leftovers(shared)
 
 
-def _worker(shared: Shared) -> None:
+def _run_workers(shared: Shared, browser: Browser, count: int) -> None:
+    shared.pool = pool_for(browser, count)
+    shared.pool.run([lambda: _guarded(shared, lambda: _work(shared, browser)) for _ in range(count)])
+
+
+def _unavailable(exc: Exception) -> str:
+    message = f"navigateur indisponible : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
+    logger.error("{}", message)
+    return message
+
+
+def _guarded(shared: Shared, work: Callable[[], None]) -> None:
     try:
-        with open_browser(shared.plan.options.browser) as browser:
-            _work(shared, browser)
+        work()
     except RunStopped as exc:
         logger.warning("{}", exc)
         with shared.lock:
             shared.browser_errors.append(str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per structure below
-        message = f"navigateur indisponible : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
-        logger.error("{}", message)
+        message = _unavailable(exc)
         with shared.lock:
             shared.browser_errors.append(message)
 
@@ -224,10 +280,11 @@ def _worker(shared: Shared) -> None:
 def _work(shared: Shared, browser: Browser) -> None:
     while True:
         try:
-            unit = shared.units.get(timeout=0.2)
+            unit = shared.units.get_nowait()
         except queue.Empty:
             if shared.units.unfinished_tasks == 0:
                 return
+            shared.pool.pause(0.2)  # another worker is listing « Mes structures »: its parts come next
             continue
         try:
             AccountSession(shared, browser, unit.account).process(unit)
@@ -281,7 +338,8 @@ class AccountSession:
                 raise
             except _LoginFailed as exc:
                 for identifiant in unit.identifiants or [ALL_STRUCTURES]:
-                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message))
+                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message,
+                                            error_kind=exc.kind))  # fmt: skip
             finally:
                 self.close()
 
@@ -298,23 +356,51 @@ class AccountSession:
     def logged_in(self) -> Runner:
         if self.runner is not None:
             return self.runner
+        stopped = self.shared.logins.stopped(self.account.name)
+        if stopped:  # an earlier login of this account was refused: not one more attempt this run
+            raise _LoginFailed(stopped.reason, stopped.kind)
         self.context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+        if self.plan.config.settings.block_resources and not self.plan.options.observers:
+            block_unread_resources(self.context)
         runner = Runner(
-            self.context.new_page(), self.catalogue, secrets=SecretProvider(self.account.secret_env()),
+            self.context.new_page(), self.catalogue,
+            secrets=SecretProvider(self.account.secret_env(), sources=second_factor.sources(self._code_source())),
             sink=self.sink, timeout_s=self.plan.config.settings.timeout_s,
             failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
+            table_tabs=True,  # « Mes structures » stays on its page while each structure opens aside
         )  # fmt: skip
         logger.info("Connexion du compte « {} » ({})", self.account.name, self.account.portal)
         try:
-            runner.run(LOGIN_FLOW, self.scope())
+            with self.shared.logins.attempt(self.account.name, self.shared.pool.pause):
+                try:
+                    runner.run(LOGIN_FLOW, self.scope())
+                except StepFailed as exc:
+                    if exc.kind in STOPPING_KINDS:  # never try again this run: the portal locks after 5
+                        self.shared.logins.stop(self.account.name, _stop_reason(exc), exc.kind)
+                    raise
+        except AccountStopped as exc:
+            self.close()
+            raise _LoginFailed(exc.reason, exc.kind) from None
         except RunStopped:
             self.close()
             raise
         except RobotError as exc:
             self.close()
+            stopped = self.shared.logins.stopped(self.account.name)
+            if stopped:
+                raise _LoginFailed(stopped.reason, stopped.kind) from None
             raise _LoginFailed(f"connexion du compte « {self.account.name} » impossible : {exc}") from None
         self.runner = runner
         return runner
+
+    def _code_source(self) -> second_factor.CodeSource | None:
+        account = self.account
+        if account.second_factor == "ask" and not second_factor.attended():
+            return None
+        return second_factor.source_for(
+            account.second_factor, address=os.environ.get(account.login_env, ""), mailbox_url=account.mailbox,
+            totp_secret=os.environ.get(account.totp_env or "", ""),
+        )  # fmt: skip
 
     def close(self) -> None:
         if self.context is not None:
@@ -342,6 +428,7 @@ class AccountSession:
                 continue
             identifiants.append(identifiant)
         logger.info("« Mes structures » du compte « {} » : {} structure(s)", self.account.name, len(identifiants))
+        self.shared.listed(self.account.name, len(identifiants))
         jobs = self.plan.options.jobs
         size = self.shared.chunk_size or max(1, math.ceil(len(identifiants) / jobs))
         first, *rest = split(identifiants, size if jobs > 1 else 0)
@@ -358,7 +445,7 @@ class AccountSession:
         try:
             self._renew(outcome)
         except _LoginFailed as exc:
-            outcome.action, outcome.error = FAILED, exc.message
+            outcome.action, outcome.error, outcome.error_kind = FAILED, exc.message, exc.kind
         except RunStopped:
             raise
         except RobotError as exc:
@@ -374,6 +461,10 @@ class AccountSession:
         return outcome
 
     def _renew(self, outcome: Outcome) -> None:
+        seals = self.shared.journal.open_seals(outcome.identifiant)
+        if seals:  # the last password is on a sealed page: nothing until a person has read it
+            outcome.action, outcome.error = FAILED, waiting_message(outcome.identifiant, seals)
+            return
         runner = self.logged_in()
         read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant)).scope
         outcome.raison_sociale = str((read.get("structure_row") or {}).get("Raison sociale", ""))
@@ -410,18 +501,21 @@ class AccountSession:
         credential = self.shared.journal.credential(self.sink.latest[identifiant])
         credential = dataclasses.replace(credential, password=self.sink.passwords[identifiant])
         old = self.sink.old_password(identifiant, outcome.technical_login)
-        outcome.api_check = api_check(self.plan.environment.api_url, credential, old)
+        api_url, piste = self.plan.environment.api_url, self.shared.piste
+        outcome.api_check = self.shared.pool.offload(lambda: api_check(api_url, credential, old, piste))
         self.shared.journal.event(self.shared.run_id, self.account.name, identifiant, "api_checked",
                                   _api_detail(outcome.api_check))  # fmt: skip
-        if outcome.api_check.get("new_accepted") is False:
-            self.shared.journal.hold(credential.id, "nouveau mot de passe refusé par l'API")
-            outcome.action, outcome.error = FAILED, "le nouveau mot de passe est refusé par l'API (tauxtva)"
-            return
-        outcome.deliveries = deliver_open(self.shared.journal, self.shared.run_id, credential, self.plan.vault,
-                                          outcome.raison_sociale)  # fmt: skip
+        # Never held because of the check: the old password is already dead, the new one is the only one.
+        outcome.deliveries = self.shared.pool.offload(
+            lambda: deliver_open(self.shared.journal, self.shared.run_id, credential, self.plan.vault,
+                                 outcome.raison_sociale)
+        )  # fmt: skip
         outcome.action = RENEWED
-        if outcome.api_check.get("old_refused") is False:
-            outcome.action, outcome.error = FAILED, "l'ancien mot de passe est encore accepté par l'API"
+        api_error = api_problem(outcome.api_check)
+        if api_error:
+            outcome.action, outcome.error = FAILED, api_error + " (vérifié à nouveau plus tard)"
+            with self.shared.lock:
+                self.shared.rechecks.append((outcome, credential, old))
         logger.info("  {} : renouvelée, expire le {}", identifiant, outcome.new_expiry)
 
     def _heal_vault(self, outcome: Outcome) -> None:
@@ -450,26 +544,46 @@ def _when(days_left: int | None) -> str:
     return f"expire dans {days_left} jours" if days_left >= 0 else f"expiré depuis {-days_left} jours"
 
 
+def _stop_reason(exc: StepFailed) -> str:
+    """The flows' messages say « connexion refusée par … » or « compte bloqué par … »."""
+    return f"connexion interrompue : {exc.reason}" if exc.kind == "second_factor" else exc.reason
+
+
 class _LoginFailed(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, kind: str | None = None) -> None:
         self.message = REDACTOR.redact(message)
+        self.kind = kind  # login_refused, account_locked, second_factor (flow_model.FailKind)
         super().__init__(self.message)
 
 
 # ---------------------------------------------------------------- API check and deliveries
 
 
-def api_check(api_url: str, credential: Credential, old_password: str | None) -> dict[str, bool | None]:
+def api_check(
+    api_url: str, credential: Credential, old_password: str | None, piste: PisteClient | None
+) -> dict[str, Any]:
     """The `tauxtva` check: new password accepted, old one refused (None: could not be checked)."""
-    result: dict[str, bool | None] = {"new_accepted": None, "old_refused": None}
-    try:
-        result["new_accepted"] = technical_account_works(api_url, credential.login or "", credential.password or "")
-        if old_password and old_password != credential.password:
-            REDACTOR.add(old_password)
-            result["old_refused"] = not technical_account_works(api_url, credential.login or "", old_password)
-    except Exception as exc:  # noqa: BLE001 - an unreachable API must not keep the password from its users
-        logger.warning("  vérification API impossible : {}", REDACTOR.redact(str(exc)))
+    login = credential.login or ""
+    new = check_technical_account(api_url, login, credential.password or "", piste)
+    result: dict[str, Any] = {"new_accepted": new.accepted, "old_refused": None, "result": new.outcome}
+    if new.detail:
+        result["detail"] = new.detail
+    if new.accepted is None:
+        logger.warning("  vérification API impossible : {}", new.detail)
+    if old_password and old_password != credential.password and new.accepted is not None:
+        REDACTOR.add(old_password)
+        old = check_technical_account(api_url, login, old_password, piste)
+        result["old_refused"] = None if old.accepted is None else not old.accepted
     return result
+
+
+def api_problem(check: dict[str, Any]) -> str | None:
+    """What makes the check a failure (a refusal), or None (accepted, or impossible: a warning only)."""
+    if check.get("new_accepted") is False:
+        return f"le nouveau mot de passe est refusé par l'API (tauxtva) : {check.get('detail', '')}".rstrip(" :")
+    if check.get("old_refused") is False:
+        return "l'ancien mot de passe est encore accepté par l'API"
+    return None
 
 
 def _api_detail(check: dict[str, bool | None]) -> str:
@@ -514,6 +628,10 @@ def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered],
     names = journal_names(journal)
     for lost in journal.lost_resets():
         identifiant = lost["identifiant"]
+        if journal.open_seals(identifiant):
+            found.append(Recovered(lost["account"], identifiant, "mot de passe non relu, page scellée",
+                                   "en attente d'une personne (chorus-robot sealed)"))  # fmt: skip
+            continue
         why = f"réinitialisation demandée le {lost['at']} (exécution n°{lost['run_id']}) sans mot de passe relevé"
         forced[identifiant] = "mot de passe perdu : réinitialisée à nouveau"
         found.append(Recovered(lost["account"], identifiant, why, "réinitialisée à nouveau"))
@@ -535,6 +653,12 @@ def _recover_credential(
     deliveries = journal.deliveries(credential.id)
     statuses = {d.status for d in deliveries}
     identifiant, account = credential.identifiant, credential.account
+    if statuses == {"shown"}:
+        # Portail de services: the run stopped between the password shown and « Soumettre »: never submitted.
+        if not plan.options.dry_run:
+            journal.abandon(credential.id, "formulaire jamais soumis")
+        finding = "mot de passe affiché mais demande jamais soumise"
+        return Recovered(account, identifiant, finding, "abandonné : l'ancien mot de passe reste valable")
     if "held" in statuses:
         forced[identifiant] = "le dernier mot de passe relevé n'est pas utilisable : réinitialisée à nouveau"
         finding = "mot de passe non livré (caractère interdit ou refusé par l'API)"
@@ -545,14 +669,16 @@ def _recover_credential(
     finding = f"{waiting} livraison(s) en attente (exécution n°{credential.run_id})"
     if plan.options.dry_run:
         return Recovered(account, identifiant, finding, "à livrer (simulation : rien fait)")
-    check = api_check(plan.environment.api_url, credential, None)
-    if check["new_accepted"] is False:
-        journal.hold(credential.id, "mot de passe refusé par l'API à la reprise")
-        forced[identifiant] = "le mot de passe en attente de livraison est refusé par l'API : réinitialisée à nouveau"
-        return Recovered(account, identifiant, finding + ", refusé par l'API", "réinitialisée à nouveau")
+    piste = PisteClient.from_env(plan.environment.piste_token_url)
+    check = api_check(plan.environment.api_url, credential, None, piste)
+    if check["new_accepted"] is False:  # delivered all the same: it is the only password that can work
+        finding += f", refusé par l'API ({check.get('detail', '')})"
     logger.info("Reprise : {} : {}", identifiant, finding)
     results = deliver_open(journal, run_id, credential, plan.vault, raison_sociale)
     if credential.expires_at:
         plan.vault.put(identifiant, expires_at=credential.expires_at)
     done = all(r["result"] == "done" for r in results)
+    if any(c in (credential.password or "") for c in plan.config.settings.forbidden_characters):
+        # Left by `run`, stopped inside its « / » loop: stored now, but not a password to keep.
+        forced[identifiant] = "le dernier mot de passe relevé contient un caractère interdit : réinitialisée à nouveau"
     return Recovered(account, identifiant, finding, "livrées" if done else "livraison(s) encore en échec", results)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robots.errors import BadInput
 from robots.vault import now_iso
 
 DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
@@ -44,6 +45,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     label TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
     updated TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sealed (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, at TEXT NOT NULL, account TEXT, identifiant TEXT NOT NULL,
+    page_text TEXT, released_at TEXT
+);
 CREATE TABLE IF NOT EXISTS structures (
     identifiant TEXT PRIMARY KEY, account TEXT, raison_sociale TEXT, technical_login TEXT, expires_at TEXT,
     last_run_id INTEGER, last_action TEXT, last_error TEXT, last_renewed TEXT, updated TEXT
@@ -51,9 +56,39 @@ CREATE TABLE IF NOT EXISTS structures (
 """
 
 # Delivery statuses: pending (to do), done, failed (retried next run), held (not to be delivered: the
-# password holds a forbidden character or the API refused it; the structure is reset again), superseded.
+# password holds a forbidden character or the API refused it; the structure is reset again), superseded,
+# shown (portail de services: the password is shown in a form not submitted yet; it becomes pending when
+# « Soumettre » is about to be clicked, and is abandoned if the form never was).
 OPEN_STATUSES = ("pending", "failed")
-VAULT_TARGET = {"vault": True}
+VAULT_TARGET = {"vault": True}  # older journals: the vault of the run that reads them
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def vault_target(vault_path: Path) -> dict[str, Any]:
+    """The vault a password must reach, by absolute path: `run` and `renew` may use different vaults."""
+    return {"vault": str(Path(vault_path).resolve())}
+
+
+class JournalError(BadInput):
+    """The journal cannot be opened: the file is left as it was."""
+
+
+def check_journal_file(path: Path) -> None:
+    """A journal that exists must be a SQLite file; its folder must exist or be creatable. Writes nothing."""
+    if path.is_dir():
+        raise JournalError(f"journal {path} : c'est un dossier, un fichier SQLite est attendu")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise JournalError(f"journal {path} : lecture impossible ({exc.strerror})") from None
+    if header and header != SQLITE_HEADER:
+        raise JournalError(
+            f"journal {path} : ce n'est pas une base SQLite ; il est laissé tel quel : mettez-le de côté "
+            "(ou donnez un autre --journal), rien n'a été réinitialisé"
+        )
 
 
 @dataclass(frozen=True)
@@ -83,12 +118,19 @@ class Journal:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Passwords pass through this file: 0600 before SQLite creates it (its -wal and -shm files follow).
-        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(self.path, 0o600)
-        with self.db:
-            self.db.executescript(SCHEMA)
+        check_journal_file(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Passwords pass through this file: 0600 before SQLite creates it (its -wal and -shm files follow).
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
+            with self.db:
+                self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            message = f"journal {self.path} : ouverture impossible ({reason}) ; rien n'a été réinitialisé"
+            raise JournalError(message) from None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -150,9 +192,12 @@ class Journal:
 
     def capture(
         self, run_id: int, account: str | None, identifiant: str, login: str | None, password: str,
-        targets: list[tuple[dict[str, Any], str]], hold: bool,
+        targets: list[tuple[dict[str, Any], str]], hold: bool, vault: dict[str, Any] = VAULT_TARGET,
+        shown: bool = False,
     ) -> int:  # fmt: skip
-        """Commits a password just read, with its deliveries (the vault first), superseding older ones."""
+        """Commits a password just read, with its deliveries (the vault first), superseding older ones.
+
+        `shown`: the password is displayed in a form not submitted yet: its deliveries wait (`submitted`)."""
         now = now_iso()
         with self.db:
             self._supersede(identifiant)
@@ -162,8 +207,8 @@ class Journal:
                 (run_id, account, identifiant, login, password, now),
             )
             credential_id = int(cursor.lastrowid or 0)
-            rows = [(VAULT_TARGET, "vault", "pending")]
-            rows += [(target, label, "held" if hold else "pending") for target, label in targets]
+            rows = [(vault, "vault", "shown" if shown else "pending")]
+            rows += [(target, label, "shown" if shown else "held" if hold else "pending") for target, label in targets]
             self.db.executemany(
                 "INSERT INTO deliveries (credential_id, target, label, status, updated) VALUES (?, ?, ?, ?, ?)",
                 [(credential_id, json.dumps(t, ensure_ascii=False), label, s, now) for t, label, s in rows],
@@ -199,6 +244,26 @@ class Journal:
                 "UPDATE deliveries SET status = 'held', last_error = ?, updated = ? WHERE credential_id = ?"
                 " AND status IN ('pending', 'failed')",
                 (reason, now_iso(), credential_id),
+            )
+
+    def submitted(self, credential_id: int) -> None:
+        """The form showing this password is being submitted: its deliveries are due (the vault's at least)."""
+        with self.db:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'shown'",
+                (now_iso(), credential_id),
+            )
+
+    def abandon(self, credential_id: int, reason: str) -> None:
+        """A password shown in a form that was never submitted: it never was the account's; forget it."""
+        with self.db:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'superseded', last_error = ?, updated = ? WHERE credential_id = ?"
+                " AND status = 'shown'",
+                (reason, now_iso(), credential_id),
+            )
+            self.db.execute(
+                "UPDATE credentials SET password = NULL, state = 'abandoned' WHERE id = ?", (credential_id,)
             )
 
     def release(self, credential_id: int) -> None:
@@ -266,6 +331,33 @@ class Journal:
             " AND event IN ('reset_requested', 'password_captured')) ORDER BY e.id"
         ).fetchall()
         return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------ pages kept for a person (password unread)
+
+    def seal(self, run_id: int, account: str | None, identifiant: str, page_text: str) -> int:
+        """Keeps the text of the page that holds a password the robot could not read, until a person has."""
+        with self.db:
+            cursor = self.db.execute(
+                "INSERT INTO sealed (run_id, at, account, identifiant, page_text) VALUES (?, ?, ?, ?, ?)",
+                (run_id, now_iso(), account, identifiant, page_text),
+            )
+            self._event(run_id, account, identifiant, "password_sealed", f"scellé n°{cursor.lastrowid}")
+        return int(cursor.lastrowid or 0)
+
+    def open_seals(self, identifiant: str | None = None) -> list[dict[str, Any]]:
+        """Sealed pages no person has released yet (all, or one structure's)."""
+        query = "SELECT * FROM sealed WHERE released_at IS NULL" + (" AND identifiant = ?" if identifiant else "")
+        rows = self.db.execute(query + " ORDER BY id", (identifiant,) if identifiant else ()).fetchall()
+        return [dict(row) for row in rows]
+
+    def release_seals(self, identifiant: str) -> int:
+        """A person has read the page and kept the password: the structure may be reset again; text erased."""
+        with self.db:
+            cursor = self.db.execute(
+                "UPDATE sealed SET released_at = ?, page_text = NULL WHERE identifiant = ? AND released_at IS NULL",
+                (now_iso(), identifiant),
+            )
+        return cursor.rowcount
 
     # ------------------------------------------------------------ the operator's view
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from loguru import logger
@@ -13,10 +15,21 @@ from playwright.sync_api import Browser
 
 from robots import logs
 from robots.renewal import lock
+from robots.renewal.api_recheck import recheck_refused
 from robots.renewal.delivery import DeliveryFailed, SmtpSettings, send_email
-from robots.renewal.job import RenewOptions, Shared, plan, recover, run_pool, units_of
+from robots.renewal.job import RenewOptions, plan, recover, run_pool, units_of
 from robots.renewal.journal import DEFAULT_JOURNAL, Journal
-from robots.renewal.report import RunReport, sort_outcomes, summary_lines, write_json, write_junit
+from robots.renewal.progress import Counted, Progress
+from robots.renewal.report import (
+    RUN_WORDS,
+    Outcome,
+    RunReport,
+    redact_except,
+    sort_outcomes,
+    summary_lines,
+    write_json,
+    write_junit,
+)
 from robots.secrets import REDACTOR
 from robots.vault import now_iso
 
@@ -55,12 +68,15 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
     journal = Journal(outputs.journal)
     run_id = journal.start_run(" ".join(sys.argv[1:]) or "renew", options.dry_run)
     started = now_iso()
-    logger.info("Renouvellement n°{} : registre {}, journal {}", run_id, options.roster_path, outputs.journal)
+    where = f", étapes dans {outputs.log_file}" if outputs.log_file else ""
+    logs.operator("Renouvellement n°{} : registre {}, journal {}{}", run_id, options.roster_path, outputs.journal,
+                  where)  # fmt: skip
     try:
         recovered, forced = recover(checked, journal, run_id)
         units, chunk = units_of(checked)
-        shared = Shared(checked, journal, run_id, forced, chunk)
+        shared = Counted(checked, journal, run_id, forced, chunk, progress=Progress.of(units, options.jobs))
         run_pool(shared, units, browser)
+        recheck_refused(shared)
         report = RunReport(
             run_id=run_id, started=started, finished=now_iso(), env=options.env_name, roster=str(options.roster_path),
             within_days=options.within_days, jobs=options.jobs, shard=str(options.shard) if options.shard else None,
@@ -70,12 +86,12 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
         _write_outputs(report, outputs)
         journal.finish_run(run_id, report.result, report.counts())
         headline, *details = summary_lines(report)
-        logger.info("{}", headline)
+        logger.info("{}", headline)  # the command prints it: the log file keeps it
         for line in details:
             logger.debug("{}", line)
         notify = outputs.notify or checked.roster.notify
         if notify and not options.dry_run:
-            notify_operator(report, notify)
+            notify_operator(report, notify, outputs)
         return report
     except BaseException:
         journal.finish_run(run_id, "interrupted", {})
@@ -87,51 +103,76 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
 def _write_outputs(report: RunReport, outputs: Outputs) -> None:
     if outputs.report:
         write_json(report, outputs.report)
-        logger.info("Rapport JSON : {}", outputs.report)
+        logs.operator("Rapport JSON : {}", outputs.report)
     if outputs.junit:
         write_junit(report, outputs.junit)
-        logger.info("Rapport JUnit : {}", outputs.junit)
+        logs.operator("Rapport JUnit : {}", outputs.junit)
 
 
 def needs_attention(report: RunReport) -> list[str]:
-    """What an operator must look at: failures, and the due structures that were not renewed."""
-    lines = []
+    """What an operator must look at, each problem once: the structures it hit listed under it."""
+    groups: dict[str, list[Outcome]] = {}
     for outcome in report.outcomes:
         if outcome.failed:
-            days = outcome.days_left
-            urgent = " URGENT" if days is not None and days <= URGENT_DAYS else ""
-            when = f"expire dans {days} jours" if days is not None else "expiration inconnue"
-            failed = [
-                f"livraison {d['target']} : {d.get('error')}" for d in outcome.deliveries if d["result"] == "failed"
-            ]
-            lines.append(f"-{urgent} {outcome.account} {outcome.identifiant} {outcome.raison_sociale} ({when}) : "
-                         f"{outcome.error or '; '.join(failed)}")  # fmt: skip
+            groups.setdefault(_problem(outcome), []).append(outcome)
+    lines = []
+    for problem, hit in groups.items():
+        urgent = any(o.days_left is not None and o.days_left <= URGENT_DAYS for o in hit)
+        flag = " URGENT" if urgent else ""
+        if len(hit) == 1:
+            lines.append(f"-{flag} {_structure(hit[0])} : {problem}")
+            continue
+        lines.append(f"-{flag} {problem} — {len(hit)} structures :")
+        lines.extend(f"    {_structure(o)}" for o in hit)
     for recovered in report.recovered:
         if recovered.failed:
             lines.append(f"- reprise {recovered.identifiant} : {recovered.action}")
     return lines
 
 
-def notify_operator(report: RunReport, address: str) -> None:
+def _problem(outcome: Outcome) -> str:
+    failed = [f"livraison {d['target']} : {d.get('error')}" for d in outcome.deliveries if d["result"] == "failed"]
+    problem = outcome.error or "; ".join(failed)
+    return redact_except(problem, outcome.failed_targets)
+
+
+def _structure(outcome: Outcome) -> str:
+    days = outcome.days_left
+    when = f"expire dans {days} jours" if days is not None else "expiration inconnue"
+    name = " ".join(p for p in (outcome.account, outcome.identifiant, outcome.raison_sociale) if p)
+    return REDACTOR.redact(f"{name} ({when})")
+
+
+def notify_operator(report: RunReport, address: str, outputs: Outputs | None = None) -> None:
     problems = needs_attention(report)
     if not problems:
         return
+    outputs = outputs or Outputs()
     message = EmailMessage()
     try:
         settings = SmtpSettings.from_env()
     except Exception as exc:  # noqa: BLE001 - the run's result stands; say why nobody was told
         logger.error("Courriel à l'exploitant impossible : {}", exc)
         return
+    failed = sum(1 for o in report.outcomes if o.failed)
     message["From"], message["To"] = settings.sender, address
-    message["Subject"] = f"chorus-robot : renouvellement n°{report.run_id} — {len(problems)} structure(s) à voir"
+    message["Subject"] = f"chorus-robot : renouvellement n°{report.run_id} — {failed} structure(s) à voir"
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid("chorus-robot", domain=socket.getfqdn() or "localhost")
+    files = [f"- journal SQLite : {outputs.journal}"]
+    if outputs.log_file:
+        files.append(f"- fichier de log (les étapes) : {outputs.log_file}")
+    reports = (("JSON", outputs.report), ("JUnit", outputs.junit))
+    files += [f"- rapport {kind} : {path}" for kind, path in reports if path]
+    result = RUN_WORDS.get(report.result, report.result)
     body = [
-        f"Exécution n°{report.run_id} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {report.result}.", "",
+        f"Exécution n°{report.run_id} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {result}.", "",
         "À traiter :", *problems, "", "Résumé :", *summary_lines(report), "",
-        "Voir `chorus-robot status` et le journal de la nuit (var/renewal/logs/renew.log).",
+        f"Voir `chorus-robot status --journal {outputs.journal}` et :", *files,
     ]  # fmt: skip
-    message.set_content(REDACTOR.redact("\n".join(body)) + "\n")
+    message.set_content("\n".join(body) + "\n")
     try:
         send_email(settings, message)
-        logger.info("Courriel de synthèse envoyé à {}", address)
+        logs.operator("Courriel de synthèse envoyé à {}", address)
     except DeliveryFailed as exc:
         logger.error("Courriel à l'exploitant en échec : {}", exc)

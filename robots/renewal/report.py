@@ -7,6 +7,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,18 @@ from robots.errors import EXIT_FAILURE, EXIT_OK
 from robots.secrets import REDACTOR
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
+# What people read for each outcome (the keys stay English in JSON and the journal).
+WORDS = {RENEWED: "renouvelée", SKIPPED: "rien à faire", DRY_RUN: "à renouveler (simulation)", FAILED: "en échec"}
+RUN_WORDS = {"ok": "réussie", "failed": "en échec", "interrupted": "interrompue"}
+
+
+def redact_except(text: str, keep: list[str]) -> str:
+    """Secrets hidden, except the delivery targets named (an address may also be a login: it is shown)."""
+    targets = sorted({k for k in keep if k}, key=len, reverse=True)
+    if not targets:
+        return REDACTOR.redact(text)
+    target, rest = targets[0], targets[1:]
+    return target.join(redact_except(part, rest) for part in text.split(target))
 
 
 @dataclass
@@ -31,11 +44,40 @@ class Outcome:
     api_check: dict[str, bool | None] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    error_kind: str | None = None  # login_refused, account_locked, second_factor: the account stopped for the run
     duration_s: float = 0.0
 
     @property
     def failed(self) -> bool:
         return self.action == FAILED or any(d.get("result") == "failed" for d in self.deliveries)
+
+    @property
+    def failed_targets(self) -> list[str]:
+        return [d["target"] for d in self.deliveries if d.get("result") == "failed"]
+
+    def describe(self) -> str:
+        """« renouvelée, expire le 22/02/2027 », « en échec : … », in the words of the reports."""
+        text = WORDS.get(self.action, self.action)
+        if self.action == RENEWED and self.new_expiry:
+            text += f", expire le {french_date(self.new_expiry)}"
+        elif self.reason:
+            text += f" ({self.reason})"
+        failed = [d for d in self.deliveries if d.get("result") == "failed"]
+        if failed:
+            text += ", livraison en échec : " + "; ".join(f"{d['target']} ({d.get('error')})" for d in failed)
+        if self.error:
+            text += f" : {self.error}"
+        return redact_except(text, self.failed_targets)
+
+
+def french_date(value: str | None) -> str:
+    """2027-02-22T10:00:00 → 22/02/2027 (what the portal shows); anything else unchanged."""
+    if not value:
+        return "?"
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
 
 
 @dataclass
@@ -114,7 +156,8 @@ def junit_xml(report: RunReport) -> str:
     root = ET.Element("testsuites", name="chorus-robot")
     root.append(suite)
     ET.indent(root)
-    return REDACTOR.redact(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
+    targets = [t for o in report.outcomes for t in o.failed_targets]
+    return redact_except(ET.tostring(root, encoding="unicode", xml_declaration=True), targets) + "\n"
 
 
 def _testcase(outcome: Outcome) -> ET.Element:
@@ -126,7 +169,7 @@ def _testcase(outcome: Outcome) -> ET.Element:
         problems += [f"livraison {d['target']} : {d.get('error')}" for d in failed]
         ET.SubElement(case, "failure", message="; ".join(p for p in problems if p) or "échec").text = _details(outcome)
     elif outcome.action in (SKIPPED, DRY_RUN):
-        ET.SubElement(case, "skipped", message=outcome.reason or outcome.action)
+        ET.SubElement(case, "skipped", message=outcome.reason or WORDS[outcome.action])
     ET.SubElement(case, "system-out").text = _details(outcome)
     return case
 
@@ -142,24 +185,26 @@ def _recovery_case(recovered: Recovered) -> ET.Element:
 
 def _details(outcome: Outcome) -> str:
     lines = [
-        f"action : {outcome.action} {outcome.reason}".rstrip(),
+        f"résultat : {WORDS.get(outcome.action, outcome.action)} {outcome.reason}".rstrip(),
         f"utilisateur technique : {outcome.technical_login or '?'}",
         f"expiration : {outcome.old_expiry or '?'} → {outcome.new_expiry or '-'}",
         f"réinitialisations : {outcome.attempts}",
     ]
-    lines += [f"livraison {d['target']} : {d['result']}" for d in outcome.deliveries]
+    lines += [
+        f"livraison {d['target']} : {'faite' if d['result'] == 'done' else 'en échec'}" for d in outcome.deliveries
+    ]
     return "\n".join(lines)
 
 
 def write_junit(report: RunReport, path: Path) -> None:
-    _write_private(path, junit_xml(report))
+    _write_private(path, junit_xml(report), [t for o in report.outcomes for t in o.failed_targets])
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(REDACTOR.redact(text))
+        handle.write(redact_except(text, keep or []))
     os.chmod(temporary, 0o640)
     os.replace(temporary, path)
 
@@ -173,15 +218,8 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     for recovered in report.recovered:
         lines.append(f"  reprise {recovered.identifiant} : {recovered.finding} → {recovered.action}")
+    lines = [REDACTOR.redact(line) for line in lines]
     for outcome in report.outcomes:
-        expiry = outcome.new_expiry or outcome.old_expiry or "?"
-        line = f"  {outcome.account} {outcome.identifiant} {outcome.raison_sociale}: {outcome.action}"
-        line += f" ({outcome.reason})" if outcome.reason else ""
-        line += f", expiration {expiry}"
-        failed = [d["target"] for d in outcome.deliveries if d["result"] == "failed"]
-        if failed:
-            line += f", livraison en échec : {', '.join(failed)}"
-        if outcome.error:
-            line += f" — {outcome.error}"
-        lines.append(line)
-    return [REDACTOR.redact(line) for line in lines]
+        name = " ".join(p for p in (outcome.account, outcome.identifiant, outcome.raison_sociale) if p)
+        lines.append(redact_except(f"  {name} : ", outcome.failed_targets) + outcome.describe())
+    return lines

@@ -42,7 +42,9 @@ def _identifiant_text(value: Any) -> Any:
 
 def _check_identifiant(value: str) -> str:
     if not SIRET.fullmatch(value):
-        raise ValueError(f"identifiant « {value} »: a structure identifiant (SIRET) has 14 digits (quote it in YAML)")
+        raise ValueError(
+            f"identifiant « {value} » : un identifiant de structure (SIRET) a 14 chiffres (entre guillemets en YAML)"
+        )
     return value
 
 
@@ -56,7 +58,7 @@ class EmailDelivery(Model):
     @classmethod
     def _address(cls, value: str) -> str:
         if not EMAIL.fullmatch(value):
-            raise ValueError(f"« {value} » is not an e-mail address")
+            raise ValueError(f"« {value} » n'est pas une adresse électronique")
         return value
 
     def describe(self) -> str:
@@ -71,7 +73,7 @@ class CommandDelivery(Model):
     @classmethod
     def _program(cls, value: list[str]) -> list[str]:
         if not value[0].strip():
-            raise ValueError("the command's program is empty")
+            raise ValueError("le programme de la commande est vide")
         return value
 
     def describe(self) -> str:
@@ -91,7 +93,7 @@ Delivery = Annotated[
     Discriminator(
         _delivery_kind,
         custom_error_type="delivery",
-        custom_error_message="a delivery is {email: ADDRESS} or {command: [PROGRAM, ARGUMENT...]}",
+        custom_error_message="une livraison est {email: ADRESSE} ou {command: [PROGRAMME, ARGUMENT...]}",
     ),
 ]
 
@@ -111,18 +113,39 @@ class Account(Model):
     portal: Literal["dgfip", "chorus"]
     login_env: str
     password_env: str
+    second_factor: Literal["email", "totp", "ask"] | None = Field(
+        None, description="email (with mailbox), totp (with totp_env), ask (attended runs: the person types it)"
+    )
+    mailbox: str | None = Field(None, description="maildir:///PATH or imaps://USER@HOST/FOLDER (the login's mail)")
+    totp_env: str | None = Field(None, description="Environment variable holding the authenticator secret (base32)")
     deliver: list[Delivery] = Field(default_factory=list)
     structures: Annotated[
         Annotated[Literal["all"], Tag("§all")] | Annotated[list[StructureEntry], Tag("§list")],
         Discriminator(lambda v: "§list" if isinstance(v, list) else "§all"),
     ] = Field(description="`all`, or a list of {identifiant, deliver}")
 
-    @field_validator("login_env", "password_env")
+    @field_validator("login_env", "password_env", "totp_env")
     @classmethod
-    def _env_name(cls, value: str) -> str:
-        if not ENV_NAME.fullmatch(value):
-            raise ValueError(f"« {value} » is not an environment variable name")
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.fullmatch(value):
+            raise ValueError(f"« {value} » n'est pas un nom de variable d'environnement")
         return value
+
+    @field_validator("mailbox")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(maildir:///|imaps?://[^@/\s]+@[^/\s]+)", value):
+            raise ValueError(f"mailbox « {value} » : maildir:///CHEMIN ou imaps://UTILISATEUR@HÔTE/DOSSIER attendu")
+        return value
+
+    @model_validator(mode="after")
+    def _second_factor(self) -> Account:
+        if self.second_factor == "email" and not self.mailbox:
+            raise ValueError("second_factor: email demande `mailbox:` (maildir:///CHEMIN ou imaps://UTILISATEUR@HÔTE/DOSSIER)")
+        if self.second_factor == "totp" and not self.totp_env:
+            raise ValueError("second_factor: totp demande `totp_env:` (la variable qui tient le"
+                " secret de l'application)")
+        return self
 
     def secret_env(self) -> dict[str, str]:
         """The login flows' secret names, renamed to this account's environment variables."""
@@ -149,7 +172,7 @@ class Roster(Model):
     @classmethod
     def _notify(cls, value: str | None) -> str | None:
         if value is not None and not EMAIL.fullmatch(value):
-            raise ValueError(f"« {value} » is not an e-mail address")
+            raise ValueError(f"« {value} » n'est pas une adresse électronique")
         return value
 
     @model_validator(mode="after")
@@ -157,7 +180,7 @@ class Roster(Model):
         names = [a.name for a in self.accounts]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"account name(s) used twice: {', '.join(twice)}")
+            raise ValueError(f"nom(s) de compte utilisé(s) deux fois : {', '.join(twice)}")
         return self
 
     def account(self, name: str) -> Account:
@@ -175,18 +198,18 @@ def load_roster(path: Path) -> Roster:
     """The roster, validated; every problem is reported with its file and line (BadInput, exit 2)."""
     raw = load_yaml(path)
     if not isinstance(raw, dict):
-        raise BadInput(f"roster {path} is invalid", [Problem(path, getattr(raw, "line", None), _SHAPE)])
+        raise BadInput(f"registre {path} invalide", [Problem(path, getattr(raw, "line", None), _SHAPE)])
     try:
         roster = Roster.model_validate(raw)
     except ValidationError as exc:
-        raise BadInput(f"roster {path} is invalid", problems_from(_Untagged(exc), raw, path)) from None
+        raise BadInput(f"registre {path} invalide", problems_from(_Untagged(exc), raw, path)) from None
     problems = _duplicates(roster, raw, path)
     if problems:
-        raise BadInput(f"roster {path} is invalid", problems)
+        raise BadInput(f"registre {path} invalide", problems)
     return roster
 
 
-_SHAPE = "a roster is a mapping with `accounts:` (a list of accounts, each with its `structures`)"
+_SHAPE = "un registre est un dictionnaire avec `accounts:` (une liste de comptes, chacun avec ses `structures`)"
 
 
 def _duplicates(roster: Roster, raw: Any, path: Path) -> list[Problem]:
@@ -196,7 +219,7 @@ def _duplicates(roster: Roster, raw: Any, path: Path) -> list[Problem]:
         for s_index, identifiant in enumerate(account.listed() or []):
             if identifiant in seen:
                 line = line_of(raw, ("accounts", a_index, "structures", s_index))
-                message = f"structure {identifiant} is already listed under account « {seen[identifiant]} »"
+                message = f"la structure {identifiant} est déjà listée sous le compte « {seen[identifiant]} »"
                 problems.append(Problem(path, line, message))
             seen[identifiant] = account.name
     return problems
@@ -214,7 +237,8 @@ class _Untagged:
             location = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("§")))
             message = str(item["msg"]).removeprefix("Value error, ")
             if location and location[-1] == "structures" and item["type"] == "literal_error":
-                message = '`structures` is `all` or a list of structures ({identifiant: "…", deliver: […]})'
+                message = '`structures` vaut `all` ou une liste de structures ({identifiant: "…", deliver: […]})'
+                item = {**item, "type": "roster"}
             items.append({**item, "loc": location, "msg": message})
         return items
 
@@ -222,5 +246,7 @@ class _Untagged:
 def missing_credentials(roster: Roster, environ: Mapping[str, str] | None = None) -> list[str]:
     """The environment variables the roster names that are not set."""
     environ = os.environ if environ is None else environ
-    names = [n for a in roster.accounts for n in (a.login_env, a.password_env)]
+    names = [n for a in roster.accounts for n in (a.login_env, a.password_env, a.totp_env) if n]
+    if any(a.second_factor == "email" and (a.mailbox or "").startswith("imap") for a in roster.accounts):
+        names.append("CHORUS_ROBOT_IMAP_PASSWORD")
     return [n for n in dict.fromkeys(names) if not environ.get(n)]

@@ -1,15 +1,27 @@
-"""The runner's credential sink for the nightly job: the journal first (committed, on disk), then the vault."""
+"""The runner's credential sink for `run` and `renew`: the journal first (committed, on disk), then the vault.
+
+Whatever fails after the portal generated a password, the password is kept somewhere a person can find:
+the journal when the vault cannot be written (the next `run` or `renew` finishes the storing), the vault
+when the journal cannot, a rescue file when neither can — and only then does the run stop.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
-from robots.renewal.journal import VAULT_TARGET, Journal
+from robots.errors import RobotError
+from robots.renewal.journal import OPEN_STATUSES, Journal, PendingDelivery, vault_target
+from robots.rescue import rescue
 from robots.secrets import REDACTOR
-from robots.vault import Vault
+from robots.vault import Vault, VaultError
+
+
+class PasswordAtRisk(RobotError):
+    """Neither the journal nor the vault could keep a password the portal generated: stop resetting."""
 
 
 @dataclass
@@ -32,6 +44,12 @@ class JournalSink:
     captures: dict[str, int] = field(default_factory=dict)
     # The last password read, in memory: the journal erases it as soon as its deliveries are done.
     passwords: dict[str, str] = field(default_factory=dict)
+    # Structures whose password is in the journal but not (yet) in the vault: key → why.
+    vault_failures: dict[str, str] = field(default_factory=dict)
+    # Other fields (the expiry) the vault could not take: key → why.
+    vault_errors: dict[str, str] = field(default_factory=dict)
+    # Structures whose last password was shown in a form not submitted yet (portail de services).
+    shown: set[str] = field(default_factory=set)
 
     def expect(self, identifiant: str, expected: Expected) -> None:
         self.expected[identifiant] = expected
@@ -40,36 +58,103 @@ class JournalSink:
 
     def checkpoint(self, key: str, event: str) -> None:
         self.journal.event(self.run_id, self._account(key), key, event)
+        if event == "reset_submitted" and key in self.latest:
+            # « Soumettre » is about to be clicked: from now on the password shown may be the account's.
+            self.journal.submitted(self.latest[key])
         logger.debug("  journal : {} {}", key, event)
 
+    def seal(self, key: str, page_text: str) -> str:
+        seal_id = self.journal.seal(self.run_id, self._account(key), key, page_text)
+        return f"le journal {self.journal.path} (0600), scellé n°{seal_id}"
+
     def store(self, key: str, fields: dict[str, Any]) -> None:
+        if fields.get("shown"):
+            self._capture(key, fields, shown=True)
+            return
+        if "password" in fields and self._confirms_shown(key, str(fields["password"])):
+            self._to_vault(key, fields)
+            return
         if "password" in fields:
             self._capture(key, fields)
-        elif "expires_at" in fields and key in self.latest:
+            return
+        if "expires_at" in fields and key in self.latest:
             self.journal.set_expiry(self.latest[key], fields["expires_at"])
             self.journal.event(self.run_id, self._account(key), key, "expiry_read", fields["expires_at"])
-            self.vault.put(key, expires_at=fields["expires_at"])
-        else:
+        try:
             self.vault.put(key, **fields)
+        except VaultError as exc:
+            self.vault_errors[key] = str(exc)
+            logger.error("  {} ({} non noté dans le coffre)", exc, ", ".join(sorted(fields)))
 
-    def _capture(self, key: str, fields: dict[str, Any]) -> None:
+    def _confirms_shown(self, key: str, password: str) -> bool:
+        """The password shown before « Soumettre », now confirmed: it goes to the vault, not journaled twice."""
+        return key in self.shown and self.passwords.get(key) == password
+
+    def _capture(self, key: str, fields: dict[str, Any], shown: bool = False) -> None:
+        """Journals a password read. `shown`: displayed in a form not yet submitted (portail de services): it
+        is not the account's until « Soumettre », so it goes to the vault only once the submission is confirmed."""
         password = str(fields["password"])
         REDACTOR.add(password)
         if key not in self.previous:
             # The password in use before this run: the API check verifies it is refused afterwards.
-            self.previous[key] = self.vault.get(key)
+            self.previous[key] = self._vault_entry(key)
         expected = self.expected.get(key, Expected(account="", targets=[]))
         hold = any(c in password for c in self.forbidden_characters)
-        credential = self.journal.capture(
-            self.run_id, expected.account or None, key, fields.get("login"), password, expected.targets, hold
-        )
+        try:
+            credential = self.journal.capture(
+                self.run_id, expected.account or None, key, fields.get("login"), password, expected.targets, hold,
+                vault=vault_target(self.vault.path), shown=shown,
+            )  # fmt: skip
+        except sqlite3.Error as exc:
+            self._without_journal(key, fields, exc)
+            return
         self.latest[key] = credential
         self.passwords[key] = password
         self.captures[key] = self.captures.get(key, 0) + 1
-        self.vault.put(key, login=fields.get("login"), password=password)
-        vault_delivery = next(d for d in self.journal.deliveries(credential) if d.target == VAULT_TARGET)
-        self.journal.delivery_done(self.run_id, vault_delivery)
+        if shown:
+            self.shown.add(key)
+            logger.info("  mot de passe affiché noté au journal, avant « Soumettre » (structure {})", key)
+            return
+        self.shown.discard(key)
+        self._to_vault(key, fields)
+
+    def _to_vault(self, key: str, fields: dict[str, Any]) -> None:
+        delivery = next(d for d in self.journal.deliveries(self.latest[key]) if d.target.get("vault"))
+        try:
+            self.vault.put(key, login=fields.get("login"), password=str(fields["password"]))
+        except VaultError as exc:
+            self.journal.delivery_failed(self.run_id, delivery, str(exc))
+            self._vault_failed(key, str(exc))
+            return
+        self.vault_failures.pop(key, None)
+        self.journal.delivery_done(self.run_id, delivery)
+        self.shown.discard(key)
         logger.info("  mot de passe noté au journal puis rangé dans le coffre (structure {})", key)
+
+    def _vault_entry(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self.vault.get(key)
+        except VaultError:
+            return None
+
+    def _vault_failed(self, key: str, error: str) -> None:
+        self.vault_failures[key] = error
+        logger.error("  {} — le mot de passe de la structure {} est noté au journal {} ; la prochaine exécution de "
+                     "« run » ou « renew » le rangera dans le coffre", error, key, self.journal.path)  # fmt: skip
+
+    def _without_journal(self, key: str, fields: dict[str, Any], error: sqlite3.Error) -> None:
+        """The journal failed after the portal generated the password: the vault, else a rescue file."""
+        logger.error("  journal {} en échec ({}) : mot de passe rangé directement dans le coffre", self.journal.path,
+                     error)  # fmt: skip
+        try:
+            self.vault.put(key, **fields)
+            return
+        except VaultError as exc:
+            where = rescue(key, fields)
+            kept = f"mis à l'abri dans {where} (0600)" if where else "gardé nulle part : il reste affiché au portail"
+            raise PasswordAtRisk(f"structure {key} : ni le journal ({error}) ni le coffre ({exc}) n'ont pu garder le "
+                                 f"nouveau mot de passe ; il est {kept}. Aucune autre réinitialisation n'est faite."
+                                 ) from None  # fmt: skip
 
     def old_password(self, key: str, login: str | None) -> str | None:
         entry = self.previous.get(key) or {}
@@ -80,3 +165,35 @@ class JournalSink:
     def _account(self, key: str) -> str | None:
         expected = self.expected.get(key)
         return expected.account if expected else None
+
+
+def stores_to(delivery: PendingDelivery, vault: Vault) -> bool:
+    """Whether an open delivery of the journal is meant for this vault (older journals: any vault)."""
+    target = delivery.target.get("vault")
+    if delivery.status not in OPEN_STATUSES or not target:
+        return False
+    return target is True or target == vault_target(vault.path)["vault"]
+
+
+def store_pending(journal: Journal, run_id: int, vault: Vault) -> tuple[list[str], dict[str, str]]:
+    """Finishes storing in this vault the passwords an earlier run left in the journal only.
+
+    Returns the structures stored, and those still failing with why.
+    """
+    stored, failing = [], {}
+    for credential in journal.unfinished_credentials():
+        for delivery in journal.deliveries(credential.id):
+            if not stores_to(delivery, vault):
+                continue
+            try:
+                vault.put(credential.identifiant, login=credential.login, password=credential.password,
+                          expires_at=credential.expires_at)  # fmt: skip
+            except VaultError as exc:
+                journal.delivery_failed(run_id, delivery, str(exc))
+                failing[credential.identifiant] = str(exc)
+                continue
+            journal.delivery_done(run_id, delivery)
+            stored.append(credential.identifiant)
+            logger.warning("Reprise : le mot de passe de la structure {} laissé au journal (exécution n°{}) est rangé "
+                           "dans le coffre {}", credential.identifiant, credential.run_id, vault.path)  # fmt: skip
+    return stored, failing

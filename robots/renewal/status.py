@@ -1,20 +1,29 @@
-"""`chorus-robot status`: the operator's view of every structure the journal or the vault knows."""
+"""`chorus-robot status`: the operator's view of every structure the journal or the vault knows.
+
+Sorted by days left (the most urgent first, « ! » under 30 days), dates as the portal writes them
+(JJ/MM/AAAA), a short reason, as wide as the terminal. It reads: a journal or vault that does not
+exist is reported, never created.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+from robots.config import load_config
 from robots.errors import EXIT_OK
+from robots.parsers import short_moment
 from robots.renewal.job import days_until
 from robots.renewal.journal import Journal
+from robots.renewal.report import RUN_WORDS, WORDS, french_date
 from robots.vault import Vault
 
 COLUMNS = ("account", "identifiant", "raison_sociale", "technical_login", "expires_at", "days_left", "last_run")
 
 
-def structure_lines(journal: Journal, vault: Vault) -> list[dict[str, Any]]:
+def structure_lines(journal: Journal | _NoJournal, vault: Vault) -> list[dict[str, Any]]:
     lines: dict[str, dict[str, Any]] = {}
     for row in journal.structures():
         lines[row["identifiant"]] = {
@@ -40,47 +49,131 @@ def structure_lines(journal: Journal, vault: Vault) -> list[dict[str, Any]]:
             for d in pending
             if d["identifiant"] == line["identifiant"]
         ]
-    return sorted(lines.values(), key=lambda line: (line.get("account") or "~", line["identifiant"]))
+    for line in lines.values():
+        line["state"] = state_of(line)
+    return sorted(lines.values(), key=_urgency)
+
+
+def _urgency(line: dict[str, Any]) -> tuple[int, int, str, str]:
+    days = line.get("days_left")
+    return (days is None, days if days is not None else 0, line.get("account") or "~", line["identifiant"])
+
+
+def state_of(line: dict[str, Any]) -> str:
+    """The last result in words, telling a renewal whose delivery is still due from a failure."""
+    result = line.get("last_result")
+    waiting = line.get("open_deliveries")
+    if line.get("last_renewed") and waiting and result in ("renewed", "failed") and not line.get("last_error"):
+        return "renouvelée, livraison en attente"
+    return WORDS.get(result or "", result or "-")
+
+
+class _NoJournal:
+    """Stands for a journal that does not exist yet: nothing was run, nothing is created."""
+
+    def structures(self) -> list[dict[str, Any]]:
+        return []
+
+    def open_deliveries(self) -> list[dict[str, Any]]:
+        return []
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return []
+
+    def close(self) -> None:
+        return None
 
 
 def status(journal_path: Path, vault_path: Path, as_json: bool = False, runs: int = 10) -> int:
-    journal = Journal(journal_path)
+    journal: Journal | _NoJournal = Journal(journal_path) if journal_path.exists() else _NoJournal()
     try:
-        structures = structure_lines(journal, Vault(vault_path))
+        structures = structure_lines(journal, load_config().vault(vault_path))
         history = journal.runs(runs)
     finally:
         journal.close()
     if as_json:
         print(json.dumps({"structures": structures, "runs": history}, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print_table(structures)
-    print()
-    print("Dernières exécutions :")
-    for run in history:
-        summary = json.loads(run["summary"]) if run["summary"] else {}
-        counts = ", ".join(f"{k} {v}" for k, v in summary.items() if v)
-        mode = " (simulation)" if run["dry_run"] else ""
-        result = run["result"] or ("en cours ou interrompue" if not run["finished"] else "?")
-        print(f"  n°{run['id']} {run['started']} → {run['finished'] or '…'} {result}{mode} {counts} "
-              f"[pid {run['pid']} sur {run['host']}]")  # fmt: skip
+    if isinstance(journal, _NoJournal):
+        print(f"Pas de journal {journal_path} : aucune exécution de « chorus-robot renew » avec ce journal.")
+    if not vault_path.exists():
+        print(f"Pas de coffre {vault_path}.")
+    width = shutil.get_terminal_size((120, 24)).columns
+    if structures:
+        print("\n".join(table_lines(structures, width)))
+    if history:
+        print()
+        print("Dernières exécutions :")
+        print("\n".join(_fit(run_line(run), width) for run in history))
     return EXIT_OK
 
 
-def print_table(structures: list[dict[str, Any]]) -> None:
-    headers = ["Compte", "Identifiant", "Raison sociale", "Utilisateur technique", "Expiration", "Jours",
-               "Dernière exécution", "Résultat", "Renouvelé le"]  # fmt: skip
-    rows = [headers]
-    for line in structures:
-        result = line.get("last_result") or "-"
-        if line["open_deliveries"]:
-            result += f" ({len(line['open_deliveries'])} livraison(s) en attente)"
-        rows.append([
-            line.get("account") or "-", line["identifiant"], line.get("raison_sociale") or "-",
-            line.get("technical_login") or "-", (line.get("expires_at") or "-").replace("T", " "),
-            "-" if line["days_left"] is None else str(line["days_left"]),
-            f"n°{line['last_run']} {line.get('last_run_started') or ''}".strip() if line.get("last_run") else "-",
-            result, (line.get("last_renewed") or "-")[:16].replace("T", " "),
-        ])  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+def run_line(run: dict[str, Any]) -> str:
+    summary = json.loads(run["summary"]) if run["summary"] else {}
+    counts = ", ".join(f"{_count_word(k)} {v}" for k, v in summary.items() if v)
+    mode = " (simulation)" if run["dry_run"] else ""
+    unknown = "en cours ou interrompue" if not run["finished"] else "?"
+    result = RUN_WORDS.get(run["result"] or "", run["result"] or unknown)
+    finished = short_moment(run["finished"]) if run["finished"] else "…"
+    where = f"[pid {run['pid']} sur {run['host']}]"
+    return f"  n°{run['id']} {short_moment(run['started'])} → {finished} {result}{mode} : {counts} {where}"
+
+
+def _count_word(key: str) -> str:
+    return {"delivery_failed": "livraison en échec"}.get(key, WORDS.get(key, key))
+
+
+HEADERS = ("", "Jours", "Expiration", "Identifiant", "Raison sociale", "Compte", "Utilisateur technique",
+           "Dernier résultat", "Motif", "Dernière exécution")  # fmt: skip
+SHRINKABLE = {8: 14, 4: 14, 6: 10}  # column → narrowest: the reason, the name, the login give way first
+DROPPABLE = (9, 5, 6, 2)  # then whole columns: last run, account, login, expiry date (days left stay)
+URGENT_DAYS = 30
+
+
+def table_lines(structures: list[dict[str, Any]], width: int) -> list[str]:
+    rows = [list(HEADERS)] + [_row(line) for line in structures]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    shown = list(range(len(HEADERS)))
+
+    def excess() -> int:
+        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1) - width
+
+    for column, floor in SHRINKABLE.items():
+        widths[column] -= max(0, min(excess(), widths[column] - floor))
+    for column in DROPPABLE:
+        if excess() <= 0:
+            break
+        shown.remove(column)
+    natural = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    for column in reversed(SHRINKABLE):  # room left by a dropped column goes back to the names first
+        if column in shown:
+            widths[column] += max(0, min(-excess(), natural[column] - widths[column]))
+    return ["  ".join(_cell(row[i], widths[i]) for i in shown).rstrip() for row in rows]
+
+
+def _row(line: dict[str, Any]) -> list[str]:
+    days = line.get("days_left")
+    flag = "!" if days is not None and days < URGENT_DAYS else ""
+    pending = len(line.get("open_deliveries") or [])
+    reason = line.get("last_error") or ""
+    if not reason and pending:
+        reason = f"{pending} livraison(s) en attente"
+    run = f"n°{line['last_run']} {short_moment(line.get('last_run_started'))}" if line.get("last_run") else "-"
+    return [
+        flag, "-" if days is None else str(days), _date(line.get("expires_at")),
+        line["identifiant"], line.get("raison_sociale") or "-", line.get("account") or "-",
+        line.get("technical_login") or "-", line["state"], reason or "-", run,
+    ]  # fmt: skip
+
+
+def _date(value: str | None) -> str:
+    return french_date(value) if value else "-"
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return (text[: width - 1] + "…" if len(text) > width else text).ljust(width)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -26,20 +26,27 @@ def _procedure(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Adds this module's sub-commands to `chorus-robot`."""
-    probe = commands.add_parser("probe", help="which selector of each element of a screen still matches on the portal")
-    probe.add_argument("screen", help="a screen of the catalogue (chorus-robot screens)")
-    probe.add_argument("--portal-url", help="base URL of the portal (default: the environment's)")
-    probe.add_argument("--env", default="mock", help="environment of config/robot.yaml (mock, qualif, production)")
-    probe.add_argument("--path", help="page to open, e.g. /cpp/gestionnaire/activites (or a full URL)")
-    probe.add_argument("--login-flow", metavar="FLOW", help="log in first, e.g. flows/common/login.yaml")
-    probe.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="an input of the login flow")
+    probe = commands.add_parser(
+        "probe", help="quel sélecteur de chaque élément d'un écran trouve encore l'élément sur le portail"
+    )
+    probe.add_argument("screen", help="un écran du catalogue (chorus-robot screens)")
+    probe.add_argument("--portal-url", help="URL de base du portail (défaut : celle de l'environnement)")
+    probe.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    probe.add_argument(
+        "--path",
+        help="page à ouvrir, p. ex. /cpp/gestionnaire/activites, ou une URL complète (défaut : le url: de l'écran)",
+    )
+    probe.add_argument("--login-flow", metavar="FLOW", help="se connecter d'abord, p. ex. flows/common/login.yaml")
+    probe.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="une entrée du flow de connexion"
+    )
     probe.add_argument(
         "--ignore", action="append", default=[], metavar="ELEMENT",
-        help="elements shown only in some cases (e.g. erreur): reported, not counted as missing",
+        help="éléments affichés seulement dans certains cas (p. ex. erreur) : signalés, pas comptés comme manquants",
     )  # fmt: skip
-    probe.add_argument("--headed", action="store_true", help="show the browser")
+    probe.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
     probe.set_defaults(handler=_probe)
 
-    procedure = commands.add_parser("procedure", help="regenerate procedure.html and .pdf of a recording")
-    procedure.add_argument("recording", help="a recording folder, e.g. recordings/20250101-120000-…")
+    procedure = commands.add_parser("procedure", help="refaire procedure.html et .pdf d'un enregistrement")
+    procedure.add_argument("recording", help="un dossier d'enregistrement, p. ex. recordings/20250101-120000-…")
     procedure.set_defaults(handler=_procedure)

@@ -14,11 +14,12 @@ from typing import Any
 
 from playwright.sync_api import Locator as PwLocator
 
-from robots.catalogue import Catalogue, Locator
+from robots.catalogue import Catalogue, Element, Locator
 from robots.runner import StepContext, sensitive_locators
 
 SECRET_ATTR = "data-chorus-secret"
-HIDDEN = f"[{SECRET_ATTR}], input[type=password]"
+# Login fields too (autocomplete=username): a refused login shows the login typed, on a new page.
+HIDDEN = f"[{SECRET_ATTR}], input[type=password], input[autocomplete=username]"
 
 _SCRIPT = """
 ((specs, attr) => {
@@ -47,7 +48,8 @@ _SCRIPT = """
       const style = document.createElement('style');
       style.id = 'chorus-robot-privacy';
       // Only a filter: anything changing the text itself (-webkit-text-security) changes innerText too.
-      style.textContent = `[${attr}], input[type=password] { filter: blur(12px) !important; }`;
+      const hidden = `[${attr}], input[type=password], input[autocomplete=username]`;
+      style.textContent = `${hidden} { filter: blur(12px) !important; }`;
       document.documentElement.appendChild(style);
     }
     for (const spec of specs) {
@@ -82,6 +84,13 @@ def init_script(catalogue: Catalogue) -> str:
         for spec in handle.element.find
     ]
     return _SCRIPT % (json.dumps(specs, ensure_ascii=False), json.dumps(SECRET_ATTR))
+
+
+def secret_field_script(element: Element) -> str | None:
+    """For the pages that follow: the field a secret was typed in stays blurred (a refused login page
+    shows the login again). Only its CSS fallbacks: a label such as « Identifiant » names other fields too."""
+    specs = [_spec(spec, False) for spec in element.find if spec.css]
+    return _SCRIPT % (json.dumps(specs, ensure_ascii=False), json.dumps(SECRET_ATTR)) if specs else None
 
 
 def mark_secret(target: PwLocator) -> None:

@@ -6,6 +6,7 @@ connected screens) and, for every element of the screen, names the fallback that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,10 @@ def probe_element(page: Page, name: str, element: Element) -> Match:
 
 def probe_screen(page: Page, screen: Screen, timeout_s: float = 5) -> ProbeReport:
     locate.wait_for_screen(page, screen, timeout_s)
-    recognised = [(spec.describe(), locate.first_matching(page, [spec]) is not None) for spec in screen.recognise]
+    recognised = [
+        (" | ".join(spec.describe() for spec in signs), locate.first_matching(page, signs) is not None)
+        for signs in screen.signs
+    ]
     matches = [probe_element(page, name, element) for name, element in screen.elements.items()]
     return ProbeReport(screen, page.url, recognised, matches)
 
@@ -116,10 +120,10 @@ def probe(request: ProbeRequest) -> int:
     catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
     screen = catalogue.screen(request.screen)
     if screen is None:
-        raise BadInput(f"unknown screen « {request.screen} » (known: {', '.join(sorted(catalogue.screens))})")
+        raise BadInput(f"écran inconnu « {request.screen} » (connus : {', '.join(sorted(catalogue.screens))})")
     unknown = request.ignore - set(screen.elements)
     if unknown:
-        raise BadInput(f"--ignore: screen « {screen.name} » has no element {', '.join(sorted(unknown))}")
+        raise BadInput(f"--ignore : l'écran « {screen.name} » n'a pas d'élément {', '.join(sorted(unknown))}")
     base = config.environment(request.env_name, request.portal_url).portal_url
     with open_browser(BrowserOptions(headed=request.headed)) as browser:
         context = browser.new_context(locale="fr-FR")
@@ -127,13 +131,20 @@ def probe(request: ProbeRequest) -> int:
             page = context.new_page()
             if request.login_flow:
                 _log_in(page, request, catalogue)
-            if request.path or not request.login_flow:
-                page.goto(_url(base, request.path))
+            path = request.path or (None if request.login_flow else page_of(screen))
+            if path or not request.login_flow:
+                page.goto(_url(base, path))
             report = probe_screen(page, screen, config.settings.timeout_s)
         finally:
             context.close()
     print("\n".join(report.lines(request.ignore)))
     return EXIT_FAILURE if report.missing(request.ignore) else EXIT_OK
+
+
+def page_of(screen: Screen) -> str | None:
+    """The screen's `url:` when it is a plain path (it may be a regular expression: then none)."""
+    url = screen.url or ""
+    return url if re.fullmatch(r"/[A-Za-z0-9/_.~-]*", url) else None
 
 
 def _url(base: str, path: str | None) -> str:
@@ -146,10 +157,13 @@ class _NoSink:
     """A probe's login flow captures nothing."""
 
     def store(self, key: str, fields: dict) -> None:
-        raise BadInput("a probe's login flow must not store credentials")
+        raise BadInput("le flow de connexion d'une sonde ne doit rien ranger dans le coffre")
 
     def checkpoint(self, key: str, event: str) -> None:
         return None
+
+    def seal(self, key: str, page_text: str) -> str:
+        raise BadInput("a probe's login flow must not read passwords")
 
 
 def _log_in(page: Page, request: ProbeRequest, catalogue: Catalogue) -> None:
@@ -159,7 +173,7 @@ def _log_in(page: Page, request: ProbeRequest, catalogue: Catalogue) -> None:
 
     run = RunRequest(
         flow=request.login_flow, env_name=request.env_name, portal_url=request.portal_url,
-        variables=request.variables,
+        variables=request.variables, keeps_credentials=False,
     )  # fmt: skip
     prepared = prepare(run)
     runner = Runner(

@@ -26,11 +26,11 @@ from playwright.sync_api import Locator as PwLocator
 
 from robots import flow_model as m
 from robots import locate, logs
-from robots.catalogue import Catalogue, Screen
+from robots.catalogue import Catalogue, ElementHandle, Screen
 from robots.errors import BadInput, RobotError, RunStopped
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
-from robots.replay.privacy import init_script, mark_secret, mask_locators
+from robots.replay.privacy import init_script, mark_secret, mask_locators, secret_field_script
 from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
 from robots.runner import Decision, StepContext, target_ref
 from robots.secrets import MASK, REDACTOR
@@ -38,8 +38,10 @@ from robots.session import VIEWPORT
 from robots.variables import UnknownVariable, interpolate
 
 KINDS = ("trace", "video", "screenshots")
-PAGE_COMMANDS = {"goto", "expect_screen", "fill", "click", "read", "read_block", "read_table", "pick_row"}
+PAGE_COMMANDS = {"goto", "expect_screen", "fill", "click", "read", "read_block", "read_table", "pick_row", "page_turn"}
 SHOT_AFTER = {"goto", "expect_screen"}  # these show the page once it is there; the others before acting
+SHOT_INSIDE = {"pick_row"}  # shot when the row is found, on the page that holds it (`on_row_found`)
+ROW_NAMES = ("raison sociale", "désignation", "nom", "libellé")  # the column that names a row, for people
 STEPS_FILE = "steps.json"
 TRACE_FILE = "trace.zip"
 VIDEO_FILE = "video.webm"
@@ -61,7 +63,7 @@ class RecordOptions:
         unknown = kinds - set(KINDS)
         if unknown:
             choices = ", ".join(KINDS)
-            raise BadInput(f"--record « {text} »: unknown {', '.join(sorted(unknown))} (choose among {choices})")
+            raise BadInput(f"--record « {text} » : {', '.join(sorted(unknown))} inconnu (au choix : {choices})")
         return cls(frozenset(kinds), root)
 
 
@@ -91,10 +93,11 @@ class Recorder:
         self.entries: list[dict[str, Any]] = []
         self._stack: list[_Open] = []
         self._shots = 0
-        self._screen: tuple[str | None, str | None] = (None, None)
+        self._screen: tuple[str | None, str | None, str | None] = (None, None, None)
         self._log_sink: int | None = None
         self._log_context: Any = None
         self._uncaptured: list[str] = []
+        self._blurred: set[str] = set()
         self.video = "video" in options.kinds and ensure_video_encoder()
 
     @property
@@ -192,22 +195,37 @@ class Recorder:
 
     # ------------------------------------------------------------ observer
 
+    def wants_target(self, step: Step) -> bool:
+        """The target is needed to blur a secret typed into it, or to frame it on a screenshot."""
+        if isinstance(step, m.Fill) and "${secret." in step.fill.value:
+            return True
+        return self.screenshots and step.command in PAGE_COMMANDS and step.command not in SHOT_AFTER
+
     def before_step(self, ctx: StepContext, step: Step, target: PwLocator | None) -> Decision:
         self._close_skipped(step)
         entry: dict[str, Any] = {
             "index": len(self.entries) + 1, "label": REDACTOR.redact(step.title()), "command": step.command,
             "depth": len(self._stack), "element": target_ref(step), "screen": None, "screen_name": None,
-            "box": None, "screenshot": None, "status": "running",
+            "portal": None, "box": None, "screenshot": None, "status": "running",
         }  # fmt: skip
         self.entries.append(entry)
         self._stack.append(_Open(step, entry, _children(ctx, step)))
         if target is not None and isinstance(step, m.Fill) and "${secret." in step.fill.value:
             _quietly(lambda: mark_secret(target))
+            _quietly(lambda: self._keep_blurred(ctx, step.fill.element))
         if self.detailed and step.command in PAGE_COMMANDS and step.command not in SHOT_AFTER:
             self._note_screen(ctx, entry, step)
-            if self.screenshots:
-                self._shoot(ctx, step, entry, target)
+            if self.screenshots and step.command not in SHOT_INSIDE:
+                self._shoot(ctx, step.title(), entry, target)
         return "run"
+
+    def _keep_blurred(self, ctx: StepContext, ref: str) -> None:
+        """The field a secret is typed in stays blurred on the pages that follow (init script, once)."""
+        handle = ctx.catalogue.element(ref)
+        script = secret_field_script(handle.element) if handle and ref not in self._blurred else None
+        if script:
+            ctx.page.context.add_init_script(script=script)
+            self._blurred.add(ref)
 
     def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None:
         entry = self._pop(step)
@@ -220,11 +238,59 @@ class Recorder:
                 if step.command == "goto":
                     entry["url"] = REDACTOR.redact(ctx.page.url)
                 if self.screenshots:
-                    self._shoot(ctx, step, entry, None)
+                    self._shoot(ctx, step.title(), entry, None)
         else:
             self._failed(entry, error)
         if entry["screen"] is None:
-            entry["screen_name"], entry["screen"] = self._screen
+            entry["screen_name"], entry["screen"], entry["portal"] = self._screen
+
+    # ------------------------------------------------------------ inside pick_row (robots.observe)
+
+    def on_next_page(self, ctx: StepContext, step: Step, table: ElementHandle, page_number: int) -> None:
+        """A page turn is a step of its own for people: the page without the row, the arrow outlined."""
+        if not self.detailed:
+            return
+        found = _safely(lambda: locate.first_matching(ctx.page, table.element.next_page))
+        if not found or not _safely(found[1].is_enabled):
+            return
+        name = table.element.description or table.ref
+        label = f"« {name} », page {page_number} : la ligne n'y est pas, passez à la page suivante (flèche « > »)"
+        entry = self._insert_before(step, label, "page_turn", table)
+        entry["table_page"] = page_number
+        if self.screenshots:
+            self._shoot(ctx, label, entry, found[1], around=_safely(lambda: locate.resolve(ctx.page, table.element, 1)))
+
+    def on_row_found(
+        self, ctx: StepContext, step: Step, table: ElementHandle, row: PwLocator, cells: dict[str, str], page: int
+    ) -> None:
+        """The step's text names the row; its picture is the page holding it, the row's action outlined."""
+        opened = next((o for o in reversed(self._stack) if o.step is step), None)
+        if opened is None:
+            return
+        entry = opened.entry
+        shown = row_summary(step, cells)
+        label = f"{step.title()} : {shown} (page {page} du tableau)" if shown else step.title()
+        entry["label"] = REDACTOR.redact(label)
+        entry["table_page"] = page
+        if self.detailed:
+            entry["row"] = REDACTOR.redact_data(cells)
+        if self.screenshots:
+            self._shoot(ctx, step.title(), entry, _row_action(table, row, step) or row, around=row)
+
+    def _insert_before(self, step: Step, label: str, command: str, table: ElementHandle) -> dict[str, Any]:
+        """A step of the procedure shown before the open step `step` (whose entry is already written)."""
+        opened = next((o for o in reversed(self._stack) if o.step is step), None)
+        at = self.entries.index(opened.entry) if opened else len(self.entries)
+        depth = opened.entry["depth"] if opened else len(self._stack)
+        entry: dict[str, Any] = {
+            "index": 0, "label": REDACTOR.redact(label), "command": command, "depth": depth, "element": table.ref,
+            "screen": table.screen.title, "screen_name": table.screen.name, "portal": table.screen.portal,
+            "box": None, "screenshot": None, "status": "ok",
+        }  # fmt: skip
+        self.entries.insert(at, entry)
+        for number, each in enumerate(self.entries, start=1):
+            each["index"] = number
+        return entry
 
     def _failed(self, entry: dict[str, Any], error: BaseException) -> None:
         entry["status"] = "stopped" if isinstance(error, RunStopped) else "failed"
@@ -260,23 +326,33 @@ class Recorder:
     def _note_screen(self, ctx: StepContext, entry: dict[str, Any], step: Step) -> None:
         shown = _known_screen(ctx, step) or _safely(lambda: locate.identify(ctx.page, ctx.catalogue))
         if shown is not None:
-            self._screen = (shown.name, shown.title)
-        entry["screen_name"], entry["screen"] = self._screen
+            self._screen = (shown.name, shown.title, shown.portal)
+        entry["screen_name"], entry["screen"], entry["portal"] = self._screen
 
-    def _shoot(self, ctx: StepContext, step: Step, entry: dict[str, Any], target: PwLocator | None) -> None:
+    def _shoot(
+        self, ctx: StepContext, title: str, entry: dict[str, Any], target: PwLocator | None, around: Any = None
+    ) -> None:
+        """`around`: what the picture must show besides the target (the row, the table), not outlined."""
         self._shots += 1
-        name = f"{self._shots:02d}-{slug(step.title())[:60] or step.command}.png"
+        name = f"{self._shots:02d}-{slug(title)[:60] or entry['command']}.png"
         page = ctx.page
         try:
+            if around is not None:
+                _safely(lambda: around.scroll_into_view_if_needed(timeout=2000))
             if target is not None:
                 target.scroll_into_view_if_needed(timeout=2000)
                 entry["box"] = _box(target)
+                entry["badge"] = _safely(lambda: target.evaluate(_FREE_SIDE))
+            if around is not None:
+                entry["context_box"] = _safely(lambda: _box(around))
+            elif target is not None:
+                entry["context_box"] = _safely(lambda: target.evaluate(_BLOCK_AROUND))
             page.screenshot(path=str(self.dir / name), mask=mask_locators(ctx), mask_color="#6b6b6b", timeout=10000)
             entry["scroll"] = page.evaluate("() => [Math.round(scrollX), Math.round(scrollY)]")
             entry["page_url"] = REDACTOR.redact(page.url)
             entry["screenshot"] = name
         except Exception as exc:  # noqa: BLE001 - a missing picture must not fail the procedure itself
-            logger.debug("capture impossible pour « {} » : {}", step.title(), _first_line(str(exc)))
+            logger.debug("capture impossible pour « {} » : {}", title, _first_line(str(exc)))
 
 
 # ---------------------------------------------------------------- helpers
@@ -290,6 +366,53 @@ def run_subject(flow: Flow, scope: dict[str, Any]) -> str:
         return REDACTOR.redact(interpolate(flow.subject, scope, lambda _: MASK))
     except UnknownVariable:
         return ""
+
+
+# The block a person recognises around an element (its dialog, panel, fieldset), when it fits the window:
+# the procedure's picture is cropped to show it whole.
+_BLOCK_AROUND = """e => {
+  const blocks = '.modal-content, [role=dialog], dialog, .panel, .card, fieldset, section, form';
+  for (let b = e.parentElement; b && b !== document.body; b = b.parentElement) {
+    if (!b.matches(blocks)) continue;
+    const r = b.getBoundingClientRect();
+    if (r.width < innerWidth * 0.98 && r.height < innerHeight * 0.8 && r.width > 0)
+      return {x: Math.round(r.x), y: Math.round(r.y), width: Math.round(r.width), height: Math.round(r.height)};
+  }
+  return null;
+}"""
+
+
+# Where the numbered badge can go without covering text: the first side of the element whose spot
+# shows no text, no field and no button (the page is asked what lies there).
+_FREE_SIDE = """e => {
+  const r = e.getBoundingClientRect(), gap = 18;
+  const spots = {right: [r.right + gap, r.top + r.height / 2], left: [r.left - gap, r.top + r.height / 2],
+                 above: [r.left + 10, r.top - gap], below: [r.left + 10, r.bottom + gap]};
+  const busy = ([x, y]) => {
+    if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return true;
+    const o = document.elementFromPoint(x, y);
+    if (!o || o === e || e.contains(o)) return true;
+    if (o.matches('input, button, select, textarea, a, label, img')) return true;
+    return [...o.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  };
+  return Object.keys(spots).find(side => !busy(spots[side])) || 'right';
+}"""
+
+
+def row_summary(step: Step, cells: dict[str, str]) -> str:
+    """The columns a person recognises the row by: those the step looks for, and the row's name."""
+    wanted = [c for c in cells if any(c.casefold() == w.casefold() for w in getattr(step.args, "where", {}))]
+    named = [c for c in cells if c.casefold() in ROW_NAMES and c not in wanted][:1]
+    return ", ".join(f"{c} « {cells[c]} »" for c in (*wanted, *named) if cells[c])
+
+
+def _row_action(table: ElementHandle, row: PwLocator, step: Step) -> PwLocator | None:
+    action = getattr(step.args, "click", None)
+    for spec in table.element.row_actions.get(action or "", []):
+        button = locate.build(row, spec)  # type: ignore[arg-type]
+        if _safely(button.count):
+            return button
+    return None
 
 
 def slug(text: str) -> str:

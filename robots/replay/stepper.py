@@ -1,7 +1,9 @@
 """Step mode: before each step, outline its target, print its label and wait for the operator.
 
-Enter runs the step, `s` skips it, `q` stops the run (RunStopped, exit 1). It is a StepObserver, so
-it works for any flow and for the nightly job (which accepts a list of observers).
+Enter runs the step, `s` skips it, `q` stops the run (RunStopped, exit 1). Grouping steps (`call`,
+`if`, `repeat`) are not asked about: their title is printed as a heading and their steps are asked.
+It is a StepObserver, so it works for any flow and for the nightly job (which accepts a list of
+observers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ _OUTLINE_ON = """e => {
 }"""
 _OUTLINE_OFF = "e => { e.style.outline = e.dataset.chorusStep || ''; delete e.dataset.chorusStep; }"
 PROMPT = "  Entrée : exécuter · s : passer · q : arrêter > "
+GROUPING = {"call", "if", "repeat"}
 
 
 class Stepper:
@@ -33,6 +36,9 @@ class Stepper:
         self.count = 0
 
     def before_step(self, ctx: StepContext, step: Step, target: Locator | None) -> Decision:
+        if step.command in GROUPING:
+            self._say(f"— {step.title()}\n")
+            return "run"
         self.count += 1
         where = _where(ctx, step, target)
         self._say(f"[étape {self.count}] {step.title()}{where}\n")

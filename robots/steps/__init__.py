@@ -1,7 +1,9 @@
 """Step implementations, one module per theme; `IMPLEMENTATIONS` maps each step model to its code.
 
-navigation: goto, expect_screen · interaction: fill, click · reading: read, read_block ·
-tables: pick_row, read_table · control: set, if, repeat, call, fail, log · credentials: store, checkpoint
+navigation: goto, expect_screen, which_screen · interaction: fill, click · reading: read, read_block ·
+tables: pick_row, read_table · control: set, if, repeat, for_each, call, fail, log ·
+credentials: store, checkpoint · fields: read_fields, write_fields · forms: select, check ·
+accounts: solve_captcha, read_mail
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from robots import flow_model as m
-from robots.steps import control, credentials, interaction, navigation, reading, tables
+from robots.steps import accounts, control, credentials, fields, forms, interaction, navigation, reading, tables
 
 IMPLEMENTATIONS: dict[type[m.Step], Callable[[Any, Any], None]] = {
     m.GoTo: navigation.goto,
     m.ExpectScreen: navigation.expect_screen,
+    m.WhichScreen: navigation.which_screen,
     m.Fill: interaction.fill,
     m.Click: interaction.click,
     m.Read: reading.read,
@@ -29,6 +32,13 @@ IMPLEMENTATIONS: dict[type[m.Step], Callable[[Any, Any], None]] = {
     m.Log: control.log,
     m.Store: credentials.store,
     m.Checkpoint: credentials.checkpoint,
+    m.ReadFields: fields.read_fields,
+    m.WriteFields: fields.write_fields,
+    m.ForEach: control.for_each,
+    m.Select: forms.select,
+    m.Check: forms.check,
+    m.SolveCaptcha: accounts.solve_captcha,
+    m.ReadMail: accounts.read_mail,
 }
 
 assert set(IMPLEMENTATIONS) == set(m.STEP_TYPES), "every step model needs an implementation"

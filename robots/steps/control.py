@@ -13,6 +13,7 @@ from robots.flow_model import (
     AnyCondition,
     Call,
     Fail,
+    ForEach,
     If,
     Log,
     NotCondition,
@@ -24,6 +25,7 @@ from robots.flow_model import (
 )
 from robots.flowfile import load_flow
 from robots.runner import StepContext
+from robots.variables import UnknownVariable, lookup
 
 
 def holds(ctx: StepContext, condition: object) -> bool:
@@ -31,7 +33,7 @@ def holds(ctx: StepContext, condition: object) -> bool:
         case VarCondition():
             return _var_holds(ctx, condition)
         case VisibleCondition(visible=ref):
-            return locate.first_matching(ctx.page, ctx.handle(ref).element.find) is not None
+            return locate.first_matching(ctx.page, ctx.handle(ref).element.find, reveal=True) is not None
         case ScreenCondition(screen=name):
             screen = ctx.catalogue.screen(name)
             if screen is None:
@@ -47,8 +49,13 @@ def holds(ctx: StepContext, condition: object) -> bool:
 
 
 def _var_holds(ctx: StepContext, condition: VarCondition) -> bool:
-    value = ctx.scope.get(condition.var)
+    try:
+        value = lookup(ctx.scope, condition.var)
+    except UnknownVariable:
+        value = None
     if condition.is_set is not None and (value is not None) != condition.is_set:
+        return False
+    if condition.empty is not None and (value in (None, "") or value == [] or value == {}) != condition.empty:
         return False
     text = "" if value is None else str(value)
     if condition.equals is not None and text != ctx.text(condition.equals):
@@ -84,6 +91,18 @@ def repeat(ctx: StepContext, step: Repeat) -> None:
         raise StepFailed(ctx.text(args.on_exhausted.message), exit_code=args.on_exhausted.exit_code)
 
 
+def for_each(ctx: StepContext, step: ForEach) -> None:
+    try:
+        items = lookup(ctx.scope, step.for_each.items)
+    except UnknownVariable:
+        items = None
+    if not isinstance(items, list):
+        raise BadInput(f"{ctx.flow_file}: for_each: « {step.for_each.items} » is not a list")
+    for item in items:
+        ctx.scope[step.for_each.as_] = item
+        ctx.runner.run_steps(ctx, step.for_each.steps)
+
+
 def call(ctx: StepContext, step: Call) -> None:
     path = (ctx.flow_file.parent / step.call.flow).resolve()
     flow = load_flow(path)
@@ -101,7 +120,7 @@ def call(ctx: StepContext, step: Call) -> None:
 
 
 def fail(ctx: StepContext, step: Fail) -> None:
-    raise StepFailed(ctx.text(step.fail.message), exit_code=step.fail.exit_code)
+    raise StepFailed(ctx.text(step.fail.message), exit_code=step.fail.exit_code, kind=step.fail.kind)
 
 
 def log(ctx: StepContext, step: Log) -> None:

@@ -17,6 +17,8 @@ def store(ctx: StepContext, step: Store) -> None:
         if args.password not in ctx.scope:
             raise BadInput(f"{ctx.flow_file}: variable « {args.password} » holds no password yet")
         fields["password"] = str(ctx.scope[args.password])
+        if args.shown:
+            fields["shown"] = True
     ctx.sink.store(ctx.text(args.key), {k: v for k, v in fields.items() if v is not None})
 
 

@@ -1,9 +1,9 @@
-"""goto, expect_screen."""
+"""goto, expect_screen, which_screen."""
 
 from __future__ import annotations
 
 from robots.errors import StepFailed
-from robots.flow_model import ExpectScreen, GoTo
+from robots.flow_model import ExpectScreen, GoTo, WhichScreen
 from robots.runner import StepContext
 
 
@@ -15,3 +15,7 @@ def goto(ctx: StepContext, step: GoTo) -> None:
 
 def expect_screen(ctx: StepContext, step: ExpectScreen) -> None:
     ctx.expect_screen(step.expect_screen)
+
+
+def which_screen(ctx: StepContext, step: WhichScreen) -> None:
+    ctx.scope[step.which_screen.into] = ctx.expect_any_screen(step.which_screen.among)

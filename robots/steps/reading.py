@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 
+from loguru import logger
 from playwright.sync_api import Locator
 
+from robots import locate
 from robots.catalogue import Element
 from robots.errors import StepFailed
 from robots.flow_model import Read, ReadBlock
 from robots.parsers import PARSERS, ParseError
+from robots.password_read import looks_like_password, password_in_text
 from robots.runner import StepContext
+from robots.sealed import HOW_TO
 
 _CONTROL_TAGS = ("input", "textarea", "select")
 
@@ -55,9 +59,17 @@ def read_value(locator: Locator, element: Element) -> str:
 
 
 def read(ctx: StepContext, step: Read) -> None:
-    handle, locator = ctx.locate(step.read.element)
-    raw = read_value(locator, handle.element)
-    if handle.element.sensitive or step.read.secret:
+    handle = ctx.handle(step.read.element)
+    sensitive = handle.element.sensitive or step.read.secret
+    try:
+        raw = read_value(ctx.locate(step.read.element)[1], handle.element)
+        if sensitive and handle.element.extract and not looks_like_password(raw):
+            raise StepFailed(f"le texte lu par « {handle.ref} » n'a pas la forme d'un mot de passe")
+    except StepFailed as exc:
+        if not sensitive:
+            raise
+        raw = _password_from_page(ctx, step, exc)
+    if sensitive:
         ctx.remember_secret(raw)
     try:
         value = PARSERS[step.read.parse](raw)
@@ -69,3 +81,26 @@ def read(ctx: StepContext, step: Read) -> None:
 def read_block(ctx: StepContext, step: ReadBlock) -> None:
     _, block = ctx.locate(step.read_block.element)
     ctx.scope[step.read_block.into] = block.evaluate(_READ_BLOCK_JS)
+
+
+def _password_from_page(ctx: StepContext, step: Read, failure: StepFailed) -> str:
+    """The catalogue could not read a password: the token of the sentence around it; failing that, the
+    page's text is sealed (`seal`) and the structure stops with a message saying where the password is."""
+    try:
+        text = ctx.page.locator("body").inner_text(timeout=ctx.timeout_s * 1000)
+    except Exception:  # noqa: BLE001 - the page is gone: nothing to read or seal
+        raise failure from None
+    found = password_in_text(text)
+    if found:
+        ctx.remember_secret(found)
+        logger.warning("  « {} » : {} ; mot de passe lu dans la phrase qui l'entoure", step.read.element, failure)
+        return found
+    if not step.read.seal or any(locate.is_shown(ctx.page, s) for s in ctx.catalogue.error_screens()):
+        raise failure
+    key = ctx.text(step.read.seal)
+    where = ctx.sink.seal(key, text)
+    raise StepFailed(
+        f"le mot de passe généré n'a pas pu être lu ({failure.reason}) ; le texte de la page, qui le contient, "
+        f"est scellé dans {where}. La structure {key} ne sera pas réinitialisée à nouveau avant qu'une personne "
+        f"l'ait relevé : {HOW_TO.format(key=key)}"
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+from dataclasses import dataclass
 
-from playwright.sync_api import Locator
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page, expect
 
-from robots import locate
+from robots import locate, observe
 from robots.catalogue import ElementHandle
 from robots.errors import StepFailed
 from robots.flow_model import PickRow, ReadTable
@@ -19,22 +22,41 @@ def _normalise(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def headers_of(table: Locator) -> list[str]:
-    cells = table.locator("thead th")
-    if not cells.count():
-        cells = table.locator("tr").first.locator("th")
-    return [" ".join(t.split()) for t in cells.all_inner_texts()]
+# One evaluation reads a whole page of a table: its headers, and the text of every cell of every row.
+_READ_PAGE_JS = """
+table => {
+  const clean = e => (e.innerText || '').split(/\\s+/).filter(Boolean).join(' ');
+  let headers = [...table.querySelectorAll('thead th')];
+  if (!headers.length) headers = [...(table.querySelector('tr')?.querySelectorAll('th') ?? [])];
+  const rows = [...table.querySelectorAll('tbody tr')].map(row => [...row.querySelectorAll('td')].map(clean));
+  return {headers: headers.map(clean), rows};
+}
+"""
 
 
-def rows_of(table: Locator, headers: list[str]) -> list[tuple[Locator, dict[str, str]]]:
-    rows = []
-    body_rows = table.locator("tbody tr")
-    for index in range(body_rows.count()):
-        row = body_rows.nth(index)
-        cells = [" ".join(t.split()) for t in row.locator("td").all_inner_texts()]
-        if len(cells) >= len(headers) and headers:
-            rows.append((row, dict(zip(headers, cells, strict=False))))
-    return rows
+@dataclass
+class TablePage:
+    headers: list[str]
+    cells: list[list[str]]  # every body row, in order (`tbody tr`, as `row()` counts them)
+
+    @classmethod
+    def read(cls, table: Locator) -> TablePage:
+        found = table.evaluate(_READ_PAGE_JS)
+        return cls(found["headers"], found["rows"])
+
+    def rows(self) -> list[tuple[int, dict[str, str]]]:
+        """(index, column → text) for each row with as many cells as headers."""
+        if not self.headers:
+            return []
+        return [
+            (index, dict(zip(self.headers, cells, strict=False)))
+            for index, cells in enumerate(self.cells)
+            if len(cells) >= len(self.headers)
+        ]
+
+
+def row(table: Locator, index: int) -> Locator:
+    return table.locator("tbody tr").nth(index)
 
 
 def column_of(headers: list[str], wanted: str, handle: ElementHandle) -> str:
@@ -44,67 +66,171 @@ def column_of(headers: list[str], wanted: str, handle: ElementHandle) -> str:
     raise StepFailed(f"colonne « {wanted} » absente du tableau « {handle.ref} » (colonnes : {', '.join(headers)})")
 
 
-def next_page(ctx: StepContext, handle: ElementHandle, table: Locator) -> bool:
-    """Goes to the table's next page; False on the last page."""
-    found = locate.first_matching(ctx.page, handle.element.next_page)
+def next_page(ctx: StepContext, handle: ElementHandle, table: Locator, page: Page | None = None) -> bool:
+    """Goes to the table's next page (in `page`, the step's page by default); False on the last page."""
+    page = page or ctx.page
+    found = locate.first_matching(page, handle.element.next_page)
     if found is None or not found[1].is_enabled():
         return False
-    before = table.locator("tbody").inner_text()
+    body = table.locator("tbody")
+    before = body.inner_text()
     found[1].click(timeout=ctx.timeout_s * 1000)
-    deadline = time.monotonic() + ctx.timeout_s
-    while time.monotonic() < deadline:
-        try:
-            ctx.page.wait_for_load_state("load")
-            if locate.is_shown(ctx.page, handle.screen) and table.locator("tbody").inner_text() != before:
-                return True
-        except Exception:  # noqa: BLE001 - the page is being replaced
-            pass
-        time.sleep(locate.POLL_SECONDS)
-    raise StepFailed(f"la page suivante du tableau « {handle.ref} » ne s'est pas affichée")
+    ctx.page_changed()
+    try:
+        # Server-side paging replaces the page, script paging the rows: either way the rows change.
+        expect(body).not_to_have_text(before, timeout=ctx.timeout_s * 1000)
+        page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
+    except (AssertionError, PlaywrightError):
+        raise StepFailed(f"la page suivante du tableau « {handle.ref} » ne s'est pas affichée") from None
+    if not locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens()):
+        raise StepFailed(f"la page suivante du tableau « {handle.ref} » ne s'est pas affichée")
+    return True
+
+
+@dataclass
+class Found:
+    page: Page
+    table: Locator
+    index: int
+    cells: dict[str, str]
+    pages_seen: int
+
+
+@dataclass
+class Pages:
+    seen: int
+
+
+def find_row(
+    ctx: StepContext, handle: ElementHandle, page: Page, where: dict[str, str], step: PickRow | None = None
+) -> Found | Pages:
+    """The first row whose columns hold `where`, from the table's current page on; else the pages seen.
+    `step`: its observers (recordings) see each page turned and the row found."""
+    table = ctx.locate(handle.ref)[1] if page is ctx.page else _table_in(ctx, handle, page)
+    wanted: dict[str, str] | None = None
+    for seen in range(1, MAX_PAGES + 1):
+        shown = TablePage.read(table)
+        if wanted is None:
+            wanted = {column_of(shown.headers, c, handle): v for c, v in where.items()}
+        for index, cells in shown.rows():
+            if all(_normalise(cells[c]) == _normalise(v) for c, v in wanted.items()):
+                if step is not None:
+                    observe.row_found(ctx, step, handle, row(table, index), cells, seen)
+                return Found(page, table, index, cells, seen)
+        if step is not None:
+            observe.next_page(ctx, step, handle, seen)
+        if not next_page(ctx, handle, table, page):
+            return Pages(seen)
+    return Pages(MAX_PAGES)
+
+
+def _table_in(ctx: StepContext, handle: ElementHandle, page: Page) -> Locator:
+    """The table in a tab kept aside, checked there: its screen shown, the table visible."""
+    found = locate.first_matching(page, handle.element.find) if locate.is_shown(page, handle.screen) else None
+    if found is None:
+        raise StepFailed(f"tableau « {handle.ref} » absent de l'onglet gardé")
+    return found[1]
 
 
 def pick_row(ctx: StepContext, step: PickRow) -> None:
+    """Finds the row, then clicks its action. With the runner's `table_tabs`, the tab where the row was
+    found stays on its page and the row's link opens in the step's tab instead, as a person opens each
+    structure of a page of « Mes structures » in a tab of its own: the next lookup starts from that
+    page, not from the first."""
     args = step.pick_row
-    handle, table = ctx.locate(args.table)
-    headers = headers_of(table)
-    wanted = {column_of(headers, column, handle): ctx.text(value) for column, value in args.where.items()}
-    page_number = 0
-    for page_number in range(1, MAX_PAGES + 1):  # noqa: B007 - reported below
-        for row, cells in rows_of(table, headers):
-            if all(_normalise(cells[c]) == _normalise(v) for c, v in wanted.items()):
-                if args.into:
-                    ctx.scope[args.into] = cells
-                if args.click:
-                    _click_row_action(ctx, handle, row, args.click)
-                return
-        if not next_page(ctx, handle, table):
-            break
-    criteria = ", ".join(f"{c} = « {v} »" for c, v in wanted.items())
-    raise StepFailed(
-        f"aucune ligne où {criteria} dans « {handle.element.description or handle.ref} » "
-        f"({page_number} page(s) parcourue(s))"
-    )
+    handle = ctx.handle(args.table)
+    where = {column: ctx.text(value) for column, value in args.where.items()}
+    found = _in_kept_tab(ctx, handle, where, step) if args.click else None
+    if found is None:
+        result = find_row(ctx, handle, ctx.page, where, step)
+        if isinstance(result, Pages):
+            criteria = ", ".join(f"{c} = « {v} »" for c, v in where.items())
+            raise StepFailed(
+                f"aucune ligne où {criteria} dans « {handle.element.description or handle.ref} » "
+                f"({result.seen} page(s) parcourue(s))"
+            )
+        found = result
+    if args.into:
+        ctx.scope[args.into] = found.cells
+    if args.click:
+        _click_row_action(ctx, handle, found, args.click)
 
 
-def _click_row_action(ctx: StepContext, handle: ElementHandle, row: Locator, action: str) -> None:
+def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | None:
+    kept = ctx.runner.kept_tabs.get(handle.ref)
+    if kept is None or kept.is_closed():
+        return None
+    try:
+        result = find_row(ctx, handle, kept, where, step)
+    except (StepFailed, PlaywrightError) as exc:
+        logger.debug("  onglet gardé de « {} » inutilisable : {}", handle.ref, exc)
+        result = Pages(0)
+    if isinstance(result, Pages):  # not from its page on: the step's own page searches from the first
+        ctx.runner.kept_tabs.pop(handle.ref, None)
+        with contextlib.suppress(PlaywrightError):
+            kept.close()
+        return None
+    return result
+
+
+# The address a row's action leads to, when it is a plain link (what « open in a new tab » would open).
+_LINK_ADDRESS = """
+e => { const a = e.closest('a[href]');
+       return a && !/^\\s*(#|javascript:)/i.test(a.getAttribute('href')) ? a.href : null; }
+"""
+
+
+def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, action: str) -> None:
     fallbacks = handle.element.row_actions.get(action)
     if not fallbacks:
         raise StepFailed(f"action « {action} » inconnue pour le tableau « {handle.ref} »")
+    line = row(found.table, found.index)
     for spec in fallbacks:
-        button = locate.build(row, spec)  # type: ignore[arg-type]
-        if button.count():
-            button.click(timeout=ctx.timeout_s * 1000)
-            ctx.page.wait_for_load_state("load")
+        button = locate.build(line, spec)  # type: ignore[arg-type]
+        if not button.count():
+            continue
+        address = button.evaluate(_LINK_ADDRESS) if ctx.runner.table_tabs else None
+        if address:
+            _open_aside(ctx, handle, found.page, address)
             return
+        if found.page is not ctx.page:  # not a link the kept tab can open aside: carry on in that tab
+            left = ctx.page
+            ctx.runner.kept_tabs.pop(handle.ref, None)
+            ctx.switch_to(found.page, quiet=True)
+            left.close()
+        button.click(timeout=ctx.timeout_s * 1000)
+        ctx.page_changed()
+        ctx.page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
+        return
     raise StepFailed(f"action « {action} » introuvable sur la ligne du tableau « {handle.ref} »")
+
+
+def _open_aside(ctx: StepContext, handle: ElementHandle, table_tab: Page, address: str) -> None:
+    """The row's link opens in the step's tab, as in a tab of its own; the table's tab stays on its page."""
+    work = ctx.page if ctx.page is not table_tab else table_tab.context.new_page()
+    response = work.goto(address, referer=table_tab.url, wait_until="load", timeout=ctx.timeout_s * 1000)
+    _keep(ctx, handle, table_tab)
+    if work is not ctx.page:
+        ctx.switch_to(work, quiet=True)
+    ctx.page_changed()
+    if response is not None and response.status >= 500:
+        raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")
+
+
+def _keep(ctx: StepContext, handle: ElementHandle, tab: Page | None) -> None:
+    former = ctx.runner.kept_tabs.pop(handle.ref, None)
+    if tab is not None:
+        ctx.runner.kept_tabs[handle.ref] = tab
+    if former is not None and former is not tab and former is not ctx.page:
+        with contextlib.suppress(PlaywrightError):
+            former.close()
 
 
 def read_table(ctx: StepContext, step: ReadTable) -> None:
     handle, table = ctx.locate(step.read_table.element)
-    headers = headers_of(table)
     lines: list[dict[str, str]] = []
     for _ in range(MAX_PAGES):
-        lines.extend(cells for _, cells in rows_of(table, headers))
+        lines.extend(cells for _, cells in TablePage.read(table).rows())
         if not step.read_table.all_pages or not next_page(ctx, handle, table):
             break
     ctx.scope[step.read_table.into] = lines

@@ -1,0 +1,168 @@
+"""Sub-commands of the parametrisation: plan, apply, export (and the desired-state JSON Schema)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from robots.config import PROJECT_ROOT
+from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
+
+SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
+
+
+def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from robots.parametrage.jobs import Options
+    from robots.session import BrowserOptions
+
+    return Options(
+        env_name=args.env,
+        portal_url=args.portal_url,
+        browser=BrowserOptions(headed=args.headed, slow_mo_ms=args.slow_mo),
+    )
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    from robots.parametrage.model import load_desired_state
+
+    return load_desired_state(Path(path))[0]
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from robots.parametrage import diff, jobs
+
+    desired = _load(args.file)
+    options = _options(args)
+    prepared = jobs.prepare(desired, options)
+    with jobs.portal_session(prepared, options) as session:
+        outcome = jobs.plan(session, desired)
+    if args.json:
+        body = {"changes": [c.as_dict() for c in outcome.changes], "errors": _errors(outcome)}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        print(f"Plan du compte « {desired.account.name} » : {len(desired.structures)} structure(s)")
+        for change in outcome.changes:
+            print(f"  ~ {change.describe()}")
+        for failed in outcome.failed:
+            print(f"  ! {failed.identifiant} : {failed.error}")
+        print(f"{len(outcome.changes)} changement(s) à faire ; rien n'a été modifié.")
+        notes = diff.advice(desired)
+        if notes:
+            print("Conseils de la procédure :")
+            print("\n".join(f"  - {note}" for note in notes))
+    return EXIT_FAILURE if outcome.failed else EXIT_OK
+
+
+def _errors(outcome) -> list[dict[str, str | None]]:  # type: ignore[no-untyped-def]
+    return [{"structure": r.identifiant, "error": r.error} for r in outcome.failed]
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from robots.parametrage import jobs
+
+    desired = _load(args.file)
+    options = _options(args)
+    prepared = jobs.prepare(desired, options)
+    with jobs.portal_session(prepared, options) as session:
+        outcome = jobs.apply(session, desired)
+    if args.report:
+        report = Path(args.report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    parts = [p for p in [outcome.mon_compte, *outcome.structures, outcome.requests] if p]
+    for part in parts:
+        line = f"{part.identifiant} : {part.result}"
+        line += f" ({len(part.changes)} changement(s))" if part.changes else ""
+        print(line + (f" — {part.error}" if part.error else ""))
+    changed, failed = sum(1 for p in parts if p.result == "changed"), len(outcome.failed)
+    print(f"{changed} modifiée(s), {failed} en échec, {len(parts) - changed - failed} inchangée(s).")
+    return EXIT_FAILURE if outcome.failed else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from robots.parametrage import jobs
+    from robots.parametrage.model import AccountRef, DesiredState
+    from robots.yamlfile import load_yaml
+
+    raw = load_yaml(Path(args.file))
+    if not isinstance(raw, dict) or "account" not in raw:
+        raise BadInput(f"{args.file}: export needs an `account:` block")
+    from pydantic import ValidationError
+
+    from robots.yamlfile import problems_from
+
+    try:
+        desired = DesiredState(account=AccountRef.model_validate(raw["account"]))
+    except ValidationError as exc:
+        raise BadInput(
+            f"{args.file}: `account:` is invalid", problems_from(exc, raw["account"], Path(args.file))
+        ) from None
+    options = _options(args)
+    prepared = jobs.prepare(desired, options)
+    with jobs.portal_session(prepared, options) as session:
+        document = jobs.export(session, desired)
+    text = "# yaml-language-server: $schema=" + _schema_reference(args.out) + "\n"
+    text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"état actuel de {len(document['structures'])} structure(s) écrit dans {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def _schema_reference(out: str | None) -> str:
+    if not out:
+        return str(SCHEMA_FILE)
+    import os
+
+    return Path(os.path.relpath(SCHEMA_FILE, Path(out).resolve().parent)).as_posix()
+
+
+def write_schema() -> Path:
+    from robots.parametrage.model import desired_state_schema
+
+    SCHEMA_FILE.write_text(json.dumps(desired_state_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return SCHEMA_FILE
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="desired-state YAML file (examples/parametrage.yaml)")
+    parser.add_argument("--env", default="mock", help="environment of config/robot.yaml (mock, qualif, production)")
+    parser.add_argument("--portal-url", help="base URL of the portal (overrides the environment's)")
+    parser.add_argument("--headed", action="store_true", help="show the browser")
+    parser.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause between actions")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Adds this module's sub-commands to `chorus-robot`."""
+    plan = commands.add_parser(
+        "plan", help="show what apply would change in the structures and the account (changes nothing)",
+        description="Reads the current state through the portal and prints the differences with the desired-state "
+        "file (structure, block, field, current → desired). Exit 0; 1 if a structure could not be read; 2 bad input.",
+    )  # fmt: skip
+    _common(plan)
+    plan.add_argument("--json", action="store_true", help='{"changes": [{structure, block, field, current, desired}]}')
+    plan.set_defaults(handler=_plan)
+
+    apply = commands.add_parser(
+        "apply", help="change on the portal what differs from the desired-state file",
+        description="Changes only what differs, saves, reads back. A portal refusal stops that structure with the "
+        "portal's message, the others go on. Exit 0 all done; 1 some structure failed; 2 bad input.",
+    )  # fmt: skip
+    _common(apply)
+    apply.add_argument("--report", metavar="PATH", help="write a JSON report")
+    apply.set_defaults(handler=_apply)
+
+    export = commands.add_parser(
+        "export", help="write the current state of every structure of the account in the desired-state format",
+        description="FILE needs only its `account:` block. The output is a backup, an audit, a starting point; "
+        "`apply` on it changes nothing.",
+    )  # fmt: skip
+    _common(export)
+    export.add_argument("--out", metavar="PATH", help="file to write (default: standard output)")
+    export.set_defaults(handler=_export)

@@ -1,0 +1,53 @@
+"""Reading a generated password when the catalogue's way fails: the password-shaped token of the sentence
+that speaks of it. After « Confirmer » the old password is dead, so a read that fails there must not lose
+the new one: this is the fallback before the page's text is sealed for a person to read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# A generated password: printable ASCII, no spaces or quotes, 8 to 64 characters, several kinds of
+# characters (the real ones seen: 12 alphanumerics, 14 with « [ », 16 with « -{&:|+; »).
+_TOKEN = re.compile(r"^[!-~]{8,64}$")
+_WORDISH = re.compile(r"^[A-Z]?[a-z]+(?:-[a-z]+)*$")  # words of a sentence (« conservez-le »), not passwords
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_MENTION = re.compile(r"mot\s+de\s+passe", re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """Lower case, accents off, spaces collapsed: how two labels are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def looks_like_password(token: str) -> bool:
+    if not _TOKEN.match(token) or any(c in token for c in "'\"`«»@") or _WORDISH.match(token):
+        return False
+    kinds = (
+        any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token),
+        any(not c.isalnum() for c in token),
+    )  # fmt: skip
+    return sum(kinds) >= 2
+
+
+def _tokens(sentence: str) -> list[str]:
+    cleaned = []
+    for raw in sentence.split():
+        # « . » and « , » end sentences; no generated password seen holds them
+        cleaned.append(raw.strip("«»\"'()").rstrip(".,"))
+    return cleaned
+
+
+def password_in_text(text: str) -> str | None:
+    """The one password-shaped token of the sentences that mention « mot de passe », if exactly one."""
+    found: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if not _MENTION.search(sentence):
+            continue
+        after = _MENTION.split(sentence, maxsplit=1)[-1]
+        candidates = [t for t in _tokens(after) if looks_like_password(t)]
+        candidates = candidates or [t for t in _tokens(sentence) if looks_like_password(t)]
+        found.extend(c for c in candidates if c not in found)
+    return found[0] if len(found) == 1 else None

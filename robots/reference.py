@@ -1,0 +1,242 @@
+"""`docs/reference.md`, generated from the code so it cannot drift: every command with its options
+and defaults, every step and condition with its keys, the parsers, the variables a flow can read,
+and the keys of a selector file. `chorus-robot reference` rewrites it; a test checks it is current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from robots import flow_model as m
+from robots.errors import EXIT_OK
+
+PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE_FILE = PROJECT / "docs" / "reference.md"
+
+INTRO = """# Référence de chorus-robot
+
+Page générée par `chorus-robot reference` à partir du code (modèles des flows et du catalogue,
+options des commandes) : ne pas la modifier à la main. Le schéma JSON des flows
+(`schema/flow.schema.json`) donne la complétion dans l'éditeur ; `chorus-robot validate` vérifie
+un flow contre le catalogue avant toute exécution.
+"""
+
+NOTES = """## Bon à savoir
+
+- `read_table` désigne son tableau par `element:`, `pick_row` par `table:` (les deux : `écran.élément`).
+- Le chemin d'un sous-flow (`call: {flow: …}`) est relatif au dossier du fichier qui l'appelle.
+- Une ligne de tableau (`pick_row … into: ligne`) se lit colonne par colonne par l'en-tête écrit en
+  minuscules, sans accents, `_` pour les espaces : « Raison sociale » → `${ligne.raison_sociale}`,
+  « Date de création » → `${ligne.date_de_creation}`. Quand le catalogue donne les `columns:` du
+  tableau, `validate` vérifie `where:` et `${ligne.…}`.
+- Une étape sans `label:` est signalée par `validate` : les journaux, le mode pas à pas et les
+  procédures n'ont alors que la commande à montrer.
+- `run` accepte un fichier (`flows/reset_technical_password.yaml`) ou un nom de flow
+  (`reset_technical_password`, cherché dans `flows/` puis `flows/common/`).
+"""
+
+
+def reference_text() -> str:
+    from robots.cli import build_parser
+
+    parts = [INTRO, _commands(build_parser()), _steps(), _conditions(), _variables(), _parsers(), _catalogue(),
+             _roster(), NOTES]  # fmt: skip
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def write_reference(output: Path | None) -> int:
+    target = output or REFERENCE_FILE
+    text = reference_text()
+    if target == Path("-"):
+        print(text, end="")
+        return EXIT_OK
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"écrit : {target}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _commands(parser: argparse.ArgumentParser) -> str:
+    lines = ["## Commandes", "", "Options communes : `--version`, `-v/--verbose`, `-q/--quiet` (avant ou après la "
+             "sous-commande). `NO_COLOR` coupe les couleurs.", ""]  # fmt: skip
+    for name, sub in _subcommands(parser):
+        lines += [f"### `chorus-robot {name}`", "", _help_of(parser, name), ""]
+        rows = [_option_row(a) for a in sub._actions if a.help != argparse.SUPPRESS and not _is_common(a)]
+        if rows:
+            lines += ["| argument | rôle | défaut |", "| --- | --- | --- |", *rows, ""]
+    lines += [_exit_codes(), ""]
+    return "\n".join(lines)
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, argparse.ArgumentParser]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = _subcommands(sub, f"{prefix}{name} ")
+                found += nested or [(f"{prefix}{name}", sub)]
+    return found
+
+
+def _help_of(parser: argparse.ArgumentParser, dotted: str) -> str:
+    node, text = parser, ""
+    for word in dotted.split():
+        action = next(a for a in node._actions if isinstance(a, argparse._SubParsersAction))
+        text = next((c.help for c in action._choices_actions if c.dest == word), "") or ""
+        node = action.choices[word]
+    description = node.description or ""
+    return (text[:1].upper() + text[1:] + ".") + (f" {description}" if description else "")
+
+
+def _is_common(action: argparse.Action) -> bool:
+    return bool({"-h", "-v", "-q"} & set(action.option_strings))
+
+
+def _option_row(action: argparse.Action) -> str:
+    name = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
+    default = action.default
+    if isinstance(default, str) and default.startswith(str(PROJECT)):
+        default = str(Path(default).relative_to(PROJECT))  # the same page on every machine
+    shown = "" if default in (None, False, [], argparse.SUPPRESS) else f"`{default}`"
+    if action.required:
+        shown = "obligatoire"
+    text = (action.help or "").replace("|", "\\|")
+    return f"| {name} | {text} | {shown} |"
+
+
+def _exit_codes() -> str:
+    from robots.conventions import EXIT_CODES
+
+    return EXIT_CODES
+
+
+# ---------------------------------------------------------------- flows
+
+
+def _steps() -> str:
+    lines = ["## Étapes d'un flow", "", "Chaque étape a une commande et, de préférence, un `label:` (la phrase "
+             "qu'une procédure imprime).", ""]  # fmt: skip
+    for step_type in m.STEP_TYPES:
+        field = step_type.model_fields[step_type.field_name()]
+        lines += [f"### `{step_type.command}`", ""]
+        if field.description:
+            lines += [field.description, ""]
+        lines += _shape(field.annotation, step_type.command)
+    return "\n".join(lines)
+
+
+def _conditions() -> str:
+    lines = ["## Conditions (`if: {when: …}`, `repeat: {until: …}`)", ""]
+    for model in (m.VarCondition, m.VisibleCondition, m.ScreenCondition, m.NotCondition, m.AllCondition,
+                  m.AnyCondition):  # fmt: skip
+        key = next(iter(model.model_fields.values())).alias or next(iter(model.model_fields))
+        lines += [f"### `{key}`", ""]
+        if model.__doc__:
+            lines += [" ".join(model.__doc__.split()), ""]
+        lines += _fields_table(model)
+    return "\n".join(lines)
+
+
+def _variables() -> str:
+    from robots.config import Environment, Settings
+
+    env = ", ".join(f"`{n}`" for n in Environment.model_fields)
+    settings = ", ".join(f"`{n}`" for n in Settings.model_fields)
+    return "\n".join([
+        "## Variables (`${…}`)", "",
+        "- `${nom}` : une entrée du flow (`inputs:`) ou une variable posée avant l'étape (`into:`, `set:`).",
+        f"- `${{env.…}}` : l'environnement de config/robot.yaml : {env}.",
+        f"- `${{settings.…}}` : les réglages : {settings}.",
+        "- `${secret.NOM}` : un secret déclaré sous `secrets:` (lu dans l'environnement ou `.env`).",
+        "- `${ligne.colonne}` : une colonne d'une ligne de tableau (voir « Bon à savoir »).",
+        "- `${attempt}` : dans `repeat`, le numéro de la tentative.", "",
+    ])  # fmt: skip
+
+
+def _parsers() -> str:
+    from robots.parsers import PARSERS
+
+    lines = ["## Lectures (`read: {parse: …}`)", ""]
+    for name, parser in PARSERS.items():
+        doc = " ".join((parser.__doc__ or "").split())
+        lines.append(f"- `{name}`" + (f" : {doc}" if doc else ""))
+    return "\n".join([*lines, ""])
+
+
+# ---------------------------------------------------------------- catalogue and roster
+
+
+def _catalogue() -> str:
+    from robots.catalogue import Element, Locator, Screen
+
+    lines = ["## Fichiers de sélecteurs (`selectors/<écran>.yaml`)", "", "### Écran", ""]
+    lines += _fields_table(Screen)
+    lines += ["### Élément (`elements:`)", ""] + _fields_table(Element)
+    lines += ["### Sélecteur (`find:`, `recognise:`, `next_page:`, `row_actions:`)", ""]
+    lines += [" ".join((Locator.__doc__ or "").split()), ""] + _fields_table(Locator)
+    return "\n".join(lines)
+
+
+def _roster() -> str:
+    from robots.renewal.roster import Roster
+
+    return "\n".join(["## Registre du travail de nuit (`renew --roster`)", "", *_fields_table(Roster)])
+
+
+# ---------------------------------------------------------------- models
+
+
+def _shape(annotation: Any, key: str) -> list[str]:
+    model = _model_in(annotation)
+    if model is None:
+        return [f"`{key}: {_type_name(annotation)}`", ""]
+    return _fields_table(model)
+
+
+def _fields_table(model: type[BaseModel]) -> list[str]:
+    rows = ["| clé | type | obligatoire | rôle |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        required = "oui" if field.is_required() else ""
+        text = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{key}` | {_type_name(field.annotation)} | {required} | {text} |")
+    return [*rows, ""]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type_name(a) for a in args)
+    if origin in (list, tuple):
+        return f"liste de {_type_name(args[0])}" if args else "liste"
+    if origin is dict:
+        return f"dictionnaire {_type_name(args[0])} → {_type_name(args[1])}" if len(args) == 2 else "dictionnaire"
+    if isinstance(annotation, type):
+        return {"str": "texte", "bool": "booléen", "int": "entier", "float": "nombre"}.get(
+            annotation.__name__, annotation.__name__
+        )
+    return str(annotation).replace("typing.", "")

@@ -1,0 +1,55 @@
+"""Never lock an account out: one login at a time per account, and none after the portal refused one.
+
+The real portal locks an account for an hour after 5 failed logins. Within a run, whatever `--jobs`,
+an account whose login was refused (wrong password, wrong second-factor code, « compte bloqué »,
+no code to give) is never tried again: its remaining structures fail at once with the same reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# StepFailed.kind values that stop the account for the run (see flow_model.FailKind).
+STOPPING_KINDS = frozenset({"login_refused", "account_locked", "second_factor"})
+
+
+class AccountStopped(Exception):
+    def __init__(self, reason: str, kind: str) -> None:
+        self.reason, self.kind = reason, kind
+        super().__init__(reason)
+
+
+class LoginGate:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._per_account: dict[str, threading.Lock] = {}
+        self._stopped: dict[str, AccountStopped] = {}
+
+    @contextmanager
+    def attempt(self, account: str, pause: Callable[[float], None] = time.sleep) -> Iterator[None]:
+        """Holds the account's login lock; raises AccountStopped if an earlier login was refused.
+
+        Waiting for the lock goes through `pause`: renew's workers may be greenlets of one thread, where a
+        blocking acquire would stop the very worker that holds the lock."""
+        with self._lock:
+            account_lock = self._per_account.setdefault(account, threading.Lock())
+        while not account_lock.acquire(blocking=False):
+            pause(0.05)
+        try:
+            stopped = self.stopped(account)
+            if stopped is not None:
+                raise stopped
+            yield
+        finally:
+            account_lock.release()
+
+    def stop(self, account: str, reason: str, kind: str) -> None:
+        with self._lock:
+            self._stopped.setdefault(account, AccountStopped(reason, kind))
+
+    def stopped(self, account: str) -> AccountStopped | None:
+        with self._lock:
+            return self._stopped.get(account)

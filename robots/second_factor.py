@@ -1,0 +1,149 @@
+"""Where the second-factor code of a portal login comes from: a mailbox, an authenticator secret, a person.
+
+The login flow types `${secret.second_factor_code}` when the portal shows its code screen; the secret is
+obtained at that moment from the account's source. A code is never logged: it is registered with the
+redactor like any secret, and only « code obtenu » is written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyotp
+from loguru import logger
+
+from robots.errors import BadInput, RobotError, StepFailed
+from robots.mailbox import Mailbox, open_mailbox
+
+SECRET_NAME = "second_factor_code"
+TOTP_ENV = "CHORUS_TOTP_SECRET"  # `run`'s authenticator secret (base32)
+CODE_WAIT_S = 120
+_CODE = r"(?<!\d)(\d{6})(?!\d)"
+
+_used_lock = threading.Lock()
+_used_messages: set[str] = set()  # an e-mailed code is typed once, even when two logins come in the same second
+
+
+class CodeSource:
+    what: str = ""
+
+    def code(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class TotpCode(CodeSource):
+    secret: str
+    what: str = "application d'authentification (TOTP)"
+
+    def code(self) -> str:
+        try:
+            return pyotp.TOTP(self.secret).now()
+        except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
+            raise BadInput(f"le secret TOTP n'est pas du base32 valide : {type(exc).__name__}") from None
+
+
+@dataclass
+class MailedCode(CodeSource):
+    mailbox: Mailbox
+    address: str
+    since: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    timeout_s: float = CODE_WAIT_S
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return f"code envoyé à {self.address} ({self.mailbox.url})"
+
+    def code(self) -> str:
+        with _used_lock:
+            used = set(_used_messages)
+        message = self.mailbox.wait(self.address, self.since, self.timeout_s, exclude=used)
+        found = re.search(_CODE, message.text)
+        if not found:
+            raise RobotError(
+                f"le message « {message.subject} » reçu à {self.address} ne contient pas de code à 6 chiffres"
+            )
+        with _used_lock:
+            _used_messages.add(message.message_id)
+        logger.info("  code de vérification reçu à {} ({:%H:%M:%S})", self.address, message.date)
+        return found.group(1)
+
+
+@dataclass
+class AskedCode(CodeSource):
+    """An attended run: the person types the code she received (not echoed)."""
+
+    prompt: str = "Code de vérification reçu (second facteur) : "
+    what: str = "code demandé à la personne"
+
+    def code(self) -> str:
+        return getpass.getpass(self.prompt).strip()
+
+
+def attended() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
+    """The SecretProvider sources for a login: `second_factor_code` from that source, or a clear failure."""
+
+    def obtain() -> str:
+        if source is None:
+            raise StepFailed(
+                "le portail demande un second facteur : donnez au compte `second_factor` (roster) ou, pour `run`, "
+                f"--mailbox URL ou {TOTP_ENV}", kind="second_factor",
+            )  # fmt: skip
+        try:
+            value = source.code()
+        except RobotError as exc:
+            raise StepFailed(f"second facteur ({source.what}) : {exc}", kind="second_factor") from None
+        logger.info("  code du second facteur obtenu ({})", source.what)
+        return value
+
+    return {SECRET_NAME: obtain}
+
+
+def sources_for_run(mailbox_url: str | None, environ: dict[str, str] | None = None) -> dict[str, Callable[[], str]]:
+    """`run`: --mailbox (the code mailed to CHORUS_LOGIN), else CHORUS_TOTP_SECRET, else ask at a terminal."""
+    environ = dict(os.environ) if environ is None else environ
+    address = environ.get("CHORUS_LOGIN", "")
+    if mailbox_url:
+        return sources(source_for("email", address=address, mailbox_url=mailbox_url))
+    if environ.get(TOTP_ENV):
+        from robots.secrets import REDACTOR
+
+        REDACTOR.add(environ[TOTP_ENV])
+        return sources(TotpCode(environ[TOTP_ENV]))
+    return sources(AskedCode() if attended() else None)
+
+
+def source_for(
+    kind: str | None,
+    *,
+    address: str,
+    mailbox_url: str | None = None,
+    totp_secret: str | None = None,
+    since: datetime | None = None,
+) -> CodeSource | None:
+    """The code source of a login (None: no second factor configured)."""
+    if kind == "email":
+        if not mailbox_url:
+            raise BadInput("second facteur par courriel : il faut l'URL d'une boîte aux lettres")
+        mailed = MailedCode(open_mailbox(mailbox_url), address)
+        if since:
+            mailed.since = since
+        return mailed
+    if kind == "totp":
+        if not totp_secret:
+            raise BadInput("second facteur TOTP : le secret manque")
+        return TotpCode(totp_secret)
+    if kind == "ask":
+        return AskedCode()
+    return None

@@ -1,0 +1,53 @@
+"""solve_captcha, read_mail: the two steps of account creation that need more than the page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from loguru import logger
+
+from robots.accounts import services
+from robots.errors import BadInput, StepFailed
+from robots.flow_model import ReadMail, SolveCaptcha
+from robots.runner import StepContext
+
+
+def solve_captcha(ctx: StepContext, step: SolveCaptcha) -> None:
+    current = services.current()
+    _, image = ctx.locate(step.solve_captcha.image)
+    current.captcha_dir.mkdir(parents=True, exist_ok=True)
+    path = current.captcha_dir / f"captcha-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    image.screenshot(path=str(path), timeout=ctx.timeout_s * 1000)
+    answer = current.captcha.solve(path)
+    _, field = ctx.locate(step.solve_captcha.element)
+    field.fill(answer, timeout=ctx.timeout_s * 1000)
+
+
+def read_mail(ctx: StepContext, step: ReadMail) -> None:
+    args = step.read_mail
+    current = services.current()
+    to, link_text, since_text = ctx.text(args.to), ctx.text(args.link), ctx.text(args.since)
+    try:
+        since = datetime.fromisoformat(since_text) if since_text else datetime.fromtimestamp(0)
+    except ValueError:
+        raise BadInput(f"{ctx.flow_file}: read_mail « since »: « {since_text} » is not an ISO date-time") from None
+    if since.tzinfo is None:
+        since = since.astimezone()
+    timeout = args.timeout_s if args.timeout_s is not None else current.mail_timeout_s
+    logger.info("  attente du courriel pour {} ({} s au plus)", to, timeout)
+    mail = current.mailbox().wait(to, since, timeout)
+    url = link_in(mail.text, link_text)
+    if url is None:
+        raise StepFailed(f"le courriel « {mail.subject} » ne contient pas de lien « {link_text} »")
+    ctx.remember_secret(url)  # whoever holds the link can set the password
+    ctx.scope[args.into] = url
+
+
+def link_in(text: str, label: str) -> str | None:
+    """The URL of the link « label »: after it in plain text (« label <URL> »), or its href in HTML."""
+    plain = re.search(re.escape(label) + r"\W*<?(https?://[^\s<>\"]+)", text, re.IGNORECASE)
+    if plain:
+        return plain.group(1)
+    html = re.search(r'href="(https?://[^"]+)"[^>]*>\s*' + re.escape(label), text, re.IGNORECASE)
+    return html.group(1).replace("&amp;", "&") if html else None

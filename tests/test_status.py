@@ -1,0 +1,68 @@
+"""Issue 13, point 2: `chorus-robot status` for an operator — the terminal's width, one date format,
+the most urgent first, a reason, « renouvelée, livraison en attente », and nothing created by reading."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from robots.renewal.journal import Journal
+from robots.renewal.sink import Expected, JournalSink
+from robots.vault import Vault
+from tests.conftest import robot
+
+HOOK = ({"command": ["true"], "timeout_s": 5}, "command:true")
+
+
+def in_days(days: int) -> str:
+    return (datetime.now() + timedelta(days=days, hours=1)).replace(microsecond=0).isoformat()
+
+
+def night(tmp_path: Path) -> tuple[Path, Path]:
+    """Three structures: one far off, one due soon whose renewal failed, one renewed whose hook is pending."""
+    journal_path, vault_path = tmp_path / "journal.sqlite", tmp_path / "vault.json"
+    journal = Journal(journal_path)
+    run = journal.start_run("renew", dry_run=False)
+    sink = JournalSink(journal, Vault(vault_path), run, "/")
+    sink.expect("21300258600010", Expected("siagep", [HOOK]))
+    sink.store("21300258600010", {"login": "TECH_1@cpp", "password": "Clean123abc"})
+    journal.note_structure("21300258600010", "siagep", raison_sociale="COMMUNE DE SAINT-GILLES",
+                           technical_login="TECH_1@cpp", expires_at=in_days(365), last_run_id=run,
+                           last_action="failed", last_error="", last_renewed=in_days(0))  # fmt: skip
+    journal.note_structure("21300321200010", "siagep", raison_sociale="COMMUNE DE VAUVERT " * 4,
+                           technical_login="TECH_2@cpp", expires_at=in_days(12), last_run_id=run,
+                           last_action="failed", last_error="l'écran « Accueil » était attendu " * 3)  # fmt: skip
+    journal.note_structure("21300351900018", "siagep", raison_sociale="COMMUNE DE VILLENEUVE",
+                           technical_login="TECH_3@cpp", expires_at=in_days(200), last_run_id=run,
+                           last_action="skipped", last_error="")  # fmt: skip
+    journal.finish_run(run, "failed", {"renewed": 1, "failed": 1, "skipped": 1})
+    journal.close()
+    return journal_path, vault_path
+
+
+def test_status_fits_the_terminal_sorted_by_days_left(tmp_path: Path):
+    journal, vault = night(tmp_path)
+    done = robot("status", "--journal", str(journal), "--vault", str(vault), env={"COLUMNS": "100"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100, done.stdout
+    table = [line for line in lines[: lines.index("Dernières exécutions :")] if re.search(r"\d{14}", line)]
+    order = [re.search(r"\d{14}", line).group(0) for line in table]
+    assert order == ["21300321200010", "21300351900018", "21300258600010"]
+    assert table[0].startswith("!"), "under 30 days: flagged"
+    assert not table[1].startswith("!")
+    assert "renouvelée, livraison en attente" in table[2]
+    assert "l'écran « Accueil »" in table[0] or "l'écran" in table[0], "a short reason"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", done.stdout), "one date format: JJ/MM/AAAA"
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", done.stdout)
+    assert "failed" not in done.stdout and "skipped" not in done.stdout, "in French"
+
+
+def test_status_creates_nothing_it_reads(tmp_path: Path):
+    journal = tmp_path / "nowhere" / "journal.sqlite"
+    vault = tmp_path / "nowhere" / "vault.json"
+    done = robot("status", "--journal", str(journal), "--vault", str(vault))
+    assert done.returncode == 0, done.stderr
+    assert f"Pas de journal {journal}" in done.stdout
+    assert not (tmp_path / "nowhere").exists()

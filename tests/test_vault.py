@@ -1,0 +1,108 @@
+"""Issue 12 (secrets at rest): the vault encrypted with age, its key guarded, concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from robots.errors import BadInput
+from robots.vault import AGE_HEADER, KEY_ENV, Vault, VaultError, load_cipher, new_key_file
+from tests.conftest import PROJECT, Portal, robot
+
+FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "vault.key"
+    assert new_key_file(path).startswith("age1")
+    return path
+
+
+def test_an_encrypted_vault_holds_no_clear_text_and_reads_back(tmp_path: Path, key_file: Path):
+    vault = Vault(tmp_path / "vault.json", load_cipher("age", key_file))
+    vault.put("21300007500013", login="TECH_1@cpp2017.fr", password="Kq3vZ8pLm2Xw")
+
+    data = vault.path.read_bytes()
+    assert data.startswith(AGE_HEADER) and b"Kq3vZ8pLm2Xw" not in data and b"TECH_1" not in data
+    assert vault.path.stat().st_mode & 0o777 == 0o600 and key_file.stat().st_mode & 0o777 == 0o600
+    assert vault.get("21300007500013")["password"] == "Kq3vZ8pLm2Xw"
+
+
+def test_without_the_key_or_with_another_the_vault_is_refused_and_kept(tmp_path: Path, key_file: Path):
+    vault = Vault(tmp_path / "vault.json", load_cipher("age", key_file))
+    vault.put("21300007500013", password="Kq3vZ8pLm2Xw")
+    before = vault.path.read_bytes()
+    other = tmp_path / "other.key"
+    new_key_file(other)
+
+    with pytest.raises(VaultError, match="chiffré"):
+        Vault(vault.path).put("21300007500013", password="x")
+    with pytest.raises(VaultError, match="déchiffrement impossible"):
+        Vault(vault.path, load_cipher("age", other)).put("21300007500013", password="x")
+    assert vault.path.read_bytes() == before
+
+
+def test_a_key_file_readable_by_others_or_not_a_key_is_refused(tmp_path: Path, key_file: Path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    key_file.chmod(0o644)
+    with pytest.raises(BadInput, match="600"):
+        load_cipher("age", key_file)
+    monkeypatch.setenv(KEY_ENV, "not a key")
+    with pytest.raises(BadInput, match="AGE-SECRET-KEY"):
+        load_cipher("age", None)
+    with pytest.raises(BadInput, match="existe déjà"):
+        new_key_file(key_file)
+
+
+def test_a_plain_vault_is_encrypted_at_its_next_write_with_every_entry_kept(tmp_path: Path, key_file: Path):
+    Vault(tmp_path / "vault.json").put("1", password="Ancien1234ab")
+    vault = Vault(tmp_path / "vault.json", load_cipher("age", key_file))
+
+    vault.put("2", password="Nouveau123ab")
+
+    assert vault.path.read_bytes().startswith(AGE_HEADER)
+    assert {k: v["password"] for k, v in vault.read().items()} == {"1": "Ancien1234ab", "2": "Nouveau123ab"}
+
+
+def _writer(path: str, key: str, writer: int) -> None:
+    vault = Vault(Path(path), load_cipher("age", Path(key)))
+    for n in range(15):
+        vault.put(f"{writer:02d}{n:02d}", password=f"pw-{writer}-{n}")
+
+
+def test_ten_concurrent_writers_lose_no_entry(tmp_path: Path, key_file: Path):
+    path = tmp_path / "vault.json"
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_writer, args=(str(path), str(key_file), w)) for w in range(10)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(120)
+
+    assert [p.exitcode for p in writers] == [0] * 10
+    entries = Vault(path, load_cipher("age", key_file)).read()
+    assert len(entries) == 150
+    assert entries["0714"]["password"] == "pw-7-14"
+
+
+def test_run_keeps_the_new_password_in_an_encrypted_vault(portal: Portal, syndicate: dict, tmp_path: Path):
+    config = tmp_path / "robot.yaml"
+    key_file = tmp_path / "vault.key"
+    new_key_file(key_file)
+    text = (PROJECT / "config" / "robot.yaml").read_text(encoding="utf-8")
+    config.write_text(text + f"  vault_encryption: age\n  vault_key_file: {key_file}\n", encoding="utf-8")
+    structure = portal.managed_by(syndicate["login"])[0]["identifiant"]
+    vault = tmp_path / "vault.json"
+
+    done = robot(
+        "run", str(FLOW), "--portal-url", portal.url, "--var", f"structure={structure}", "--vault", str(vault),
+        "--journal", str(tmp_path / "journal.sqlite"), env={"CHORUS_ROBOT_CONFIG": str(config)},
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    password = portal.structure(structure)["technical_user"]["password"]
+    assert password.encode() not in vault.read_bytes()
+    assert Vault(vault, load_cipher("age", key_file)).get(structure)["password"] == password
