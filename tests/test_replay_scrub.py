@@ -60,9 +60,26 @@ def test_a_trace_is_rewritten_without_any_form_of_the_secrets(tmp_path: Path):
     assert json.loads(entries["trace.trace"].decode().splitlines()[0])["params"]["value"] == MASK
 
 
+def test_a_numeric_code_is_masked_where_typed_but_timestamps_that_hold_its_digits_stay_numbers(tmp_path: Path):
+    code = "482913"  # a second-factor code: six digits, which a trace's timestamps may hold by chance
+    typed = {"type": "before", "callId": "call@7", "time": 1482913.38, "params": {"value": code}}
+    logged = {"type": "log", "callId": "call@8", "time": 54829130.5, "message": f"code {code} saisi"}
+    trace = tmp_path / "trace.zip"
+    with zipfile.ZipFile(trace, "w") as archive:
+        archive.writestr("trace.trace", "\n".join(json.dumps(e) for e in (typed, logged)) + "\n")
+
+    scrub_folder(tmp_path, [code])
+
+    with zipfile.ZipFile(trace) as archive:
+        events = [json.loads(line) for line in archive.read("trace.trace").decode().splitlines() if line]
+    assert [e["time"] for e in events] == [1482913.38, 54829130.5]
+    assert events[0]["params"]["value"] == MASK
+    assert events[1]["message"] == f"code {MASK} saisi"
+
+
 def test_record_options_name_what_they_keep():
     assert RecordOptions.parse("trace, screenshots").kinds == {"trace", "screenshots"}
     assert RecordOptions.parse("all").kinds == {"trace", "video", "screenshots"}
     assert RecordOptions.parse(None).kinds == frozenset()
-    with pytest.raises(BadInput, match=r"unknown film \(choose among trace, video, screenshots\)"):
+    with pytest.raises(BadInput, match=r"film inconnu \(au choix : trace, video, screenshots\)"):
         RecordOptions.parse("trace,film")

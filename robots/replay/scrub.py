@@ -22,6 +22,9 @@ from urllib.parse import quote, quote_plus
 from robots.secrets import MASK, REDACTOR
 
 _BASE64_TOKEN = re.compile(rb"[A-Za-z0-9+/_-]{12,}={0,2}")
+# Playwright's own logs: one JSON event per line, where a short numeric secret (a second-factor code) may
+# match the digits of a timestamp; only their strings are scrubbed, so every line stays valid JSON.
+_JSON_LINES_SUFFIXES = {".trace", ".network", ".stacks"}
 _TEXT_SUFFIXES = {".log", ".json", ".html", ".htm", ".txt", ".md", ".trace", ".network", ".stacks", ".csv", ".xml"}
 
 
@@ -52,6 +55,41 @@ def scrub_bytes(data: bytes, forms: list[bytes], *, text: bool) -> bytes:
     for form in forms:
         data = data.replace(form, mask)
     return _BASE64_TOKEN.sub(lambda m: _scrub_base64(m.group(0), forms), data)
+
+
+def scrub_json_lines(data: bytes, forms: list[bytes]) -> bytes:
+    """Each line that is JSON: its strings scrubbed, its numbers and keys untouched; other lines as text."""
+    if not forms:
+        return data
+    lines = data.split(b"\n")
+    for index, line in enumerate(lines):
+        if not any(form in line for form in forms) and not _BASE64_TOKEN.search(line):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            lines[index] = scrub_bytes(line, forms, text=True)
+            continue
+        scrubbed = _scrub_strings(event, forms)
+        if scrubbed != event:
+            lines[index] = json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")).encode()
+    return b"\n".join(lines)
+
+
+def _scrub_strings(value: object, forms: list[bytes]) -> object:
+    if isinstance(value, str):
+        return scrub_bytes(value.encode("utf-8", "surrogatepass"), forms, text=True).decode("utf-8", "surrogatepass")
+    if isinstance(value, dict):
+        return {key: _scrub_strings(item, forms) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_strings(item, forms) for item in value]
+    return value
+
+
+def _scrub_text_file(name: str, data: bytes, forms: list[bytes]) -> bytes:
+    if Path(name).suffix.lower() in _JSON_LINES_SUFFIXES:
+        return scrub_json_lines(data, forms)
+    return scrub_bytes(data, forms, text=_is_text(name, data))
 
 
 def _scrub_base64(token: bytes, forms: list[bytes]) -> bytes:
@@ -86,7 +124,7 @@ def scrub_zip(path: Path, forms: list[bytes]) -> None:
             if info.filename.endswith(".zip"):
                 data = _scrub_nested_zip(data, forms)
             else:
-                data = scrub_bytes(data, forms, text=_is_text(info.filename, data))
+                data = _scrub_text_file(info.filename, data, forms)
             target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     os.replace(tmp, path)
 
@@ -109,7 +147,7 @@ def scrub_file(path: Path, forms: list[bytes]) -> None:
         scrub_zip(path, forms)
         return
     data = path.read_bytes()
-    scrubbed = scrub_bytes(data, forms, text=_is_text(path.name, data))
+    scrubbed = _scrub_text_file(path.name, data, forms)
     if scrubbed != data:
         path.write_bytes(scrubbed)
 
