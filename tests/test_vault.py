@@ -106,3 +106,16 @@ def test_run_keeps_the_new_password_in_an_encrypted_vault(portal: Portal, syndic
     password = portal.structure(structure)["technical_user"]["password"]
     assert password.encode() not in vault.read_bytes()
     assert Vault(vault, load_cipher("age", key_file)).get(structure)["password"] == password
+
+    # The person who needs it reads it back, through the same key: stdout only, never stderr or a log.
+    env = {"CHORUS_ROBOT_CONFIG": str(config)}
+    got = robot("vault", "get", structure, "--vault", str(vault), "-v", env=env)
+    assert got.returncode == 0, got.stderr
+    assert f"Mot de passe          : {password}" in got.stdout.splitlines()
+    assert "Écrite le" in got.stdout and portal.structure(structure)["technical_user"]["login"] in got.stdout
+    assert password not in got.stderr
+    unknown = robot("vault", "get", "99999999999999", "--vault", str(vault), env=env)
+    assert unknown.returncode == 2 and "aucune entrée pour la structure 99999999999999" in unknown.stderr
+    assert unknown.stdout == "" and "Traceback" not in unknown.stderr
+    keyless = robot("vault", "get", structure, "--vault", str(vault))  # the default configuration: no key
+    assert keyless.returncode == 2 and password not in keyless.stdout + keyless.stderr, keyless.stderr
