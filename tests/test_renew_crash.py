@@ -110,6 +110,8 @@ def confirmation_landed(portal: Portal, journal: Path) -> None:
 
 def test_every_moment_is_a_crash_point_of_the_product():
     assert set(MOMENTS) == set(POINTS)
+    code = "\n".join(f.read_text(encoding="utf-8") for f in (PROJECT / "robots").rglob("*.py"))
+    assert [p for p in POINTS if f'crash_point("{p}")' not in code] == []
 
 
 @pytest.mark.parametrize("point", list(MOMENTS))
