@@ -46,10 +46,12 @@ def _run(args: argparse.Namespace) -> int:
 def _mock_portal(args: argparse.Namespace) -> int:
     from fixtures.mock_portal import serve
     from fixtures.mock_portal.accounts import settings_from_options
+    from fixtures.mock_portal.faults import rules_from_options
     from fixtures.mock_portal.options import options_from
 
     conventions.require_file(Path(args.data), "--data")
-    serve(args.host, args.port, Path(args.data), args.latency_ms, settings_from_options(args), **options_from(args),
+    faults = rules_from_options(args)
+    serve(args.host, args.port, Path(args.data), 0, settings_from_options(args), faults, **options_from(args),
           generation=args.generation, markup=args.markup)  # fmt: skip
     return EXIT_OK
 
@@ -124,7 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(Path(__file__).resolve().parent.parent / "fixtures" / "demo-portal.yaml"),
         help="données du portail simulé (YAML)",
     )
-    mock.add_argument("--latency-ms", type=int, default=0, help="délai ajouté à chaque page (le vrai portail est lent)")
     from fixtures.mock_portal.options import add_login_options
 
     add_login_options(mock)
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fixtures.mock_portal.accounts import add_account_options
 
     add_account_options(mock)
+    from fixtures.mock_portal.faults import add_fault_options
+
+    add_fault_options(mock)
     mock.set_defaults(handler=_mock_portal)
 
     demo = commands.add_parser("demo", help="réinitialiser un mot de passe technique sur le portail simulé embarqué")

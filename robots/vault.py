@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import tempfile
 import time
 from collections.abc import Iterator
@@ -163,7 +164,7 @@ class Vault:
         except OSError as exc:
             raise VaultError(f"coffre {self.path} : verrou {self.lock_path} impossible ({exc.strerror})") from None
         with lock:
-            _lock(lock, self.lock_path)
+            _lock(lock, self.lock_path, self.path)
             try:
                 yield
             finally:
@@ -205,15 +206,29 @@ def _entries(path: Path, text: str) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _lock(lock: Any, path: Path) -> None:
-    """The lock is held for milliseconds by each writer: wait a little, never forever."""
-    deadline = time.monotonic() + LOCK_WAIT_S
+def _lock(lock: Any, path: Path, vault: Path) -> None:
+    """The lock is held for milliseconds by each writer: wait for it, never forever. Ten writers taking turns
+    can keep one waiting longer than LOCK_WAIT_S (flock is not fair), so the wait ends only when the lock is
+    held LOCK_WAIT_S without the vault changing: a holder that hangs, not a busy vault."""
+    deadline, seen = time.monotonic() + LOCK_WAIT_S, _version(vault)
     while True:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            if time.monotonic() > deadline:
+            now = _version(vault)
+            if now != seen:  # another writer wrote meanwhile: the vault is busy, not stuck
+                deadline, seen = time.monotonic() + LOCK_WAIT_S, now
+            elif time.monotonic() > deadline:
                 raise VaultError(f"verrou du coffre {path} tenu par un autre processus depuis plus de "
-                                 f"{LOCK_WAIT_S:.0f} s") from None  # fmt: skip
-            time.sleep(0.05)
+                                 f"{LOCK_WAIT_S:.0f} s sans écriture") from None  # fmt: skip
+            time.sleep(random.uniform(0.005, 0.05))  # spread the retries: no waiter always loses the race
+
+
+def _version(vault: Path) -> tuple[int, int] | None:
+    """What changes at each write of the vault (a new file replaces it)."""
+    try:
+        found = vault.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns

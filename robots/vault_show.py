@@ -1,8 +1,11 @@
-"""`chorus-robot vault show STRUCTURE`: one entry of the vault, for a person.
+"""`chorus-robot vault show STRUCTURE` and `vault get STRUCTURE`: one entry of the vault, for a person.
 
 The technical login, the expiry (JJ/MM/AAAA HH:MM, days left) and when the entry was written; the
-password only with --password (on its last line). Reads through robots.config/robots.vault, so an
-encrypted vault is opened as `run` opens it; a missing vault or entry is a clear message and exit 2, nothing is created.
+password only with --password (on its last line). `get` is for the person who needs the password now: the
+same lines with the password and whatever else the vault holds for the structure, on stdout only (never in a
+log: the password is added to the redactor first, so a log line that would name it shows « *** »).
+Reads through robots.config/robots.vault, so an encrypted vault is opened as `run` opens it; a missing vault
+or entry is a clear message and exit 2, nothing is created.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 from robots.errors import EXIT_OK, BadInput
 from robots.parsers import short_moment
+from robots.secrets import REDACTOR
 from robots.vault import Vault
 
 
@@ -39,6 +43,18 @@ def show(vault: Vault, identifiant: str, with_password: bool = False) -> list[st
     return lines
 
 
+KNOWN_FIELDS = ("login", "password", "expires_at", "updated_at")
+
+
+def get(vault: Vault, identifiant: str) -> list[str]:
+    """Every field of the structure's entry, the password included."""
+    lines = show(vault, identifiant, with_password=True)
+    entry = vault.get(identifiant) or {}
+    REDACTOR.add(str(entry.get("password") or ""))
+    lines += [f"{name:<22}: {value}" for name, value in entry.items() if name not in KNOWN_FIELDS]
+    return lines
+
+
 def _days_left(value: str | None) -> str:
     from robots.renewal.job import days_until
 
@@ -58,6 +74,14 @@ def _show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _get(args: argparse.Namespace) -> int:
+    from robots.config import load_config
+
+    vault = load_config().vault(Path(args.vault) if args.vault else None)
+    print("\n".join(get(vault, args.structure)))
+    return EXIT_OK
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Adds `vault show` to `chorus-robot`."""
     vault = commands.add_parser("vault", help="lire le coffre des mots de passe techniques")
@@ -67,3 +91,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     shown.add_argument("--vault", help="fichier du coffre (défaut : settings.vault de config/robot.yaml)")
     shown.add_argument("--password", action="store_true", help="afficher aussi le mot de passe")
     shown.set_defaults(handler=_show)
+    got = actions.add_parser(
+        "get", help="le mot de passe d'une structure et tout ce que le coffre en sait (sortie standard seulement)"
+    )
+    got.add_argument("structure", help="identifiant (SIRET) de la structure")
+    got.add_argument("--vault", help="fichier du coffre (défaut : settings.vault de config/robot.yaml)")
+    got.set_defaults(handler=_get)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +13,8 @@ from flask.testing import FlaskClient
 
 from fixtures.mock_portal import create_app
 from fixtures.mock_portal.faults import Faults
-from tests.conftest import DEMO_DATA
+from robots.cli import main
+from tests.conftest import DEMO_DATA, PROJECT, ROBOT
 
 
 @pytest.fixture
@@ -91,3 +96,61 @@ def test_a_rule_the_mock_does_not_understand_is_refused(client: FlaskClient, spe
     answer = client.post("/__mock__/faults", json=spec)
     assert answer.status_code == 400 and answer.get_json()["error"]
     assert client.get("/__mock__/state").get_json()["faults"] == []
+
+
+# ---------------------------------------------------------------- the same rules as `mock-portal` options
+
+
+def test_mock_portal_options_put_the_same_rules_in_force(tmp_path):
+    """A real `chorus-robot mock-portal` with every fault option: /__mock__/state shows them, as if posted."""
+    options = [
+        "--fault-share", "0.1", "--fault-status", "technical", "--latency-ms", "200-3000",
+        "--session-expires-after", "30", "--slow", "/cpp/structure/:8000", "--down", "dgfip",
+        "--fault", "/cpp/:502:2", "--fault-seed", "4",
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        [*ROBOT, "mock-portal", "--port", "0", *options], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        banner = server.stdout.readline()
+        url = re.search(r"http://[0-9.:]+", banner).group(0)
+        state = json.loads(urllib.request.urlopen(url + "/__mock__/state", timeout=10).read())
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert state["faults"] == [
+        {"path_prefix": "/cpp/", "status": 502, "count": 2},
+        {"share": 0.1, "status": "technical", "path_prefix": "/"},
+        {"latency_ms": [200, 3000]},
+        {"session_expires_after": 30},
+        {"slow": {"path_prefix": "/cpp/structure/", "ms": 8000}},
+        {"down": "dgfip"},
+    ]
+    assert "panne" in banner
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--fault-share", "beaucoup"], "--fault-share « beaucoup » : un nombre attendu"),
+        (["--fault-share", "2"], "--fault-share « 2 » : \"share\" : une part entre 0 et 1"),
+        (["--fault-share", "0.1", "--fault-status", "200"], "4xx/5xx"),
+        (["--latency-ms", "3000-200"], "--latency-ms « 3000-200 »"),
+        (["--latency-ms", "vite"], "--latency-ms « vite » : un nombre entier attendu"),
+        (["--session-expires-after", "0"], "au moins 1"),
+        (["--slow", "/cpp/structure/"], "--slow « /cpp/structure/ »"),
+        (["--slow", "cpp:8000"], "--slow « cpp:8000 »"),
+        (["--fault", "/cpp/"], "PRÉFIXE:STATUT[:NOMBRE] attendu"),
+        (["--fault", "/cpp/:503:0"], "--fault « /cpp/:503:0 »"),
+        (["--down", "ailleurs"], "choix invalide"),
+    ],
+)
+def test_a_wrong_fault_option_is_a_sentence_and_exit_2(options: list[str], said: str, capsys):
+    try:
+        code = main(["mock-portal", "--port", "0", *options])
+    except SystemExit as parsed:  # argparse's own check (--down's choices)
+        code = parsed.code
+    error = capsys.readouterr().err
+    assert code == 2 and said in error, error
+    assert "Traceback" not in error

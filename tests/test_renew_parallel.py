@@ -1,13 +1,11 @@
-"""Issue 9: one account managing many structures; « Mes structures » walked once; --jobs 8 like --jobs 1;
-a kill -9 in the middle of a --jobs 8 night loses no password."""
+"""Issue 9: one account managing many structures; « Mes structures » walked once; --jobs 8 like --jobs 1.
+(kill -9 in the middle of a night with several workers: tests/test_renew_crash.py, « while-another-resets ».)"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,34 +94,6 @@ def test_jobs_8_renew_what_jobs_1_renews_and_the_table_is_walked_once(big_portal
     assert outcomes(tmp_path / "jobs8") == outcomes(tmp_path / "jobs1")
     assert {o[1] for o in outcomes(tmp_path / "jobs8")} == {"renewed"}
     assert_vault_holds_the_portals_passwords(portal, tmp_path / "jobs8" / "vault.json")
-
-
-def test_kill_9_during_a_jobs_8_night_loses_no_password(big_portal, tmp_path: Path):
-    portal, _, roster, env = big_portal
-    portal.reset()
-    folder = tmp_path / "night"
-    folder.mkdir()
-    night = subprocess.Popen(
-        renew_args(portal, roster, folder, 8), cwd=PROJECT, env={**os.environ, **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300
-        while sum(s["reset_count"] for s in portal.state()["structures"]) < 8:
-            assert night.poll() is None and time.monotonic() < deadline, "the night ended before 8 resets"
-            time.sleep(0.02)
-        night.send_signal(signal.SIGKILL)
-        night.wait(timeout=10)
-    finally:
-        if night.poll() is None:
-            night.kill()
-    reset_before = {s["identifiant"] for s in portal.state()["structures"] if s["reset_count"]}
-
-    again = renew(portal, roster, env, folder, 8)
-
-    assert again.returncode == 0, again.stderr
-    assert reset_before, "the kill came after some resets"
-    assert_vault_holds_the_portals_passwords(portal, folder / "vault.json")
 
 
 def test_workers_take_turns_while_one_waits(browser: Browser):

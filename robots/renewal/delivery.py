@@ -25,6 +25,7 @@ from typing import Any
 
 from loguru import logger
 
+from robots.crash_points import crash_point
 from robots.errors import BadInput
 from robots.renewal.roster import Delivery, EmailDelivery
 from robots.secrets import REDACTOR
@@ -68,8 +69,10 @@ def deliver(target: Mapping[str, Any], new: NewPassword, vault: Vault) -> None:
         destination = Vault(Path(recorded), vault.cipher) if isinstance(recorded, str) else vault
         destination.put(new.identifiant, login=new.login, password=new.password, expires_at=new.expires_at)
     elif "email" in target:
+        crash_point("during-delivery")
         send_password_email(SmtpSettings.from_env(), str(target["email"]), new)
     elif "command" in target:
+        crash_point("during-delivery")
         run_hook(list(target["command"]), new, float(target.get("timeout_s", 60)))
     else:
         raise DeliveryFailed(f"destination de livraison inconnue {sorted(target)}")

@@ -32,6 +32,7 @@ from robots import second_factor
 from robots.api_check import CLIENT_SECRET_ENV, PisteClient, check_technical_account
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
+from robots.crash_points import crash_point
 from robots.errors import BadInput, RobotError, RunStopped, StepFailed
 from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.mailbox import open_mailbox
@@ -391,6 +392,7 @@ class AccountSession:
                 raise _LoginFailed(stopped.reason, stopped.kind) from None
             raise _LoginFailed(f"connexion du compte « {self.account.name} » impossible : {exc}") from None
         self.runner = runner
+        crash_point("after-login")
         return runner
 
     def _code_source(self) -> second_factor.CodeSource | None:

@@ -14,6 +14,7 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots import logs
+from robots.crash_points import crash_point
 from robots.renewal import lock
 from robots.renewal.api_recheck import recheck_refused
 from robots.renewal.delivery import DeliveryFailed, SmtpSettings, send_email
@@ -77,6 +78,7 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
         shared = Counted(checked, journal, run_id, forced, chunk, progress=Progress.of(units, options.jobs))
         run_pool(shared, units, browser)
         recheck_refused(shared)
+        crash_point("before-report")
         report = RunReport(
             run_id=run_id, started=started, finished=now_iso(), env=options.env_name, roster=str(options.roster_path),
             within_days=options.within_days, jobs=options.jobs, shard=str(options.shard) if options.shard else None,

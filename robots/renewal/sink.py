@@ -13,6 +13,8 @@ from typing import Any
 
 from loguru import logger
 
+from robots import crash_points
+from robots.crash_points import crash_point
 from robots.errors import RobotError
 from robots.renewal.journal import OPEN_STATUSES, Journal, PendingDelivery, vault_target
 from robots.rescue import rescue
@@ -57,6 +59,8 @@ class JournalSink:
         self.latest.pop(identifiant, None)
 
     def checkpoint(self, key: str, event: str) -> None:
+        if event in ("reset_requested", "reset_submitted"):
+            crash_points.reset_started(key)
         self.journal.event(self.run_id, self._account(key), key, event)
         if event == "reset_submitted" and key in self.latest:
             # « Soumettre » is about to be clicked: from now on the password shown may be the account's.
@@ -100,6 +104,7 @@ class JournalSink:
             self.previous[key] = self._vault_entry(key)
         expected = self.expected.get(key, Expected(account="", targets=[]))
         hold = any(c in password for c in self.forbidden_characters)
+        crash_point("before-journal")
         try:
             credential = self.journal.capture(
                 self.run_id, expected.account or None, key, fields.get("login"), password, expected.targets, hold,
@@ -108,6 +113,8 @@ class JournalSink:
         except sqlite3.Error as exc:
             self._without_journal(key, fields, exc)
             return
+        crash_points.reset_ended(key)
+        crash_point("after-journal-commit")
         self.latest[key] = credential
         self.passwords[key] = password
         self.captures[key] = self.captures.get(key, 0) + 1
@@ -117,6 +124,8 @@ class JournalSink:
             return
         self.shown.discard(key)
         self._to_vault(key, fields)
+        if hold:  # the « / » loop resets again next
+            crash_point("in-slash-loop")
 
     def _to_vault(self, key: str, fields: dict[str, Any]) -> None:
         delivery = next(d for d in self.journal.deliveries(self.latest[key]) if d.target.get("vault"))
@@ -126,6 +135,7 @@ class JournalSink:
             self.journal.delivery_failed(self.run_id, delivery, str(exc))
             self._vault_failed(key, str(exc))
             return
+        crash_point("after-vault-write")
         self.vault_failures.pop(key, None)
         self.journal.delivery_done(self.run_id, delivery)
         self.shown.discard(key)

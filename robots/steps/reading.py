@@ -9,6 +9,7 @@ from playwright.sync_api import Locator
 
 from robots import locate
 from robots.catalogue import Element
+from robots.crash_points import crash_point
 from robots.errors import StepFailed
 from robots.flow_model import Read, ReadBlock
 from robots.parsers import PARSERS, ParseError
@@ -59,6 +60,8 @@ def read_value(locator: Locator, element: Element) -> str:
 
 
 def read(ctx: StepContext, step: Read) -> None:
+    if step.read.seal:  # the read of a generated password: « Confirmer » was clicked
+        crash_point("after-reset-confirmed")
     handle = ctx.handle(step.read.element)
     sensitive = handle.element.sensitive or step.read.secret
     try:

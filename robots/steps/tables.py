@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from robots import locate, observe
 from robots.catalogue import ElementHandle
+from robots.crash_points import crash_point
 from robots.errors import StepFailed
 from robots.flow_model import PickRow, ReadTable
 from robots.runner import StepContext
@@ -152,6 +153,7 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
         found = result
     if args.into:
         ctx.scope[args.into] = found.cells
+    crash_point("in-mes-structures")
     if args.click:
         _click_row_action(ctx, handle, found, args.click)
 

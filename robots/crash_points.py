@@ -1,0 +1,69 @@
+"""Named crash points: the process kills itself (SIGKILL, as `kill -9` or the OOM killer would) at a moment of
+a run that a test names, to prove that no moment of a renewal can lose a password.
+
+The product code calls `crash_point("after-journal-commit")` where the moment is. Nothing happens unless the
+environment variable CHORUS_ROBOT_CRASH_AT names that point (`after-journal-commit`, or `after-journal-commit@2`:
+the second time the point is reached). The usual fault-injection technique: the moments are exact, not guessed
+with timers, and the code that runs in production is the code tested. POINTS lists the moments and where they are.
+
+Two resets in flight at once (`--jobs 2`) are counted here too (`reset_started`/`reset_ended`): the point
+`while-another-resets` fires when a worker starts a reset while another worker's is not read yet.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections import Counter
+
+ENV = "CHORUS_ROBOT_CRASH_AT"
+POINTS = {
+    "after-login": "the account's login flow is done (robots/renewal/job.py)",
+    "in-mes-structures": "the structure's row was found in « Mes structures » (robots/steps/tables.py)",
+    "after-reset-confirmed": "« Confirmer » clicked, the new password not read yet (robots/steps/reading.py)",
+    "before-journal": "the password read, not journaled yet (robots/renewal/sink.py)",
+    "after-journal-commit": "the password committed to the journal, not in the vault yet (robots/renewal/sink.py)",
+    "after-vault-write": "the password in the vault, its delivery not marked done (robots/renewal/sink.py)",
+    "in-slash-loop": "a password holding « / » kept, the next reset not clicked yet (robots/renewal/sink.py)",
+    "during-delivery": "an e-mail or hook delivery about to be made (robots/renewal/job.py)",
+    "before-report": "every structure done, the report not written (robots/renewal/nightly.py)",
+    "while-another-resets": "a worker starts a reset while another worker's reset is in flight (--jobs 2)",
+}
+_reached: Counter[str] = Counter()
+_in_flight: set[str] = set()
+_lock = threading.Lock()
+
+
+def _wanted() -> tuple[str, int] | None:
+    value = os.environ.get(ENV, "")
+    if not value:
+        return None
+    name, _, nth = value.partition("@")
+    return name, int(nth) if nth.isdigit() else 1
+
+
+def crash_point(name: str) -> None:
+    """Dies at once, without cleanup (no finally, no atexit, no flush), when CHORUS_ROBOT_CRASH_AT names `name`."""
+    wanted = _wanted()
+    if wanted is None or wanted[0] != name:
+        return
+    with _lock:
+        _reached[name] += 1
+        if _reached[name] < wanted[1]:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def reset_started(key: str) -> None:
+    """A reset is about to be confirmed for `key` (its password not read yet)."""
+    with _lock:
+        another = bool(_in_flight - {key})
+        _in_flight.add(key)
+    if another:
+        crash_point("while-another-resets")
+
+
+def reset_ended(key: str) -> None:
+    with _lock:
+        _in_flight.discard(key)
