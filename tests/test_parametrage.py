@@ -212,3 +212,116 @@ structures:
     after = {s["identifiant"]: s for s in portal.state()["structures"]}
     assert after[VILLENEUVE]["libelle"] == "Commune de Villeneuve"
     assert after[EAUX]["libelle"] == "" and after[ALES]["libelle"] == ""
+
+
+# ---------------------------------------------------------------- the same file on the « portail de services »
+
+SERVICES_DESIRED = """\
+account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
+mon_compte: {email: finances@syndicat30.example, notifications: true}
+structures:
+  - identifiant: "21300351900013"
+    statut: ACTIF
+    libelle: Commune de Villeneuve-lès-Avignon
+    email: finances@villeneuve.example
+    adresse: {telephone: "+33 490274900"}
+    espaces: [Factures émises, Factures reçues]
+    utilisateurs:
+      - {email: l.blanc@syndicat30.example, role: Gestionnaire Secondaire}
+      - {email: a.vert@syndicat30.example, role: Utilisateur simple}
+    parametres: {code_service_obligatoire: true}
+"""
+
+
+@pytest.fixture
+def services(portal: Portal) -> Portal:
+    """The same portal state, served by the 2022 « portail de services » front end."""
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    return portal
+
+
+def test_services_generation_plan_then_apply_then_a_second_apply_writes_nothing(
+    services: Portal, browser: Browser, tmp_path: Path
+):
+    path = write_desired(tmp_path, SERVICES_DESIRED)
+    before = services.state()
+    changes = run("plan", path, services, browser).changes
+    planned = {(c.structure, c.block, c.field): (c.current, c.desired) for c in changes}
+    assert planned[(VILLENEUVE, "informations_generales", "statut")] == ("INACTIF", "ACTIF")
+    assert planned[(VILLENEUVE, "informations_generales", "libelle")] == ("", "Commune de Villeneuve-lès-Avignon")
+    assert planned[(VILLENEUVE, "utilisateurs", "l.blanc@syndicat30.example")] == (
+        {"role": "Utilisateur simple", "actif": True},
+        {"role": "Gestionnaire Secondaire", "actif": True},
+    )  # « Utilisateur » without, then with, the profile « Organisation modification »
+    assert planned[(VILLENEUVE, "espaces", "Factures reçues")] == (False, True)
+    assert planned[(None, "mon_compte", "notifications")] == (False, True)
+    assert services.state() == before
+
+    outcome = run("apply", path, services, browser)
+    assert not outcome.failed, [f.error for f in outcome.failed]
+    state = services.state()
+    villeneuve = next(s for s in state["structures"] if s["identifiant"] == VILLENEUVE)
+    assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
+    assert villeneuve["adresse"]["telephone"] == "+33 490274900"
+    assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
+    assert villeneuve["parametres"]["code_service_obligatoire"] is True
+    assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
+        "utilisateurs"
+    ]
+    assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
+        "utilisateurs"
+    ]
+    compte = state["mon_compte"]["gp.syndicat"]
+    assert compte["notifications"] is True and compte["email"] == "finances@syndicat30.example"
+    writes = state["writes"]
+
+    again = run("apply", path, services, browser)
+    assert again.changes == [] and not again.failed
+    assert services.state()["writes"] == writes
+
+
+def test_services_generation_export_then_apply_on_it_changes_nothing(
+    services: Portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("OTHER_LOGIN", "autre.gestionnaire")
+    monkeypatch.setenv("OTHER_PASSWORD", "Autre-Gest10n")
+    account = "account: {name: autre, portal: dgfip, login_env: OTHER_LOGIN, password_env: OTHER_PASSWORD}\n"
+    desired = load_desired_state(write_desired(tmp_path, account))[0]
+    options = jobs.Options(portal_url=services.url)
+    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
+        assert session.generation.name == "services"
+        document = jobs.export(session, desired)
+    (bagnols,) = document["structures"]
+    assert bagnols["identifiant"] == "21300032500018" and bagnols["statut"] == "ACTIF"
+    vert = {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True}
+    assert bagnols["utilisateurs"] == [vert]
+    assert document["mon_compte"]["email"] == "j.pic@ailleurs.example"
+    out = tmp_path / "export.yaml"
+    out.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    writes = services.state()["writes"]
+
+    outcome = run("apply", out, services, browser)
+    assert outcome.changes == [] and not outcome.failed
+    assert services.state()["writes"] == writes
+
+
+def test_services_generation_a_portal_refusal_is_reported_with_the_portal_message(
+    services: Portal, browser: Browser, tmp_path: Path
+):
+    path = write_desired(
+        tmp_path,
+        """\
+account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
+structures:
+  - {identifiant: "21300351900013", libelle: Commune de Villeneuve, email: finances@villeneuve.example}
+  - {identifiant: "25300096600023", libelle: Syndicat des eaux, email: eaux@syndicat30.example}
+""",
+    )
+    outcome = run("apply", path, services, browser)
+    results = {r.identifiant: r for r in outcome.structures}
+    assert results[VILLENEUVE].result == "changed"
+    assert results[EAUX].result == "failed"
+    assert "le portail refuse la demande de modification" in results[EAUX].error
+    assert "Le champ « Adresse » est obligatoire." in results[EAUX].error  # the portal's own words
+    after = {s["identifiant"]: s for s in services.state()["structures"]}
+    assert after[VILLENEUVE]["libelle"] == "Commune de Villeneuve" and after[EAUX]["libelle"] == ""
