@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,7 @@ structures:
 
 
 # ---------------------------------------------------------------- the same file on the « portail de services »
+# One login per test (plan, apply, apply again and a refused apply share a session): the budget is tight.
 
 SERVICES_DESIRED = """\
 account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
@@ -231,6 +233,11 @@ structures:
       - {email: a.vert@syndicat30.example, role: Utilisateur simple}
     parametres: {code_service_obligatoire: true}
 """
+SERVICES_REFUSED = """\
+account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
+structures:
+  - {identifiant: "25300096600023", libelle: Syndicat des eaux, email: eaux@syndicat30.example}
+"""
 
 
 @pytest.fixture
@@ -240,44 +247,61 @@ def services(portal: Portal) -> Portal:
     return portal
 
 
-def test_services_generation_plan_then_apply_then_a_second_apply_writes_nothing(
+@contextmanager
+def one_login(path: Path, portal: Portal, browser: Browser) -> Iterator[jobs.PortalSession]:
+    desired = load_desired_state(path)[0]
+    options = jobs.Options(portal_url=portal.url)
+    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
+        assert session.generation.name == "services"  # seen after the login, not said by the file
+        yield session
+
+
+def test_services_generation_plan_apply_a_second_apply_and_a_portal_refusal(
     services: Portal, browser: Browser, tmp_path: Path
 ):
     path = write_desired(tmp_path, SERVICES_DESIRED)
+    desired = load_desired_state(path)[0]
+    refused_path = tmp_path / "refused.yaml"
+    refused_path.write_text(SERVICES_REFUSED, encoding="utf-8")
+    refused = load_desired_state(refused_path)[0]
     before = services.state()
-    changes = run("plan", path, services, browser).changes
-    planned = {(c.structure, c.block, c.field): (c.current, c.desired) for c in changes}
-    assert planned[(VILLENEUVE, "informations_generales", "statut")] == ("INACTIF", "ACTIF")
-    assert planned[(VILLENEUVE, "informations_generales", "libelle")] == ("", "Commune de Villeneuve-lès-Avignon")
-    assert planned[(VILLENEUVE, "utilisateurs", "l.blanc@syndicat30.example")] == (
-        {"role": "Utilisateur simple", "actif": True},
-        {"role": "Gestionnaire Secondaire", "actif": True},
-    )  # « Utilisateur » without, then with, the profile « Organisation modification »
-    assert planned[(VILLENEUVE, "espaces", "Factures reçues")] == (False, True)
-    assert planned[(None, "mon_compte", "notifications")] == (False, True)
-    assert services.state() == before
+    with one_login(path, services, browser) as session:
+        changes = jobs.plan(session, desired).changes
+        planned = {(c.structure, c.block, c.field): (c.current, c.desired) for c in changes}
+        assert planned[(VILLENEUVE, "informations_generales", "statut")] == ("INACTIF", "ACTIF")
+        assert planned[(VILLENEUVE, "informations_generales", "libelle")] == ("", "Commune de Villeneuve-lès-Avignon")
+        assert planned[(VILLENEUVE, "utilisateurs", "l.blanc@syndicat30.example")] == (
+            {"role": "Utilisateur simple", "actif": True},
+            {"role": "Gestionnaire Secondaire", "actif": True},
+        )  # « Utilisateur » without, then with, the profile « Organisation modification »
+        assert planned[(VILLENEUVE, "espaces", "Factures reçues")] == (False, True)
+        assert planned[(None, "mon_compte", "notifications")] == (False, True)
+        assert services.state() == before
 
-    outcome = run("apply", path, services, browser)
-    assert not outcome.failed, [f.error for f in outcome.failed]
-    state = services.state()
-    villeneuve = next(s for s in state["structures"] if s["identifiant"] == VILLENEUVE)
-    assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
-    assert villeneuve["adresse"]["telephone"] == "+33 490274900"
-    assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
-    assert villeneuve["parametres"]["code_service_obligatoire"] is True
-    assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    compte = state["mon_compte"]["gp.syndicat"]
-    assert compte["notifications"] is True and compte["email"] == "finances@syndicat30.example"
-    writes = state["writes"]
+        outcome = jobs.apply(session, desired)
+        assert not outcome.failed, [f.error for f in outcome.failed]
+        state = services.state()
+        villeneuve = next(s for s in state["structures"] if s["identifiant"] == VILLENEUVE)
+        assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
+        assert villeneuve["adresse"]["telephone"] == "+33 490274900"
+        assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
+        assert villeneuve["parametres"]["code_service_obligatoire"] is True
+        for user in (("l.blanc", "Gestionnaire Secondaire"), ("a.vert", "Utilisateur simple")):
+            expected = {"email": f"{user[0]}@syndicat30.example", "role": user[1], "actif": True}
+            assert expected in villeneuve["utilisateurs"]
+        compte = state["mon_compte"]["gp.syndicat"]
+        assert compte["notifications"] is True and compte["email"] == "finances@syndicat30.example"
+        writes = state["writes"]
 
-    again = run("apply", path, services, browser)
-    assert again.changes == [] and not again.failed
-    assert services.state()["writes"] == writes
+        again = jobs.apply(session, desired)
+        assert again.changes == [] and not again.failed
+        assert services.state()["writes"] == writes
+
+        (eaux,) = jobs.apply(session, refused).structures
+        assert eaux.result == "failed"
+        assert "le portail refuse la demande de modification" in eaux.error
+        assert "Le champ « Adresse » est obligatoire." in eaux.error  # the portal's own words
+        assert services.structure(EAUX)["libelle"] == "" and services.state()["writes"] == writes
 
 
 def test_services_generation_export_then_apply_on_it_changes_nothing(
@@ -285,43 +309,20 @@ def test_services_generation_export_then_apply_on_it_changes_nothing(
 ):
     monkeypatch.setenv("OTHER_LOGIN", "autre.gestionnaire")
     monkeypatch.setenv("OTHER_PASSWORD", "Autre-Gest10n")
-    account = "account: {name: autre, portal: dgfip, login_env: OTHER_LOGIN, password_env: OTHER_PASSWORD}\n"
-    desired = load_desired_state(write_desired(tmp_path, account))[0]
-    options = jobs.Options(portal_url=services.url)
-    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
-        assert session.generation.name == "services"
-        document = jobs.export(session, desired)
-    (bagnols,) = document["structures"]
-    assert bagnols["identifiant"] == "21300032500018" and bagnols["statut"] == "ACTIF"
-    vert = {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True}
-    assert bagnols["utilisateurs"] == [vert]
-    assert document["mon_compte"]["email"] == "j.pic@ailleurs.example"
-    out = tmp_path / "export.yaml"
-    out.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    writes = services.state()["writes"]
-
-    outcome = run("apply", out, services, browser)
-    assert outcome.changes == [] and not outcome.failed
-    assert services.state()["writes"] == writes
-
-
-def test_services_generation_a_portal_refusal_is_reported_with_the_portal_message(
-    services: Portal, browser: Browser, tmp_path: Path
-):
     path = write_desired(
-        tmp_path,
-        """\
-account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
-structures:
-  - {identifiant: "21300351900013", libelle: Commune de Villeneuve, email: finances@villeneuve.example}
-  - {identifiant: "25300096600023", libelle: Syndicat des eaux, email: eaux@syndicat30.example}
-""",
+        tmp_path, "account: {name: autre, portal: dgfip, login_env: OTHER_LOGIN, password_env: OTHER_PASSWORD}\n"
     )
-    outcome = run("apply", path, services, browser)
-    results = {r.identifiant: r for r in outcome.structures}
-    assert results[VILLENEUVE].result == "changed"
-    assert results[EAUX].result == "failed"
-    assert "le portail refuse la demande de modification" in results[EAUX].error
-    assert "Le champ « Adresse » est obligatoire." in results[EAUX].error  # the portal's own words
-    after = {s["identifiant"]: s for s in services.state()["structures"]}
-    assert after[VILLENEUVE]["libelle"] == "Commune de Villeneuve" and after[EAUX]["libelle"] == ""
+    with one_login(path, services, browser) as session:
+        document = jobs.export(session, load_desired_state(path)[0])
+        (bagnols,) = document["structures"]
+        assert bagnols["identifiant"] == "21300032500018" and bagnols["statut"] == "ACTIF"
+        vert = {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True}
+        assert bagnols["utilisateurs"] == [vert]
+        assert document["mon_compte"]["email"] == "j.pic@ailleurs.example"
+        out = tmp_path / "export.yaml"
+        out.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        writes = services.state()["writes"]
+
+        outcome = jobs.apply(session, load_desired_state(out)[0])
+        assert outcome.changes == [] and not outcome.failed
+        assert services.state()["writes"] == writes
