@@ -52,6 +52,18 @@ def run(kind: str, path: Path, portal: Portal, browser: Browser) -> jobs.Outcome
         return getattr(jobs, kind)(session, desired)
 
 
+@contextmanager
+def one_login(
+    path: Path, portal: Portal, browser: Browser, generation: str = "services"
+) -> Iterator[jobs.PortalSession]:
+    """plan/apply/export runs sharing one login (the generation is seen after it, the file does not say it)."""
+    desired = load_desired_state(path)[0]
+    options = jobs.Options(portal_url=portal.url)
+    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
+        assert session.generation.name == generation
+        yield session
+
+
 def cli(*args: str, portal: Portal) -> object:
     return robot(*args, "--portal-url", portal.url, env=CREDENTIALS)
 
@@ -133,37 +145,39 @@ def test_plan_shows_the_differences_of_fresh_structures_and_changes_nothing(port
 def test_apply_sets_every_block_then_plan_shows_nothing_and_a_second_apply_writes_nothing(
     portal: Portal, browser: Browser
 ):
-    outcome = run("apply", DESIRED, portal, browser)
-    assert not outcome.failed, [f.error for f in outcome.failed]
-    state = portal.state()
-    structures = {s["identifiant"]: s for s in state["structures"]}
-    villeneuve, eaux, ales = structures[VILLENEUVE], structures[EAUX], structures[ALES]
-    assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
-    assert villeneuve["adresse"]["telephone"] == "+33 490274900"
-    assert villeneuve["parametres"]["code_service_obligatoire"] is True
-    assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
-    assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    assert eaux["informations"]["emetteur_edi"] and eaux["coordonnees_bancaires"]["bic"] == "AGRIFRPP"
-    assert [s["code"] for s in ales["services"]] == ["FACTURES_PUBLIQUES", "SERV_TECHNIQUES"]
-    assert ales["utilisateurs"] == [
-        {"email": "p.noir@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": False}
-    ]
-    mon_compte = state["mon_compte"]["gp.syndicat"]
-    assert mon_compte["notifications"] and mon_compte["email"] == "finances@syndicat30.example"
-    assert mon_compte["adresse"]["ville"] == "NÎMES"
-    answers = {a["demandeur"].split(" (")[0]: a["answer"] for a in state["answered"]}
-    assert answers == {"MARTIN Julie": "valider", "DUPONT Marc": "refuser", "BLANC Lucie": "valider"}
-    writes = state["writes"]
+    desired = load_desired_state(DESIRED)[0]
+    with one_login(DESIRED, portal, browser, "legacy") as session:  # one login for the three runs
+        outcome = jobs.apply(session, desired)
+        assert not outcome.failed, [f.error for f in outcome.failed]
+        state = portal.state()
+        structures = {s["identifiant"]: s for s in state["structures"]}
+        villeneuve, eaux, ales = structures[VILLENEUVE], structures[EAUX], structures[ALES]
+        assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
+        assert villeneuve["adresse"]["telephone"] == "+33 490274900"
+        assert villeneuve["parametres"]["code_service_obligatoire"] is True
+        assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
+        assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
+            "utilisateurs"
+        ]
+        assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
+            "utilisateurs"
+        ]
+        assert eaux["informations"]["emetteur_edi"] and eaux["coordonnees_bancaires"]["bic"] == "AGRIFRPP"
+        assert [s["code"] for s in ales["services"]] == ["FACTURES_PUBLIQUES", "SERV_TECHNIQUES"]
+        assert ales["utilisateurs"] == [
+            {"email": "p.noir@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": False}
+        ]
+        mon_compte = state["mon_compte"]["gp.syndicat"]
+        assert mon_compte["notifications"] and mon_compte["email"] == "finances@syndicat30.example"
+        assert mon_compte["adresse"]["ville"] == "NÎMES"
+        answers = {a["demandeur"].split(" (")[0]: a["answer"] for a in state["answered"]}
+        assert answers == {"MARTIN Julie": "valider", "DUPONT Marc": "refuser", "BLANC Lucie": "valider"}
+        writes = state["writes"]
 
-    assert run("plan", DESIRED, portal, browser).changes == []
-    again = run("apply", DESIRED, portal, browser)
-    assert again.changes == [] and not again.failed
-    assert portal.state()["writes"] == writes
+        assert jobs.plan(session, desired).changes == []
+        again = jobs.apply(session, desired)
+        assert again.changes == [] and not again.failed
+        assert portal.state()["writes"] == writes
 
 
 def test_export_writes_the_desired_state_format_and_apply_on_it_changes_nothing(
@@ -245,15 +259,6 @@ def services(portal: Portal) -> Portal:
     """The same portal state, served by the 2022 « portail de services » front end."""
     portal.call("POST", "/__mock__/options", {"generation": "services"})
     return portal
-
-
-@contextmanager
-def one_login(path: Path, portal: Portal, browser: Browser) -> Iterator[jobs.PortalSession]:
-    desired = load_desired_state(path)[0]
-    options = jobs.Options(portal_url=portal.url)
-    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
-        assert session.generation.name == "services"  # seen after the login, not said by the file
-        yield session
 
 
 def test_services_generation_plan_apply_a_second_apply_and_a_portal_refusal(
