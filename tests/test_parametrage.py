@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,18 @@ def run(kind: str, path: Path, portal: Portal, browser: Browser) -> jobs.Outcome
     prepared = jobs.prepare(desired, options)
     with jobs.portal_session(prepared, options, browser) as session:
         return getattr(jobs, kind)(session, desired)
+
+
+@contextmanager
+def one_login(
+    path: Path, portal: Portal, browser: Browser, generation: str = "services"
+) -> Iterator[jobs.PortalSession]:
+    """plan/apply/export runs sharing one login (the generation is seen after it, the file does not say it)."""
+    desired = load_desired_state(path)[0]
+    options = jobs.Options(portal_url=portal.url)
+    with jobs.portal_session(jobs.prepare(desired, options), options, browser) as session:
+        assert session.generation.name == generation
+        yield session
 
 
 def cli(*args: str, portal: Portal) -> object:
@@ -132,37 +145,39 @@ def test_plan_shows_the_differences_of_fresh_structures_and_changes_nothing(port
 def test_apply_sets_every_block_then_plan_shows_nothing_and_a_second_apply_writes_nothing(
     portal: Portal, browser: Browser
 ):
-    outcome = run("apply", DESIRED, portal, browser)
-    assert not outcome.failed, [f.error for f in outcome.failed]
-    state = portal.state()
-    structures = {s["identifiant"]: s for s in state["structures"]}
-    villeneuve, eaux, ales = structures[VILLENEUVE], structures[EAUX], structures[ALES]
-    assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
-    assert villeneuve["adresse"]["telephone"] == "+33 490274900"
-    assert villeneuve["parametres"]["code_service_obligatoire"] is True
-    assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
-    assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
-        "utilisateurs"
-    ]
-    assert eaux["informations"]["emetteur_edi"] and eaux["coordonnees_bancaires"]["bic"] == "AGRIFRPP"
-    assert [s["code"] for s in ales["services"]] == ["FACTURES_PUBLIQUES", "SERV_TECHNIQUES"]
-    assert ales["utilisateurs"] == [
-        {"email": "p.noir@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": False}
-    ]
-    mon_compte = state["mon_compte"]["gp.syndicat"]
-    assert mon_compte["notifications"] and mon_compte["email"] == "finances@syndicat30.example"
-    assert mon_compte["adresse"]["ville"] == "NÎMES"
-    answers = {a["demandeur"].split(" (")[0]: a["answer"] for a in state["answered"]}
-    assert answers == {"MARTIN Julie": "valider", "DUPONT Marc": "refuser", "BLANC Lucie": "valider"}
-    writes = state["writes"]
+    desired = load_desired_state(DESIRED)[0]
+    with one_login(DESIRED, portal, browser, "legacy") as session:  # one login for the three runs
+        outcome = jobs.apply(session, desired)
+        assert not outcome.failed, [f.error for f in outcome.failed]
+        state = portal.state()
+        structures = {s["identifiant"]: s for s in state["structures"]}
+        villeneuve, eaux, ales = structures[VILLENEUVE], structures[EAUX], structures[ALES]
+        assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
+        assert villeneuve["adresse"]["telephone"] == "+33 490274900"
+        assert villeneuve["parametres"]["code_service_obligatoire"] is True
+        assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
+        assert {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True} in villeneuve[
+            "utilisateurs"
+        ]
+        assert {"email": "l.blanc@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": True} in villeneuve[
+            "utilisateurs"
+        ]
+        assert eaux["informations"]["emetteur_edi"] and eaux["coordonnees_bancaires"]["bic"] == "AGRIFRPP"
+        assert [s["code"] for s in ales["services"]] == ["FACTURES_PUBLIQUES", "SERV_TECHNIQUES"]
+        assert ales["utilisateurs"] == [
+            {"email": "p.noir@syndicat30.example", "role": "Gestionnaire Secondaire", "actif": False}
+        ]
+        mon_compte = state["mon_compte"]["gp.syndicat"]
+        assert mon_compte["notifications"] and mon_compte["email"] == "finances@syndicat30.example"
+        assert mon_compte["adresse"]["ville"] == "NÎMES"
+        answers = {a["demandeur"].split(" (")[0]: a["answer"] for a in state["answered"]}
+        assert answers == {"MARTIN Julie": "valider", "DUPONT Marc": "refuser", "BLANC Lucie": "valider"}
+        writes = state["writes"]
 
-    assert run("plan", DESIRED, portal, browser).changes == []
-    again = run("apply", DESIRED, portal, browser)
-    assert again.changes == [] and not again.failed
-    assert portal.state()["writes"] == writes
+        assert jobs.plan(session, desired).changes == []
+        again = jobs.apply(session, desired)
+        assert again.changes == [] and not again.failed
+        assert portal.state()["writes"] == writes
 
 
 def test_export_writes_the_desired_state_format_and_apply_on_it_changes_nothing(
@@ -212,3 +227,107 @@ structures:
     after = {s["identifiant"]: s for s in portal.state()["structures"]}
     assert after[VILLENEUVE]["libelle"] == "Commune de Villeneuve"
     assert after[EAUX]["libelle"] == "" and after[ALES]["libelle"] == ""
+
+
+# ---------------------------------------------------------------- the same file on the « portail de services »
+# One login per test (plan, apply, apply again and a refused apply share a session): the budget is tight.
+
+SERVICES_DESIRED = """\
+account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
+mon_compte: {email: finances@syndicat30.example, notifications: true}
+structures:
+  - identifiant: "21300351900013"
+    statut: ACTIF
+    libelle: Commune de Villeneuve-lès-Avignon
+    email: finances@villeneuve.example
+    adresse: {telephone: "+33 490274900"}
+    espaces: [Factures émises, Factures reçues]
+    utilisateurs:
+      - {email: l.blanc@syndicat30.example, role: Gestionnaire Secondaire}
+      - {email: a.vert@syndicat30.example, role: Utilisateur simple}
+    parametres: {code_service_obligatoire: true}
+"""
+SERVICES_REFUSED = """\
+account: {name: syndicat, portal: dgfip, login_env: PARAM_LOGIN, password_env: PARAM_PASSWORD}
+structures:
+  - {identifiant: "25300096600023", libelle: Syndicat des eaux, email: eaux@syndicat30.example}
+"""
+
+
+@pytest.fixture
+def services(portal: Portal) -> Portal:
+    """The same portal state, served by the 2022 « portail de services » front end."""
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    return portal
+
+
+def test_services_generation_plan_apply_a_second_apply_and_a_portal_refusal(
+    services: Portal, browser: Browser, tmp_path: Path
+):
+    path = write_desired(tmp_path, SERVICES_DESIRED)
+    desired = load_desired_state(path)[0]
+    refused_path = tmp_path / "refused.yaml"
+    refused_path.write_text(SERVICES_REFUSED, encoding="utf-8")
+    refused = load_desired_state(refused_path)[0]
+    before = services.state()
+    with one_login(path, services, browser) as session:
+        changes = jobs.plan(session, desired).changes
+        planned = {(c.structure, c.block, c.field): (c.current, c.desired) for c in changes}
+        assert planned[(VILLENEUVE, "informations_generales", "statut")] == ("INACTIF", "ACTIF")
+        assert planned[(VILLENEUVE, "informations_generales", "libelle")] == ("", "Commune de Villeneuve-lès-Avignon")
+        assert planned[(VILLENEUVE, "utilisateurs", "l.blanc@syndicat30.example")] == (
+            {"role": "Utilisateur simple", "actif": True},
+            {"role": "Gestionnaire Secondaire", "actif": True},
+        )  # « Utilisateur » without, then with, the profile « Organisation modification »
+        assert planned[(VILLENEUVE, "espaces", "Factures reçues")] == (False, True)
+        assert planned[(None, "mon_compte", "notifications")] == (False, True)
+        assert services.state() == before
+
+        outcome = jobs.apply(session, desired)
+        assert not outcome.failed, [f.error for f in outcome.failed]
+        state = services.state()
+        villeneuve = next(s for s in state["structures"] if s["identifiant"] == VILLENEUVE)
+        assert (villeneuve["statut"], villeneuve["libelle"]) == ("ACTIF", "Commune de Villeneuve-lès-Avignon")
+        assert villeneuve["adresse"]["telephone"] == "+33 490274900"
+        assert set(villeneuve["espaces"]) == {"Factures émises", "Factures reçues"}
+        assert villeneuve["parametres"]["code_service_obligatoire"] is True
+        for user in (("l.blanc", "Gestionnaire Secondaire"), ("a.vert", "Utilisateur simple")):
+            expected = {"email": f"{user[0]}@syndicat30.example", "role": user[1], "actif": True}
+            assert expected in villeneuve["utilisateurs"]
+        compte = state["mon_compte"]["gp.syndicat"]
+        assert compte["notifications"] is True and compte["email"] == "finances@syndicat30.example"
+        writes = state["writes"]
+
+        again = jobs.apply(session, desired)
+        assert again.changes == [] and not again.failed
+        assert services.state()["writes"] == writes
+
+        (eaux,) = jobs.apply(session, refused).structures
+        assert eaux.result == "failed"
+        assert "le portail refuse la demande de modification" in eaux.error
+        assert "Le champ « Adresse » est obligatoire." in eaux.error  # the portal's own words
+        assert services.structure(EAUX)["libelle"] == "" and services.state()["writes"] == writes
+
+
+def test_services_generation_export_then_apply_on_it_changes_nothing(
+    services: Portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("OTHER_LOGIN", "autre.gestionnaire")
+    monkeypatch.setenv("OTHER_PASSWORD", "Autre-Gest10n")
+    path = write_desired(
+        tmp_path, "account: {name: autre, portal: dgfip, login_env: OTHER_LOGIN, password_env: OTHER_PASSWORD}\n"
+    )
+    with one_login(path, services, browser) as session:
+        document = jobs.export(session, load_desired_state(path)[0])
+        (bagnols,) = document["structures"]
+        assert bagnols["identifiant"] == "21300032500018" and bagnols["statut"] == "ACTIF"
+        vert = {"email": "a.vert@syndicat30.example", "role": "Utilisateur simple", "actif": True}
+        assert bagnols["utilisateurs"] == [vert]
+        assert document["mon_compte"]["email"] == "j.pic@ailleurs.example"
+        out = tmp_path / "export.yaml"
+        out.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        writes = services.state()["writes"]
+
+        outcome = jobs.apply(session, load_desired_state(out)[0])
+        assert outcome.changes == [] and not outcome.failed
+        assert services.state()["writes"] == writes

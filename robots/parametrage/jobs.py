@@ -21,7 +21,7 @@ from robots.catalogue import Catalogue
 from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError
 from robots.parametrage import diff
-from robots.parametrage.generations import Generation, generation_named
+from robots.parametrage.generations import BY_FRAME, DETECT_FLOW, GENERATIONS, Generation, generation_named
 from robots.parametrage.model import DesiredState, StructureState
 from robots.runner import Runner
 from robots.secrets import REDACTOR, SecretProvider
@@ -51,7 +51,7 @@ class Options:
     env_name: str = "mock"
     portal_url: str | None = None
     browser: BrowserOptions = BrowserOptions()
-    generation: str = "legacy"
+    generation: str = "auto"  # or "legacy", "services": otherwise seen after the login
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Prepared:
     config: Config
     environment: Environment
     catalogue: Catalogue
-    generation: Generation
+    generation: Generation | None  # None: seen after the login
 
 
 def prepare(desired: DesiredState, options: Options) -> Prepared:
@@ -68,11 +68,13 @@ def prepare(desired: DesiredState, options: Options) -> Prepared:
     config = load_config()
     environment = config.environment(options.env_name, options.portal_url)
     catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
-    generation = generation_named(options.generation)
-    require_valid(generation.login_flow, catalogue, known={"entry"})
-    require_valid(generation.list_flow, catalogue, known=set())
-    for name, known in FLOW_INPUTS.items():
-        require_valid(generation.flow(name), catalogue, known=known)
+    generation = None if options.generation == "auto" else generation_named(options.generation)
+    require_valid(DETECT_FLOW, catalogue, known=set())
+    for each in [generation] if generation else GENERATIONS.values():
+        require_valid(each.login_flow, catalogue, known={"entry"})
+        require_valid(each.list_flow, catalogue, known=set())
+        for name, known in FLOW_INPUTS.items():
+            require_valid(each.flow(name), catalogue, known=known)
     account = desired.account
     missing = [n for n in (account.login_env, account.password_env) if not os.environ.get(n)]
     if missing:
@@ -87,7 +89,7 @@ class PortalSession:
 
     def __init__(self, prepared: Prepared, runner: Runner) -> None:
         self.prepared = prepared
-        self.generation = prepared.generation
+        self.generation: Generation = prepared.generation or GENERATIONS["legacy"]
         self.runner = runner
 
     def _scope(self, **values: Any) -> dict[str, Any]:
@@ -103,6 +105,10 @@ class PortalSession:
 
     def login(self) -> None:
         self._run(self.generation.login_flow)
+        if self.prepared.generation is None:
+            frame = self._run(DETECT_FLOW).get("portal_frame")
+            self.generation = GENERATIONS[BY_FRAME[str(frame)]]
+            logger.info("Génération du portail : {}", self.generation.name)
 
     def identifiants(self) -> list[str]:
         rows = self._run(self.generation.list_flow).get("structures") or []
