@@ -89,6 +89,15 @@ def mock_server() -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture(scope="session")
+def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One private Dovecot on loopback for the whole session (tests/dovecot.py); each test uses its own user."""
+    from tests.dovecot import dovecot
+
+    with dovecot(tmp_path_factory.mktemp("dovecot")) as server:
+        yield server
+
+
 @pytest.fixture
 def portal(mock_server: str) -> Portal:
     portal = Portal(mock_server)

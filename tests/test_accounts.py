@@ -16,16 +16,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from fixtures.mock_portal import MockPortalServer
-from fixtures.mock_portal.accounts import AccountSettings
 from robots.accounts import services
 from robots.accounts.onboarding import FlowRunner, onboard_row
 from robots.accounts.rows import AccountRow, check_row
 from robots.errors import StepFailed
 from robots.mailbox import NoMessage
 from robots.vault import Vault
-from tests import imap_server
-from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
+from tests.conftest import PROJECT, Portal, robot
 
 CAPTCHA_TOOL = PROJECT / "tests" / "mock_captcha.py"
 MANAGER = {"chorus_login": "f.uguet@dressing-louise.example", "chorus_password": "Lz4&vRt8WqNm"}
@@ -56,16 +53,13 @@ def mail_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def accounts_portal(mail_dir: Path) -> Iterator[Portal]:
-    with MockPortalServer(DEMO_DATA, account_settings=AccountSettings(maildir=mail_dir)) as server:
-        yield Portal(server.url)
-
-
 @pytest.fixture
-def portal(accounts_portal: Portal) -> Portal:
-    accounts_portal.reset()
-    return accounts_portal
+def portal(mock_server: str, mail_dir: Path) -> Portal:
+    """The session's mock portal, its mails delivered into this module's Maildir."""
+    portal = Portal(mock_server)
+    portal.reset()
+    portal.call("POST", "/__mock__/accounts", {"maildir": str(mail_dir)})
+    return portal
 
 
 def captcha_command(portal: Portal) -> str:
@@ -231,27 +225,19 @@ def test_an_unreadable_file_exits_2(tmp_path):
     assert done.returncode == 2 and "column(s) missing: email" in done.stderr
 
 
-@pytest.mark.skipif(imap_server.available() is not None, reason=str(imap_server.available()))
-def test_the_activation_mail_is_read_over_imap_from_dovecot(browser, tmp_path, monkeypatch):
-    folder = Path(tempfile.mkdtemp(prefix="chorus-dovecot-"))
-    try:
-        with (
-            imap_server.dovecot(folder) as imap,
-            MockPortalServer(DEMO_DATA, account_settings=AccountSettings(maildir=imap.maildir)) as server,
-        ):
-            monkeypatch.setenv("CHORUS_ROBOT_IMAP_PASSWORD", imap.password)
-            portal = Portal(server.url)
-            over_imap = services.AccountServices(
-                captcha=services.CommandSolver(captcha_command(portal)), mailbox_url=imap.url, insecure_mail=True,
-                mail_timeout_s=15, captcha_dir=tmp_path,
-            )  # fmt: skip
-            with services.using(over_imap):
-                outcome = onboard_row(FlowRunner(browser, "mock", server.url), Vault(tmp_path / "v.json"),
-                                      row("imap@ex.fr", siret="79954986000010"))  # fmt: skip
-            assert outcome.outcome == "rattachement_requested"
-            assert user(portal, "imap@ex.fr")["status"] == "active"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def test_the_activation_mail_is_read_over_imap_from_dovecot(browser, portal, imap_server, tmp_path, monkeypatch):
+    # The mock delivers into the Maildir Dovecot serves to the support mailbox, as a mail server would.
+    portal.call("POST", "/__mock__/accounts", {"maildir": str(imap_server.maildir("support"))})
+    monkeypatch.setenv("CHORUS_ROBOT_IMAP_PASSWORD", imap_server.password)
+    over_imap = services.AccountServices(
+        captcha=services.CommandSolver(captcha_command(portal)), mailbox_url=imap_server.url("support"),
+        insecure_mail=True, mail_timeout_s=15, captcha_dir=tmp_path,
+    )  # fmt: skip
+    with services.using(over_imap):
+        outcome = onboard_row(FlowRunner(browser, "mock", portal.url), Vault(tmp_path / "v.json"),
+                              row("imap@ex.fr", siret="79954986000010"))  # fmt: skip
+    assert outcome.outcome == "rattachement_requested"
+    assert user(portal, "imap@ex.fr")["status"] == "active"
 
 
 def test_a_row_stopped_after_creation_is_only_activated_on_the_rerun(browser, portal, mail_dir, tmp_path):
