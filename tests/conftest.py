@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,12 +92,18 @@ def mock_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One private Dovecot on loopback for the whole session (tests/dovecot.py); each test uses its own user."""
+def imap_server() -> Iterator[Any]:
+    """One private Dovecot on loopback for the whole session (tests/dovecot.py); each test uses its own user.
+
+    Its folder is not under pytest's basetemp: a concurrent pytest run may prune that while Dovecot serves it."""
     from tests.dovecot import dovecot
 
-    with dovecot(tmp_path_factory.mktemp("dovecot")) as server:
-        yield server
+    folder = Path(tempfile.mkdtemp(prefix="chorus-dovecot-"))
+    try:
+        with dovecot(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

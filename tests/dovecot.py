@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,9 +110,10 @@ def dovecot(folder: Path, password: str = PASSWORD) -> Iterator[ImapServer]:
         raise RuntimeError(why_not)
     folder.mkdir(parents=True, exist_ok=True)
     for path in (folder, *folder.parents):  # dovecot's users must reach the mail folder
-        if path == Path(path.anchor) or path.stat().st_mode & 0o011 == 0o011:
+        if path == Path(path.anchor) or path == Path(tempfile.gettempdir()):
             break
-        path.chmod(path.stat().st_mode | 0o011)
+        if path.stat().st_mode & 0o011 != 0o011:
+            path.chmod(path.stat().st_mode | 0o011)
     (folder / "run").mkdir(exist_ok=True)
     (folder / "mail").mkdir(exist_ok=True)
     shutil.chown(folder / "mail", "dovecot", "dovecot")
