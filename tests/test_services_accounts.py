@@ -110,6 +110,18 @@ def test_services_generation_refuses_what_the_portal_refuses():
     refused = client.get("/aife_csm/fr?id=aife_activation&jeton=inconnu").text
     assert "lien n&#39;est plus valide" in refused and "Soumettre" not in refused
 
+    newcomer = {**person, "email": "nouveau@ex.fr", "action": "creer"}
+    created = client.post("/aife_csm/fr?id=aife_enrollment", data=newcomer).text
+    assert "valable 60 minutes" in created, "the captcha validated above still stands for this form"
+    mail = app.extensions["accounts"].outbox[-1]
+    assert mail["to"] == "nouveau@ex.fr" and "valable 60 minutes" in mail["text"]
+    link = re.search(r"<(http[^>]+)>", mail["text"]).group(1).removeprefix("http://localhost")
+    assert "Soumettre" in client.get(link).text
+    client.post("/__mock__/accounts", json={"expire_links": True})
+    assert "plus valide" in client.get(link).text, "after 60 minutes the link is refused"
+    again = client.post("/aife_csm/fr?id=aife_enrollment", data={**newcomer, "email": "autre@ex.fr"}).text
+    assert "Veuillez valider le captcha" in again, "one validated captcha, one account"
+
 
 def test_run_drives_the_account_flows_with_the_account_options(portal: Portal, tmp_path: Path):
     maildir = tmp_path / "Maildir"
