@@ -18,6 +18,7 @@ from fixtures.mock_portal import create_app
 from robots.accounts import services
 from robots.accounts.onboarding import FlowRunner, onboard_row
 from robots.accounts.rows import AccountRow, check_row
+from robots.errors import StepFailed
 from robots.vault import Vault
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 
@@ -86,6 +87,16 @@ def test_services_generation_creates_activates_and_sets_up_the_structure(flows, 
     else:
         known = next(s for s in state["structures"] if s["identifiant"] == "79954986000010")
         assert known["rattachement_requests"] == [{"id": "rattachement-2", "email": "lucia@ex.fr", "status": "pending"}]
+
+
+def test_services_generation_an_expired_link_is_said_clearly(flows, services_portal):
+    flows.run("create_account.yaml", row("tard@ex.fr", siret="79954986000010").flow_inputs())
+    services_portal.call("POST", "/__mock__/accounts", {"expire_links": True})
+    with pytest.raises(StepFailed, match="Activation du compte refusée : Ce lien n'est plus valide"):
+        flows.run("activate_account.yaml", {"email": "tard@ex.fr"}, {"user_password": "Bonjour-2026-Tard"})
+    assert next(u for u in services_portal.state()["users"] if u["email"] == "tard@ex.fr")["status"] == (
+        "pending_activation"
+    )
 
 
 def test_services_generation_refuses_what_the_portal_refuses():
