@@ -89,16 +89,6 @@ def test_services_generation_creates_activates_and_sets_up_the_structure(flows, 
         assert known["rattachement_requests"] == [{"id": "rattachement-2", "email": "lucia@ex.fr", "status": "pending"}]
 
 
-def test_services_generation_an_expired_link_is_said_clearly(flows, services_portal):
-    flows.run("create_account.yaml", row("tard@ex.fr", siret="79954986000010").flow_inputs())
-    services_portal.call("POST", "/__mock__/accounts", {"expire_links": True})
-    with pytest.raises(StepFailed, match="Activation du compte refusée : Ce lien n'est plus valide"):
-        flows.run("activate_account.yaml", {"email": "tard@ex.fr"}, {"user_password": "Bonjour-2026-Tard"})
-    assert next(u for u in services_portal.state()["users"] if u["email"] == "tard@ex.fr")["status"] == (
-        "pending_activation"
-    )
-
-
 def test_services_generation_refuses_what_the_portal_refuses():
     """The portal's own errors, without a browser: captcha first, wrong captcha, e-mail used, link used or expired."""
     app = create_app(DEMO_DATA, generation="services")
@@ -134,22 +124,24 @@ def test_services_generation_refuses_what_the_portal_refuses():
     assert "Veuillez valider le captcha" in again, "one validated captcha, one account"
 
 
-def test_run_drives_the_account_flows_with_the_account_options(portal: Portal, tmp_path: Path):
-    maildir = tmp_path / "Maildir"
-    portal.call("POST", "/__mock__/accounts", {"maildir": str(maildir)})
-    common = ["--portal-url", portal.url, "--recordings", str(tmp_path / "recordings"), "--vault",
-              str(tmp_path / "vault.json"), "--journal", str(tmp_path / "journal.sqlite")]  # fmt: skip
+def test_run_creates_an_account_with_the_account_options_then_an_expired_link_is_said_clearly(
+    flows, services_portal, imap_server, tmp_path
+):  # fmt: skip
+    """`chorus-robot run flows/create_account.yaml --captcha-command … --mailbox … --insecure-mail` (imap:// to
+    loopback: refused without --insecure-mail), then the robot meets the link after its 60 minutes."""
     created = robot(
-        "run", "flows/create_account.yaml", *common, "--var", "email=run@ex.fr", "--var", "nom=Run",
-        "--var", "prenom=Rita", "--var", "siret=79954986000010", "--captcha-command", captcha_command(portal),
+        "run", "flows/create_account.yaml", "--portal-url", services_portal.url, "--var", "email=tard@ex.fr",
+        "--var", "nom=Tard", "--var", "prenom=Rita", "--var", "siret=79954986000010",
+        "--captcha-command", captcha_command(services_portal), "--mailbox", imap_server.url(MAILBOX_USER),
+        "--insecure-mail", "--mail-timeout", "15", "--recordings", str(tmp_path / "recordings"),
+        "--vault", str(tmp_path / "vault.json"), "--journal", str(tmp_path / "journal.sqlite"),
+        env={"CHORUS_ROBOT_IMAP_PASSWORD": imap_server.password},
     )  # fmt: skip
     assert created.returncode == 0, created.stdout + created.stderr
     assert list((tmp_path / "recordings" / "captcha").glob("captcha-*.png")), "--recordings holds the captcha"
-    secrets = {"CHORUS_USER_PASSWORD": "Bonjour-2026-Rita", "CHORUS_USER_SECRET_ANSWER": "le support"}
-    activated = robot(
-        "run", "flows/activate_account.yaml", *common, "--var", "email=run@ex.fr", "--mailbox",
-        f"maildir://{maildir}", "--mail-timeout", "15", env=secrets,
-    )  # fmt: skip
-    assert activated.returncode == 0, activated.stdout + activated.stderr
-    assert "Bonjour-2026-Rita" not in activated.stdout + activated.stderr
-    assert portal.account("run@ex.fr")["password"] == "Bonjour-2026-Rita"
+    assert next(u for u in services_portal.state()["users"] if u["email"] == "tard@ex.fr")["status"] == (
+        "pending_activation"
+    )
+    services_portal.call("POST", "/__mock__/accounts", {"expire_links": True})
+    with pytest.raises(StepFailed, match="Activation du compte refusée : Ce lien n'est plus valide"):
+        flows.run("activate_account.yaml", {"email": "tard@ex.fr"}, {"user_password": "Bonjour-2026-Tard"})
