@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser
@@ -126,10 +129,20 @@ def test_each_branch_is_created_activated_and_logs_in(flows, portal, tmp_path, b
     assert list((tmp_path / "captcha").glob("captcha-*.png")), "the captcha image is kept for the person"
 
 
+def request_rattachement(portal: Portal, email: str, siret: str) -> None:
+    """A person asks for a rattachement at the portal (over HTTP, no browser): the manager's flow is under test."""
+    page = urllib.request.urlopen(f"{portal.url}/cpp/ecran/creation-de-compte?" + urlencode(
+        {"email": email, "siret": siret}), timeout=10).read().decode()  # fmt: skip
+    form = {"mode": "existing", "siret": siret, "email": email, "email_confirmation": email, "nom": "Uguet",
+            "prenom": "Fanny", "contact": email, "pour": "paiement", "captcha": portal.call("GET", "/__mock__/captcha")[
+            "answer"], "captcha_jeton": re.search(r'name="captcha_jeton" value="([^"]+)"', page).group(1)}  # fmt: skip
+    done = urllib.request.urlopen(f"{portal.url}/cpp/creation-de-compte", urlencode(form).encode(), timeout=10)
+    assert "demande de rattachement à la structure a été transmise" in done.read().decode()
+
+
 def test_the_manager_validates_one_request_and_refuses_another(flows, portal):
-    known = BRANCHES["siret, known structure"]
     for email in ("accepte@ex.fr", "refuse@ex.fr"):
-        flows.run("create_account.yaml", row(email, **known).flow_inputs())
+        request_rattachement(portal, email, BRANCHES["siret, known structure"]["siret"])
     for email, decision in (("accepte@ex.fr", "valider"), ("refuse@ex.fr", "refuser")):
         inputs = {"email": email, "nom": "UGUET", "prenom": "Fanny", "decision": decision, "entry": "chorus"}
         flows.run("review_rattachements.yaml", inputs, MANAGER)
