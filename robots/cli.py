@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 
 from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
+from robots.accounts import services as accounts_services
 from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
@@ -21,6 +22,7 @@ from robots.secrets import REDACTOR
 
 def _run(args: argparse.Namespace) -> int:
     from robots import second_factor
+    from robots.accounts import services
     from robots.replay.recording import RecordOptions
     from robots.replay.stepper import Stepper
     from robots.run_flow import RunRequest, parse_assignments, run, summary
@@ -36,9 +38,12 @@ def _run(args: argparse.Namespace) -> int:
         browser=BrowserOptions(headed=args.headed, slow_mo_ms=args.slow_mo),
         observers=[Stepper()] if args.step else [],
         record=RecordOptions.parse(args.record, Path(args.recordings)),
-        secret_sources=second_factor.sources_for_run(args.mailbox),
+        secret_sources=second_factor.sources_for_run(
+            args.mailbox, mail_environ=services.mail_environ(args.insecure_mail)
+        ),
     )  # fmt: skip
-    prepared, result = run(request)
+    with services.using(services.from_args(args)):  # the account flows' captcha and mailbox
+        prepared, result = run(request)
     print("\n".join(summary(result, prepared.vault)))
     return EXIT_OK
 
@@ -111,10 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--record", metavar="KINDS", help="trace,video,screenshots (ou all) : les garder, avec la procédure illustrée"
     )
     run.add_argument("--recordings", default="recordings", metavar="DIR", help="dossier des enregistrements")
-    run.add_argument(
-        "--mailbox", metavar="URL",
-        help="second facteur par courriel : la boîte du compte (maildir:///CHEMIN ou "
-        "imaps://UTILISATEUR@HÔTE/DOSSIER) ; sinon CHORUS_TOTP_SECRET, sinon (au terminal) le code est demandé",
+    accounts_services.add_options(
+        run, mailbox_help=" ; elle reçoit aussi le code du second facteur (sinon CHORUS_TOTP_SECRET, sinon le code "
+        "est demandé au terminal)",
     )  # fmt: skip
     run.set_defaults(handler=_run)
 

@@ -64,6 +64,24 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+LA_POSTE_SIREN = "356000000"  # its establishments' SIRET follow another key rule
+
+
+def siret_problem(siret: str) -> str | None:
+    """The one SIRET check of the project (account rows, desired state, the mock portal): None for a SIRET,
+    "format" when it is not 14 digits, "key" when its key is wrong — the Luhn key, or for La Poste's
+    establishments (SIREN 356000000) the sum of the digits a multiple of 5."""
+    if not re.fullmatch(r"\d{14}", siret):
+        return "format"
+    if siret.startswith(LA_POSTE_SIREN):
+        return None if sum(int(c) for c in siret) % 5 == 0 else "key"
+    return None if luhn_valid(siret) else "key"
+
+
+def siret_valid(siret: str) -> bool:
+    return siret_problem(siret) is None
+
+
 def short_moment(value: str | None) -> str:
     """One format for every moment a person reads: JJ/MM/AAAA HH:MM ("-" when unknown)."""
     if not value:

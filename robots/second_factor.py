@@ -110,12 +110,16 @@ def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
     return {SECRET_NAME: obtain}
 
 
-def sources_for_run(mailbox_url: str | None, environ: dict[str, str] | None = None) -> dict[str, Callable[[], str]]:
-    """`run`: --mailbox (the code mailed to CHORUS_LOGIN), else CHORUS_TOTP_SECRET, else ask at a terminal."""
+def sources_for_run(
+    mailbox_url: str | None, environ: dict[str, str] | None = None, mail_environ: dict[str, str] | None = None
+) -> dict[str, Callable[[], str]]:
+    """`run`: --mailbox (the code mailed to CHORUS_LOGIN), else CHORUS_TOTP_SECRET, else ask at a terminal.
+
+    `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, robots.accounts.services.mail_environ)."""
     environ = dict(os.environ) if environ is None else environ
     address = environ.get("CHORUS_LOGIN", "")
     if mailbox_url:
-        return sources(source_for("email", address=address, mailbox_url=mailbox_url))
+        return sources(source_for("email", address=address, mailbox_url=mailbox_url, mail_environ=mail_environ))
     if environ.get(TOTP_ENV):
         from robots.secrets import REDACTOR
 
@@ -131,12 +135,13 @@ def source_for(
     mailbox_url: str | None = None,
     totp_secret: str | None = None,
     since: datetime | None = None,
+    mail_environ: dict[str, str] | None = None,
 ) -> CodeSource | None:
     """The code source of a login (None: no second factor configured)."""
     if kind == "email":
         if not mailbox_url:
             raise BadInput("second facteur par courriel : il faut l'URL d'une boîte aux lettres")
-        mailed = MailedCode(open_mailbox(mailbox_url), address)
+        mailed = MailedCode(open_mailbox(mailbox_url, mail_environ), address)
         if since:
             mailed.since = since
         return mailed

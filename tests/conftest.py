@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,6 +89,21 @@ def mock_server() -> Iterator[str]:
 
     with MockPortalServer(DEMO_DATA) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[Any]:
+    """One private Dovecot on loopback for the whole session (tests/dovecot.py); each test uses its own user.
+
+    Its folder is not under pytest's basetemp: a concurrent pytest run may prune that while Dovecot serves it."""
+    from tests.dovecot import dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="chorus-dovecot-"))
+    try:
+        with dovecot(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

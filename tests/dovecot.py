@@ -1,7 +1,9 @@
-"""A real IMAP server for tests: a private Dovecot on loopback, started and stopped by the tests.
+"""The one real IMAP server of the tests: a private Dovecot on loopback, on free ports, stopped by its own pid.
 
 `make test` installs Debian's dovecot-imapd (its system service is never used). Mail for USER lands in
-`<folder>/mail/USER` (a Maildir Dovecot reads), so a mock portal writing there is an SMTP server's stand-in.
+`<folder>/mail/USER` (a Maildir Dovecot serves as USER's INBOX), so a mock portal writing there
+(`mock-portal --maildir`, `/__mock__/accounts {"maildir": …}`) stands in for a mail server. One instance per
+test session (the `imap_server` fixture of tests/conftest.py); any user name logs in with its one password.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+PASSWORD = "imap-test-Pw7"
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
@@ -46,6 +51,14 @@ service imap-login {{
     port = {tls_port}
   }}
 }}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
 default_internal_user = dovecot
 default_login_user = dovenull
 """
@@ -60,12 +73,28 @@ class ImapServer:
     cafile: Path
 
     def maildir(self, user: str) -> Path:
-        """The Maildir Dovecot serves as USER's INBOX (created, owned by dovecot)."""
+        """The Maildir Dovecot serves as USER's INBOX (created; the mock writes, Dovecot moves and flags)."""
         path = self.folder / "mail" / user
         for sub in ("", "new", "cur", "tmp"):
             (path / sub).mkdir(parents=True, exist_ok=True)
+            (path / sub).chmod(0o777)
             shutil.chown(path / sub, "dovecot", "dovecot")
         return path
+
+    def url(self, user: str, tls: bool = False) -> str:
+        """The --mailbox URL of USER's INBOX (imap:// wants --insecure-mail, imaps:// CHORUS_ROBOT_IMAP_CAFILE)."""
+        if tls:
+            return f"imaps://{user}@127.0.0.1:{self.tls_port}/INBOX"
+        return f"imap://{user}@127.0.0.1:{self.port}/INBOX"
+
+
+def available() -> str | None:
+    """Why a private Dovecot cannot run here, or None."""
+    if not Path(DOVECOT).exists():
+        return "dovecot-imapd is not installed: `make test` installs it (apt-get install dovecot-imapd)"
+    if os.geteuid() != 0:
+        return "a private Dovecot needs root (it switches to the dovecot user)"
+    return None
 
 
 def free_port() -> int:
@@ -75,15 +104,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def dovecot(folder: Path, password: str) -> Iterator[ImapServer]:
-    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not Path(binary).exists():
-        raise RuntimeError("dovecot is not installed: `make test` installs it (apt-get install dovecot-imapd)")
+def dovecot(folder: Path, password: str = PASSWORD) -> Iterator[ImapServer]:
+    why_not = available()
+    if why_not:
+        raise RuntimeError(why_not)
     folder.mkdir(parents=True, exist_ok=True)
     for path in (folder, *folder.parents):  # dovecot's users must reach the mail folder
-        if path == Path(path.anchor) or path.stat().st_mode & 0o011 == 0o011:
+        if path == Path(path.anchor) or path == Path(tempfile.gettempdir()):
             break
-        path.chmod(path.stat().st_mode | 0o011)
+        if path.stat().st_mode & 0o011 != 0o011:
+            path.chmod(path.stat().st_mode | 0o011)
     (folder / "run").mkdir(exist_ok=True)
     (folder / "mail").mkdir(exist_ok=True)
     shutil.chown(folder / "mail", "dovecot", "dovecot")
@@ -96,7 +126,7 @@ def dovecot(folder: Path, password: str) -> Iterator[ImapServer]:
         CONFIG.format(folder=folder, port=port, tls_port=tls_port, ssl=ssl, password=password, uid=uid, gid=gid)
     )
     # Dovecot forks into the background: its output goes to its log, never to a pipe we would wait on.
-    subprocess.run([binary, "-c", str(config)], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    subprocess.run([DOVECOT, "-c", str(config)], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=30)  # fmt: skip
     pid_file = folder / "run" / "master.pid"
     try:

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from robots.accounts.onboarding import generate_password
-from robots.accounts.rows import read_rows, siret_valid
+from robots.accounts.rows import AccountRow, check_row, read_rows
 from robots.errors import BadInput
+from robots.parametrage.model import StructureState
+from robots.parsers import siret_problem, siret_valid
 from tests.conftest import PROJECT
 
 
@@ -53,8 +55,23 @@ def test_unreadable_files_are_bad_input(tmp_path: Path, content: str):
         read_rows(users)
 
 
-def test_siret_key_and_generated_passwords():
-    assert siret_valid("79954986000010") and not siret_valid("79954986000011")
+LA_POSTE = "35600000000015"  # SIREN 356000000: the sum of the digits is a multiple of 5, the Luhn key is wrong
+
+
+def test_one_siret_check_for_the_whole_project():
+    assert siret_valid("79954986000010") and siret_problem("79954986000011") == "key"
+    assert siret_problem("7995498600001") == "format" and siret_problem("7995498600001A") == "format"
+    assert siret_valid(LA_POSTE) and siret_problem("35600000000016") == "key"
+    row = AccountRow(2, {"email": "guichet@laposte.example", "nom": "Poste", "prenom": "Léa", "siret": LA_POSTE})
+    check_row(row)
+    assert row.problems == [], "an account row takes La Poste's SIRET, as parametrisation does"
+    assert StructureState(identifiant=LA_POSTE).identifiant == LA_POSTE
+    from fixtures.mock_portal.accounts import siret_problem as portal_check
+
+    assert portal_check(LA_POSTE) is None and portal_check("35600000000016") == "siret_key"
+
+
+def test_generated_passwords():
     password = generate_password()
     assert len(password) == 16 and "/" not in password
     assert all(any(c in kind for c in password) for kind in ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz",

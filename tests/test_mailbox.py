@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import imaplib
 import mailbox
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -18,9 +17,9 @@ from robots.errors import BadInput
 from robots.mailbox import NoMessage, open_mailbox
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal
-from tests.dovecot import ImapServer, dovecot
+from tests.dovecot import PASSWORD as IMAP_PASSWORD
+from tests.dovecot import ImapServer
 
-IMAP_PASSWORD = "imap-test-Pw7"
 USER = "compta@transports-garonne.example"
 NOW = datetime.now().astimezone().replace(microsecond=0)
 
@@ -31,12 +30,6 @@ def letter(to: str, body: str, sent: datetime, subject: str = "Votre code") -> E
     message["Date"], message["Message-ID"] = format_datetime(sent), make_msgid()
     message.set_content(body)
     return message
-
-
-@pytest.fixture(scope="module")
-def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
-    with dovecot(tmp_path_factory.mktemp("dovecot"), IMAP_PASSWORD) as server:
-        yield server
 
 
 @pytest.fixture
@@ -95,7 +88,7 @@ def test_imap_gives_the_newest_message_to_that_address_sent_after_the_moment(ima
     user = "lecture@example.org"
     append(imap_server, user, letter(user, "ancien 111111", NOW - timedelta(minutes=5)))
     append(imap_server, user, letter(user, "nouveau 222222", NOW + timedelta(seconds=1)))
-    reader = open_mailbox(f"imap://{user}@127.0.0.1:{imap_server.port}/INBOX")
+    reader = open_mailbox(imap_server.url(user))
 
     assert "222222" in reader.wait(user, NOW, timeout_s=0).text
     assert reader.newest(user, NOW + timedelta(minutes=1)) is None
@@ -107,7 +100,7 @@ def test_imaps_checks_the_server_certificate(imap_server: ImapServer, monkeypatc
     user = "tls@example.org"
     monkeypatch.setenv("CHORUS_ROBOT_IMAP_PASSWORD", IMAP_PASSWORD)
     append(imap_server, user, letter(user, "par TLS 555555", NOW + timedelta(seconds=1)))
-    url = f"imaps://{user}@127.0.0.1:{imap_server.tls_port}/INBOX"
+    url = imap_server.url(user, tls=True)
 
     with pytest.raises(Exception, match="injoignable.*CERTIFICATE_VERIFY_FAILED"):
         open_mailbox(url).newest(user, NOW)  # not a certificate the system trusts
@@ -132,7 +125,7 @@ def test_the_robot_logs_in_with_a_code_read_over_imap(
     monkeypatch.setenv("CHORUS_PASSWORD", account["password"])
     # The mock delivers into the Maildir Dovecot serves, as a mail server would.
     portal.call("POST", "/__mock__/options", {"second_factor": "email", "maildir": str(imap_server.maildir(USER))})
-    url = f"imap://{USER}@127.0.0.1:{imap_server.port}/INBOX"
+    url = imap_server.url(USER)
     structure = portal.managed_by(USER)[0]["identifiant"]
     request = RunRequest(
         flow=PROJECT / "flows" / "reset_technical_password.yaml", portal_url=portal.url,

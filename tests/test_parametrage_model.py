@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 
 from robots.parametrage import diff
-from robots.parametrage.model import RequestPolicy, StructureState, iban_valid, load_desired_state, siret_key_valid
+from robots.parametrage.model import RequestPolicy, StructureState, iban_valid, load_desired_state
 from tests.conftest import PROJECT
 from tests.test_fuzzed_input import FUZZ, folder, loads_or_bad_input, mutated
 
@@ -22,9 +22,7 @@ def test_malformed_desired_state_files_are_bad_input(data: bytes):
         loads_or_bad_input(load_desired_state, tmp / "desired.yaml")
 
 
-def test_siret_iban_keys():
-    assert siret_key_valid("21470244100012") and not siret_key_valid("21470244100013")
-    assert siret_key_valid("35600000000001")  # La Poste: the sum of the digits is a multiple of 5
+def test_iban_key():
     assert iban_valid("FR76 3000 6000 0112 3456 7890 189") and not iban_valid("FR76 3000 6000 0112 3456 7890 188")
 
 

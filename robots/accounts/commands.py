@@ -5,19 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from robots.accounts import services
 from robots.config import PROJECT_ROOT
 
 DEFAULT_VAULT = "var/vault/user-accounts.json"
-
-
-def _services(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from robots.accounts.services import AccountServices, CommandSolver, TerminalSolver
-
-    return AccountServices(
-        captcha=CommandSolver(args.captcha_command) if args.captcha_command else TerminalSolver(),
-        mailbox_url=args.mailbox, insecure_mail=args.insecure_mail, mail_timeout_s=args.mail_timeout,
-        captcha_dir=Path(args.recordings) / "captcha",
-    )  # fmt: skip
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -27,7 +18,7 @@ def _create(args: argparse.Namespace) -> int:
     vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_VAULT
     request = OnboardingRequest(
         file=Path(args.file), env_name=args.env, portal_url=args.portal_url, vault_path=vault,
-        report_path=Path(args.report) if args.report else None, services=_services(args),
+        report_path=Path(args.report) if args.report else None, services=services.from_args(args),
         browser=BrowserOptions(headed=args.headed),
     )  # fmt: skip
     outcomes, exit_code = onboard(request)
@@ -44,10 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     create.add_argument("file", help="CSV (UTF-8, ; or ,) or YAML: email, nom, prenom, siret, type, identifiant…")
     create.add_argument("--env", default="mock", help="environment of config/robot.yaml")
     create.add_argument("--portal-url", help="base URL of the portal (overrides the environment's)")
-    create.add_argument("--mailbox", metavar="URL", help="imaps://USER@HOST[:PORT]/FOLDER or maildir:///PATH")
-    create.add_argument("--insecure-mail", action="store_true", help="allow imap:// (loopback tests only)")
-    create.add_argument("--mail-timeout", type=float, default=300, metavar="S", help="wait this long for a mail")
-    create.add_argument("--captcha-command", metavar="CMD", help="CMD IMAGE prints the captcha's characters")
+    services.add_options(create)
     create.add_argument("--vault", help=f"user vault (default: {DEFAULT_VAULT})")
     create.add_argument("--report", metavar="FILE", help="JSON report, one entry per row")
     create.add_argument("--recordings", default="recordings", metavar="DIR", help="where captcha images go")

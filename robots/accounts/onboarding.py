@@ -44,6 +44,7 @@ REASONS = {
     "sans_rattachement": "compte créé et activé sans rattachement : à demander depuis « Mon compte »",
     "repris": "compte créé par une exécution interrompue, activé par celle-ci",
 }
+SERVICES_PENDING = "structure_a_la_premiere_connexion"  # portail de services: the structure comes at first login
 
 
 def generate_password(length: int = PASSWORD_LENGTH) -> str:
@@ -137,9 +138,12 @@ def onboard_row(flows: FlowRunner, vault: Vault, row: AccountRow) -> Outcome:
         flows.run("activate_account.yaml", {"email": email, "since": entry.get("requested_at", ""),
                                             "question": entry["question"]}, login)  # fmt: skip
         vault.put(email, status="activated")
-    flows.run("first_login.yaml", {"email": email}, {"user_password": entry["password"]})
-    vault.put(email, status="active")
-    return Outcome(row.line, email, OUTCOMES.get(entry["outcome"], "created"), REASONS[entry["outcome"]])
+    done = flows.run("first_login.yaml", {**row.flow_inputs(), "email": email}, {"user_password": entry["password"]})
+    outcome = done.get("outcome") or entry["outcome"]  # the portail de services says it at the first login
+    if outcome == SERVICES_PENDING:
+        raise RobotError("première connexion sans la fenêtre « Votre structure » : structure ni créée ni demandée")
+    vault.put(email, status="active", outcome=outcome)
+    return Outcome(row.line, email, OUTCOMES.get(outcome, "created"), REASONS[outcome])
 
 
 def _create(flows: FlowRunner, vault: Vault, row: AccountRow, interrupted_before: bool) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from robots.errors import BadInput
-from robots.parsers import luhn_valid
+from robots.parsers import siret_problem
 
 COLUMNS = (
     "email", "nom", "prenom", "siret", "type", "identifiant", "raison_sociale", "libelle", "adresse",
@@ -66,11 +66,6 @@ class AccountRow:
         return inputs
 
 
-def siret_valid(siret: str) -> bool:
-    """14 digits whose Luhn key is right."""
-    return re.fullmatch(r"\d{14}", siret) is not None and luhn_valid(siret)
-
-
 def check_row(row: AccountRow) -> None:
     v = row.values
     problems = row.problems
@@ -79,9 +74,10 @@ def check_row(row: AccountRow) -> None:
     problems += [f"« {name} » manquant" for name in ("nom", "prenom") if not v.get(name)]
     siret = v.get("siret", "")
     if siret:
-        if not re.fullmatch(r"\d{14}", siret):
+        problem = siret_problem(siret)
+        if problem == "format":
             problems.append(f"SIRET « {siret} » : 14 chiffres attendus")
-        elif not siret_valid(siret):
+        elif problem == "key":
             problems.append(f"SIRET « {siret} » : clé de contrôle fausse")
     else:
         _check_without_siret(v, problems)

@@ -7,6 +7,7 @@ image's path as its last argument and its stdout is the answer. The robot never 
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import subprocess
@@ -78,9 +79,41 @@ class AccountServices:
             if not url:
                 raise BadInput(f"aucune boîte aux lettres pour lire les courriels du portail :"
                     f" --mailbox URL (ou {MAILBOX_ENV})")
-            environ = {**os.environ, INSECURE_ENV: "1"} if self.insecure_mail else None  # --insecure-mail
-            self._mailbox = open_mailbox(url, environ)
+            self._mailbox = open_mailbox(url, mail_environ(self.insecure_mail))
         return self._mailbox
+
+
+def mail_environ(insecure: bool) -> dict[str, str] | None:
+    """The environment a mailbox URL is read with: `--insecure-mail` allows imap:// to a loopback address."""
+    return {**os.environ, INSECURE_ENV: "1"} if insecure else None
+
+
+def add_options(parser: argparse.ArgumentParser, mailbox_help: str = "") -> None:
+    """--mailbox, --insecure-mail, --mail-timeout, --captcha-command: the same for `accounts create` and `run`."""
+    parser.add_argument(
+        "--mailbox", metavar="URL",
+        help="boîte aux lettres des courriels du portail : imaps://UTILISATEUR@HÔTE[:PORT]/DOSSIER (mot de passe "
+        f"dans CHORUS_ROBOT_IMAP_PASSWORD) ou maildir:///CHEMIN ; défaut : {MAILBOX_ENV}{mailbox_help}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--insecure-mail", action="store_true", help="accepter imap:// en clair vers une adresse locale (tests)"
+    )
+    parser.add_argument(
+        "--mail-timeout", type=float, default=300, metavar="S", help="attendre un courriel au plus S secondes"
+    )
+    parser.add_argument(
+        "--captcha-command", metavar="CMD",
+        help="CMD IMAGE affiche les caractères du captcha ; sans elle, la personne au terminal les recopie",
+    )  # fmt: skip
+
+
+def from_args(args: argparse.Namespace) -> AccountServices:
+    """The services the options of `add_options` (and --recordings) describe."""
+    return AccountServices(
+        captcha=CommandSolver(args.captcha_command) if args.captcha_command else TerminalSolver(),
+        mailbox_url=args.mailbox, insecure_mail=args.insecure_mail, mail_timeout_s=args.mail_timeout,
+        captcha_dir=Path(args.recordings) / "captcha",
+    )  # fmt: skip
 
 
 _CURRENT: ContextVar[AccountServices | None] = ContextVar("account_services", default=None)

@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, fi
 
 from robots.errors import BadInput, Problem
 from robots.flow_model import Model
-from robots.parsers import luhn_valid
+from robots.parsers import siret_problem
 from robots.renewal.roster import EMAIL, ENV_NAME
 from robots.yamlfile import line_of, load_yaml, problems_from
 
@@ -40,7 +40,6 @@ ROLES = ("Gestionnaire Secondaire", "Utilisateur simple")
 PHONE = re.compile(r"^\+\d{1,3} ?\d{4,14}$")
 POSTAL_CODE_FR = re.compile(r"^\d{5}$")
 BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-LA_POSTE_SIREN = "356000000"  # its establishments' SIRET follow another key rule
 
 
 def _text(value: Any) -> Any:
@@ -49,13 +48,6 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_text)]
-
-
-def siret_key_valid(siret: str) -> bool:
-    """The Luhn key of the 14 digits (La Poste's establishments: the sum of the digits is a multiple of 5)."""
-    if siret.startswith(LA_POSTE_SIREN):
-        return sum(int(c) for c in siret) % 5 == 0
-    return luhn_valid(siret)
 
 
 def iban_valid(iban: str) -> bool:
@@ -225,9 +217,10 @@ class StructureState(Model):
     @field_validator("identifiant")
     @classmethod
     def _siret(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{14}", value):
+        problem = siret_problem(value)
+        if problem == "format":
             raise ValueError(f"identifiant « {value} » : un SIRET a 14 chiffres (mettez-le entre guillemets)")
-        if not siret_key_valid(value):
+        if problem == "key":
             raise ValueError(f"identifiant « {value} » : la clé de contrôle du SIRET est fausse")
         return value
 

@@ -28,11 +28,11 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError
 
 from robots.errors import BadInput, Problem
 from robots.flow_model import Model
+from robots.parsers import siret_problem
 from robots.yamlfile import line_of, load_yaml, problems_from
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SIRET = re.compile(r"^[0-9]{14}$")
 
 
 def _identifiant_text(value: Any) -> Any:
@@ -41,7 +41,8 @@ def _identifiant_text(value: Any) -> Any:
 
 
 def _check_identifiant(value: str) -> str:
-    if not SIRET.fullmatch(value):
+    # Only the form: the identifiant is the portal's own, whatever its key (robots.parsers.siret_problem).
+    if siret_problem(value) == "format":
         raise ValueError(
             f"identifiant « {value} » : un identifiant de structure (SIRET) a 14 chiffres (entre guillemets en YAML)"
         )
