@@ -40,7 +40,11 @@ WITHIN = 30
 def write_roster(folder: Path, data: Path) -> tuple[Path, dict[str, str]]:
     """Every account of the data file, `structures: all`, credentials by variable; the vault as only delivery."""
     accounts, env = [], {}
-    for number, account in enumerate(yaml.safe_load(data.read_text(encoding="utf-8"))["accounts"]):
+    raw = yaml.safe_load(data.read_text(encoding="utf-8"))
+    for number, account in enumerate(raw["accounts"]):
+        managed = [s["identifiant"] for s in raw["structures"] if s.get("manager") == account["login"]]
+        if not managed or not all(len(i) == 14 and i.isdigit() for i in managed):
+            continue  # the account-creation fixtures (a structure without SIRET): nothing a night renews
         login_env, password_env = f"BENCH{number}_LOGIN", f"BENCH{number}_PASSWORD"
         env[login_env], env[password_env] = account["login"], str(account["password"])
         accounts.append({"name": f"compte{number}", "portal": account["portal"], "login_env": login_env,

@@ -77,7 +77,7 @@ def track(page: Page) -> None:
 
     def on_request(request: Any) -> None:
         if main_frame(request):
-            navigation.method, navigation.url = request.method, request.url
+            navigation.method, navigation.url = _method_of(request), request.url
             navigation.status = navigation.failed = None
 
     def on_response(response: Any) -> None:
@@ -91,6 +91,16 @@ def track(page: Page) -> None:
     page.on("request", on_request)
     page.on("response", on_response)
     page.on("requestfailed", on_failed)
+
+
+def _method_of(request: Any) -> str:
+    """POST when the page came from a form, even through a redirect (POST, 303, GET): a step that led there
+    may have changed the portal, so neither the page nor the step is done again."""
+    methods = []
+    while request is not None:
+        methods.append(request.method)
+        request = request.redirected_from
+    return next((method for method in methods if method != "GET"), "GET")
 
 
 def navigation(page: Page) -> Navigation | None:
@@ -129,6 +139,7 @@ def attempt(ctx: Any, step: m.Step, action: Callable[[], None]) -> None:
     """Runs a step; after a fault of the portal, runs it again (repeatable steps only), else names the failure."""
     policy: RetryPolicy = getattr(ctx.runner, "retry", None) or RetryPolicy()
     done = 0
+    start = _Start(ctx.page.url, (navigation(ctx.page) or Navigation()).method)
     while True:
         try:
             action()
@@ -144,23 +155,40 @@ def attempt(ctx: Any, step: m.Step, action: Callable[[], None]) -> None:
             done += 1
             logger.warning("  {} : l'étape est reprise dans {:.1f} s ({}/{})", fault.detail, delay, done,
                            policy.attempts)  # fmt: skip
-            if not _restore(ctx, step, delay):
+            if not _restore(ctx, step, delay, start):
                 raise _named(exc, fault) from None
 
 
-def _restore(ctx: Any, step: m.Step, delay_s: float) -> bool:
-    """The page as it was before the fault: its GET loaded again (never a POST); False when that cannot be."""
+# Steps that turn a table's pages: run again from the page they started on (the table's first page).
+_TURNS_PAGES = (m.ReadTable, m.PickRow)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """The page a step started on: where it starts again (a table read again from its first page)."""
+
+    url: str
+    method: str
+
+
+def _restore(ctx: Any, step: m.Step, delay_s: float, start: _Start) -> bool:
+    """The page the step started on, loaded again — only if it came from a GET (never a form sent twice, nor a
+    page reached from one); False when that cannot be."""
     page: Page = ctx.page
-    nav = navigation(page) or Navigation()
-    if not isinstance(step, m.GoTo) and nav.method != "GET":
-        logger.warning("  la page vient d'un envoi de formulaire ({}) : il n'est jamais renvoyé", nav.method)
+    if not isinstance(step, _TURNS_PAGES):  # the page the step waited on or read: the current one
+        start = _Start(page.url, (navigation(page) or Navigation()).method)
+    if not isinstance(step, m.GoTo) and (start.method != "GET" or not start.url.startswith("http")):
+        logger.warning("  la page vient d'un envoi de formulaire ({}) : il n'est jamais renvoyé", start.method)
         return False
     page.wait_for_timeout(delay_s * 1000)  # Playwright's wait: the other workers go on meanwhile
     ctx.page_changed()
     if isinstance(step, m.GoTo):
         return True
     try:
-        page.reload(wait_until="load", timeout=ctx.timeout_s * 1000)
+        if page.url == start.url:
+            page.reload(wait_until="load", timeout=ctx.timeout_s * 1000)
+        else:
+            page.goto(start.url, wait_until="load", timeout=ctx.timeout_s * 1000)
     except PlaywrightError as exc:
         logger.warning("  rechargement en échec : {}", _first_line(str(exc)))  # the step fails again, is diagnosed
     return True
