@@ -13,6 +13,7 @@ re-reads the structure before deciding anything (robots/renewal/resume.py).
 from __future__ import annotations
 
 import random
+import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Navigation:
     """The last navigation of a tab's main frame: how it was asked for, how the portal answered."""
 
     method: str = "GET"
+    via_form: bool = False  # a POST led here, through a redirect (POST, 303, GET)
     url: str = ""
     status: int | None = None
     failed: str | None = None
@@ -77,7 +79,8 @@ def track(page: Page) -> None:
 
     def on_request(request: Any) -> None:
         if main_frame(request):
-            navigation.method, navigation.url = _method_of(request), request.url
+            navigation.method, navigation.url = request.method, request.url
+            navigation.via_form = _method_of(request) != "GET"
             navigation.status = navigation.failed = None
 
     def on_response(response: Any) -> None:
@@ -121,16 +124,20 @@ def diagnose(ctx: Any, exc: BaseException) -> Fault:
     text = str(exc)
     if nav.failed or "net::ERR_" in text:
         return Fault(PORTAL_UNAVAILABLE, f"réseau : {nav.failed or _first_line(text)}", True)
-    if nav.status is not None and nav.status >= 500:
-        return Fault(PORTAL_UNAVAILABLE, f"le portail a répondu HTTP {nav.status}", True)
+    status = nav.status if nav.status is not None else _status_in(text)  # a tab opened by the step: its words
+    if status is not None and status >= 500:
+        return Fault(PORTAL_UNAVAILABLE, f"le portail a répondu HTTP {status}", True)
+    login = _login_screen(page, ctx.catalogue)  # before the error screens: a login page may show an alert too
+    if login is not None:
+        return Fault(SESSION_EXPIRED, f"la session a pris fin (écran « {login.title} »)", True)
     shown = _identify(page, ctx.catalogue)
     if shown is not None and shown.name == TECHNICAL_ERROR_SCREEN:
         return Fault(PORTAL_UNAVAILABLE, "page « erreur technique » du portail", True)
-    if shown is not None and shown.name in LOGIN_SCREENS:
-        return Fault(SESSION_EXPIRED, f"la session a pris fin (écran « {shown.title} »)", True)
+    if isinstance(exc, PlaywrightTimeout | TimeoutError) or "Timeout" in text:
+        return Fault(PORTAL_UNAVAILABLE, "délai dépassé", True)
     if shown is not None and shown.kind == "error":
         return Fault(PORTAL_REFUSED, "le portail affiche une erreur", False)
-    if shown is None and (isinstance(exc, PlaywrightTimeout | TimeoutError) or not _loaded(page, nav)):
+    if shown is None and not _loaded(page, nav):
         return Fault(PORTAL_UNAVAILABLE, "délai dépassé : la page n'est pas venue", True)
     return Fault(SCREEN_NOT_RECOGNISED, "", False)
 
@@ -139,7 +146,7 @@ def attempt(ctx: Any, step: m.Step, action: Callable[[], None]) -> None:
     """Runs a step; after a fault of the portal, runs it again (repeatable steps only), else names the failure."""
     policy: RetryPolicy = getattr(ctx.runner, "retry", None) or RetryPolicy()
     done = 0
-    start = _Start(ctx.page.url, (navigation(ctx.page) or Navigation()).method)
+    start = _Start(ctx.page.url, _form_or_get(navigation(ctx.page) or Navigation()))
     while True:
         try:
             action()
@@ -194,6 +201,15 @@ def _restore(ctx: Any, step: m.Step, delay_s: float, start: _Start) -> bool:
     return True
 
 
+def _form_or_get(nav: Navigation) -> str:
+    return "POST" if nav.via_form else nav.method
+
+
+def _status_in(text: str) -> int | None:
+    found = re.search(r"HTTP (\d{3})", text)
+    return int(found.group(1)) if found else None
+
+
 def _named(exc: BaseException, fault: Fault) -> StepFailed:
     reason = exc.reason if isinstance(exc, StepFailed) else _first_line(str(exc))
     if fault.detail and fault.detail not in reason:
@@ -201,6 +217,17 @@ def _named(exc: BaseException, fault: Fault) -> StepFailed:
     screenshot = exc.screenshot if isinstance(exc, StepFailed) else None
     exit_code = exc.exit_code if isinstance(exc, StepFailed) else 1
     return StepFailed(reason, screenshot=screenshot, exit_code=exit_code, kind=fault.kind)
+
+
+def _login_screen(page: Page, catalogue: Any) -> Any:
+    for name in LOGIN_SCREENS:
+        screen = catalogue.screen(name)
+        try:
+            if screen is not None and locate.is_shown(page, screen):
+                return screen
+        except Exception:  # noqa: BLE001 - a page that went away
+            return None
+    return None
 
 
 def _identify(page: Page, catalogue: Any) -> Any:
