@@ -118,6 +118,9 @@ def one_row(data: Path, generation: str, args: argparse.Namespace, folder: Path)
         reported1 = {i for i in due_now - renewed1 if outcomes.get(i, {}).get("action") == "failed"
                      and outcomes[i].get("error")}  # fmt: skip
         second, output2, seconds2 = renew(url, roster, env, work, "run2", args.jobs)
+        for outcome in second.get("outcomes", []):
+            if outcome.get("action") == "failed":
+                print(f"  run 2 failed: {outcome['identifiant']}: {outcome.get('error')}", file=sys.stderr)
         state = call(url + "/__mock__/state")
         renewed = {s["identifiant"] for s in state["structures"] if s.get("reset_count")}  # type: ignore[index]
         kinds: dict[str, int] = {}
