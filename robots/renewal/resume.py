@@ -28,10 +28,11 @@ from robots.errors import (
     DELIVERY_FAILED,
     PORTAL_REFUSED,
     PORTAL_UNAVAILABLE,
+    SCREEN_NOT_RECOGNISED,
     SESSION_EXPIRED,
     StepFailed,
 )
-from robots.renewal.logins import MAX_UNSUCCESSFUL_LOGINS
+from robots.renewal.logins import MAX_UNSUCCESSFUL_LOGINS, STOPPING_KINDS
 from robots.renewal.report import Outcome
 from robots.secrets import REDACTOR
 
@@ -54,14 +55,15 @@ def log_in(session: AccountSession, runner: Runner) -> None:
         try:
             runner.run(LOGIN_FLOW, session.scope())
         except StepFailed as exc:
-            if exc.kind not in RIDDEN:
-                raise
-            count = gate.unsuccessful(name)
+            if exc.kind in STOPPING_KINDS or exc.kind == PORTAL_REFUSED:
+                raise  # the portal refused, or the flow decided (a first connection): not again
+            count = gate.unsuccessful(name)  # a fault, or a screen seen mid-way: again, within the budget
             if count >= MAX_UNSUCCESSFUL_LOGINS:
-                reason = labelled(PORTAL_UNAVAILABLE, f"connexion du compte « {name} » impossible après {count} "
-                                  f"essais : {exc.reason}")  # fmt: skip
-                gate.stop(name, REDACTOR.redact(reason), PORTAL_UNAVAILABLE)
-                raise StepFailed(reason, kind=PORTAL_UNAVAILABLE) from None
+                kind = exc.kind or SCREEN_NOT_RECOGNISED
+                reason = labelled(kind, f"connexion du compte « {name} » impossible après {count} essais : "
+                                  f"{exc.reason}")  # fmt: skip
+                gate.stop(name, REDACTOR.redact(reason), kind)
+                raise StepFailed(reason, kind=kind) from None
             delay = runner.retry.delay(count)
             logger.warning("Connexion du compte « {} » interrompue ({}) : nouvel essai dans {:.1f} s ({}/{})", name,
                            exc.reason, delay, count + 1, MAX_UNSUCCESSFUL_LOGINS)  # fmt: skip
