@@ -13,7 +13,8 @@ from dotenv import load_dotenv
 from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
-from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
+from robots.error_kinds import kind_of, labelled
+from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError, StepFailed
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return conventions.quiet_broken_pipe()
     except RobotError as exc:
-        print(f"chorus-robot: {REDACTOR.redact(str(exc))}", file=sys.stderr)
+        message = labelled(kind_of(exc), str(exc)) if isinstance(exc, StepFailed) else str(exc)  # its kind first
+        print(f"chorus-robot: {REDACTOR.redact(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("chorus-robot: interrompu", file=sys.stderr)

@@ -57,6 +57,9 @@ class Settings(Model):
     catalogue: Path = Path("selectors")
     # renew: pages fetch no images, fonts or media (not in step mode, where a person watches).
     block_resources: bool = True
+    # A step safe to repeat (navigation, reads) after a fault of the portal: how many more times, first pause.
+    retry_attempts: int = Field(3, ge=0)
+    retry_backoff_s: float = Field(1.0, ge=0)
 
 
 class Config(Model):

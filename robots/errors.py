@@ -11,6 +11,20 @@ EXIT_BAD_INPUT = 2
 EXIT_FORBIDDEN_CHARACTERS = 3
 EXIT_LOCKED = 4
 
+# Named kinds of failure (StepFailed.kind, Outcome.error_kind): robots/error_kinds.py says what each means.
+LOGIN_REFUSED = "login_refused"  # credentials refused
+ACCOUNT_LOCKED = "account_locked"
+SECOND_FACTOR = "second_factor"
+SCREEN_NOT_RECOGNISED = "screen_not_recognised"
+PORTAL_UNAVAILABLE = "portal_unavailable"
+SESSION_EXPIRED = "session_expired"
+PORTAL_REFUSED = "portal_refused"  # the portal refused the input
+DELIVERY_FAILED = "delivery_failed"
+BAD_INPUT = "bad_input"
+FORBIDDEN_CHARACTERS = "forbidden_characters"
+LOCKED = "locked"  # another run holds the lock
+INTERNAL = "internal"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -56,7 +70,7 @@ class StepFailed(RobotError):
         kind: str | None = None,
     ) -> None:
         self.reason = message
-        self.kind = kind  # what the portal said, when a caller must act on it: see flow_model.FailKind
+        self.kind = kind  # a named kind (above; robots/error_kinds.py), when known
         self.step_label = step_label
         self.screen_seen = screen_seen
         self.screenshot = screenshot

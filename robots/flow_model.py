@@ -209,7 +209,11 @@ class WhichScreenArgs(Model):
     into: VarName = Field(description="Variable receiving the name of the screen shown")
 
 
-FailKind = Literal["login_refused", "account_locked", "second_factor"]
+# robots/error_kinds.py; a `fail` without kind: portal_refused
+FailKind = Literal[
+    "login_refused", "account_locked", "second_factor", "portal_refused", "portal_unavailable",
+    "screen_not_recognised",
+]  # fmt: skip
 
 
 class SelectArgs(Model):
@@ -245,7 +249,8 @@ class FailArgs(Model):
     kind: FailKind | None = Field(
         None,
         description="login_refused, account_locked, second_factor: the nightly job never logs in again to an "
-        "account whose login failed so (the portal locks an account after 5 failed logins)",
+        "account whose login failed so (the portal locks an account after 5 failed logins); portal_refused (the "
+        "default), portal_unavailable, screen_not_recognised: see « When a run fails » in the README",
     )
 
 
@@ -254,6 +259,9 @@ class FailArgs(Model):
 
 class Step(Model):
     command: ClassVar[str]
+    # Safe to run again after a fault of the portal (a 5xx, « erreur technique », a timeout, the network): it
+    # changes nothing on the portal (navigation, reads, waits). Every command says it (checked below).
+    repeatable: ClassVar[bool]
     label: str | None = Field(None, description="What the step does, as a procedure words it")
 
     @classmethod
@@ -278,86 +286,103 @@ class Step(Model):
 
 class GoTo(Step):
     command: ClassVar[str] = "goto"
+    repeatable: ClassVar[bool] = True  # navigation
     goto: Template = Field(description="URL, e.g. ${env.dgfip_url}")
 
 
 class ExpectScreen(Step):
     command: ClassVar[str] = "expect_screen"
+    repeatable: ClassVar[bool] = True  # a wait for a screen
     expect_screen: ScreenName
 
 
 class Fill(Step):
     command: ClassVar[str] = "fill"
+    repeatable: ClassVar[bool] = True  # typing into a field: the field ends the same
     fill: FillArgs
 
 
 class Click(Step):
     command: ClassVar[str] = "click"
+    repeatable: ClassVar[bool] = False  # a click may submit a form: a reset, a request
     click: ElementRef
 
 
 class Read(Step):
     command: ClassVar[str] = "read"
+    repeatable: ClassVar[bool] = True  # a read
     read: ReadArgs
 
 
 class ReadBlock(Step):
     command: ClassVar[str] = "read_block"
+    repeatable: ClassVar[bool] = True  # a read
     read_block: ReadBlockArgs
 
 
 class ReadTable(Step):
     command: ClassVar[str] = "read_table"
+    repeatable: ClassVar[bool] = True  # a read (pages turned)
     read_table: ReadTableArgs
 
 
 class PickRow(Step):
     command: ClassVar[str] = "pick_row"
+    repeatable: ClassVar[bool] = True  # a read, then the row's link
     pick_row: PickRowArgs
 
 
 class SetVars(Step):
     command: ClassVar[str] = "set"
+    repeatable: ClassVar[bool] = True  # variables only
     set: dict[VarName, Template]
 
 
 class If(Step):
     command: ClassVar[str] = "if"
+    repeatable: ClassVar[bool] = False  # its steps decide for themselves
     if_: IfArgs = Field(alias="if")
 
 
 class Repeat(Step):
     command: ClassVar[str] = "repeat"
+    repeatable: ClassVar[bool] = False  # its steps decide for themselves
     repeat: RepeatArgs
 
 
 class Call(Step):
     command: ClassVar[str] = "call"
+    repeatable: ClassVar[bool] = False  # its steps decide for themselves
     call: CallArgs
 
 
 class ReadFields(Step):
     command: ClassVar[str] = "read_fields"
+    repeatable: ClassVar[bool] = True  # a read
     read_fields: ReadFieldsArgs
 
 
 class WriteFields(Step):
     command: ClassVar[str] = "write_fields"
+    repeatable: ClassVar[bool] = True  # fields typed, boxes set: the form ends the same
     write_fields: WriteFieldsArgs
 
 
 class ForEach(Step):
     command: ClassVar[str] = "for_each"
+    repeatable: ClassVar[bool] = False  # its steps decide for themselves
     for_each: ForEachArgs
 
 
 class Store(Step):
     command: ClassVar[str] = "store"
+    repeatable: ClassVar[bool] = False  # vault and journal, never repeated blindly
     store: StoreArgs
 
 
 class Checkpoint(Step):
     command: ClassVar[str] = "checkpoint"
+    repeatable: ClassVar[bool] = False  # a journal mark
     checkpoint: CheckpointArgs
 
 
@@ -365,36 +390,43 @@ class WhichScreen(Step):
     """Waits until one of several screens shows (another generation, a logged-out landing…)."""
 
     command: ClassVar[str] = "which_screen"
+    repeatable: ClassVar[bool] = True  # a wait for a screen
     which_screen: WhichScreenArgs
 
 
 class Fail(Step):
     command: ClassVar[str] = "fail"
+    repeatable: ClassVar[bool] = False  # a decision
     fail: FailArgs
 
 
 class Select(Step):
     command: ClassVar[str] = "select"
+    repeatable: ClassVar[bool] = True  # an option chosen
     select: SelectArgs
 
 
 class Check(Step):
     command: ClassVar[str] = "check"
+    repeatable: ClassVar[bool] = True  # a box set
     check: CheckArgs
 
 
 class SolveCaptcha(Step):
     command: ClassVar[str] = "solve_captcha"
+    repeatable: ClassVar[bool] = False  # a person answers once
     solve_captcha: SolveCaptchaArgs
 
 
 class ReadMail(Step):
     command: ClassVar[str] = "read_mail"
+    repeatable: ClassVar[bool] = True  # a read of the mailbox
     read_mail: ReadMailArgs
 
 
 class Log(Step):
     command: ClassVar[str] = "log"
+    repeatable: ClassVar[bool] = True  # a log line
     log: Template
 
 
@@ -404,6 +436,9 @@ STEP_TYPES: tuple[type[Step], ...] = (
     Select, Check, SolveCaptcha, ReadMail,
 )  # fmt: skip
 STEP_COMMANDS = tuple(t.command for t in STEP_TYPES)
+_UNSAID = [t.command for t in STEP_TYPES if "repeatable" not in vars(t)]
+if _UNSAID:  # a new command must say whether repeating it after a fault is safe
+    raise TypeError(f"commande(s) sans `repeatable` : {', '.join(_UNSAID)}")
 
 AnyStep = Annotated[
     Union[tuple(Annotated[t, Tag(t.command)] for t in STEP_TYPES)],  # type: ignore[misc]  # noqa: UP007

@@ -24,6 +24,7 @@ from robots.flow_model import Flow
 from robots.flowfile import load_flow
 from robots.renewal.journal import Journal
 from robots.renewal.sink import JournalSink, store_pending
+from robots.ride_through import RetryPolicy
 from robots.runner import CredentialSink, Runner, RunResult, StepObserver
 from robots.sealed import refuse_if_sealed
 from robots.secrets import SecretProvider
@@ -181,7 +182,7 @@ def _run_in_context(browser: Browser, prepared: Prepared, request: RunRequest, s
         runner = Runner(
             page, prepared.catalogue,
             secrets=SecretProvider(request.secret_env, sources=request.secret_sources), sink=sink,
-            timeout_s=prepared.config.settings.timeout_s,
+            timeout_s=prepared.config.settings.timeout_s, retry=RetryPolicy.of(prepared.config.settings),
             observers=[*request.observers, *([recorder] if recorder else [])],
             **({"failures_dir": recorder.dir} if recorder else {}),
         )  # fmt: skip

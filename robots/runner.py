@@ -22,7 +22,7 @@ from playwright.sync_api import Locator as PwLocator
 from playwright.sync_api import Page
 
 from robots import flow_model as m
-from robots import locate
+from robots import locate, ride_through
 from robots.catalogue import Catalogue, ElementHandle
 from robots.errors import BadInput, RobotError, RunStopped, StepFailed
 from robots.flow_model import Flow, Step
@@ -161,6 +161,7 @@ class Runner:
         failures_dir: Path = Path("recordings/failures"),
         observers: list[StepObserver] | None = None,
         table_tabs: bool = False,
+        retry: ride_through.RetryPolicy | None = None,
     ) -> None:
         self.page = page
         self.catalogue = catalogue
@@ -175,11 +176,13 @@ class Runner:
         # here (table → tab) for the next lookup (robots/steps/tables.py); for jobs that walk a table.
         self.table_tabs = table_tabs
         self.kept_tabs: dict[str, Page] = {}
+        self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
         self.watch(page)
 
     def watch(self, page: Page) -> None:
         """Forgets the screens checked whenever `page` navigates (a link, a redirect, a script)."""
         self.checked.clear()
+        ride_through.track(page)
         page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
@@ -205,7 +208,7 @@ class Runner:
             if self.observers and self._ask_observers(ctx, step) == "skip":
                 logger.info("  étape passée par l'opérateur")
                 return
-            implementation_of(step)(ctx, step)
+            ride_through.attempt(ctx, step, lambda: implementation_of(step)(ctx, step))
             self.steps_run += 1
             if not isinstance(step, KEEP_THE_PAGE):  # a click, a page of a table, a navigation
                 self.checked.clear()

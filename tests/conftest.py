@@ -77,6 +77,7 @@ def private_var(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     folder = tmp_path_factory.mktemp("var")
     config = yaml.safe_load((PROJECT / "config" / "robot.yaml").read_text(encoding="utf-8"))
     config["settings"].update(vault=str(folder / "vault.json"), journal=str(folder / "journal.sqlite"))
+    config["settings"]["retry_backoff_s"] = 0.05  # a fault of the portal ridden through without waiting
     path = folder / "robot.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setenv("CHORUS_ROBOT_CONFIG", str(path))

@@ -212,13 +212,15 @@ def test_malformed_flow_names_file_and_line(tmp_path: Path, flow_text: str, line
 
 def test_a_portal_that_answers_with_an_error(portal: Portal, syndicate: dict, tmp_path: Path):
     structure = portal.managed_by(syndicate["login"])[0]["identifiant"]
-    portal.call("POST", "/__mock__/faults", {"path_prefix": "/cpp/gestionnaire/", "status": 503, "count": 1})
+    # Once, and each of the 3 retries of the step (tests: 0.05 s apart): issue 12 rides through fewer.
+    portal.call("POST", "/__mock__/faults", {"path_prefix": "/cpp/gestionnaire/", "status": 503, "count": 4})
     vault = tmp_path / "vault.json"
 
     done = run_command(portal, structure, vault)
 
     assert done.returncode == 1
-    assert "Étape « Écran « Activités du gestionnaire » »" in done.stderr
+    assert "chorus-robot: portail indisponible : Étape « Écran « Activités du gestionnaire » »" in done.stderr
+    assert "HTTP 503" in done.stderr
     assert "Le service est momentanément indisponible" in done.stderr
     assert "Traceback" not in done.stderr
     assert not vault.exists()

@@ -33,9 +33,11 @@ from robots.api_check import CLIENT_SECRET_ENV, PisteClient, check_technical_acc
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
-from robots.errors import BadInput, RobotError, RunStopped, StepFailed
+from robots.error_kinds import kind_of, labelled
+from robots.errors import INTERNAL, BadInput, RobotError, RunStopped, StepFailed
 from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.mailbox import open_mailbox
+from robots.renewal import resume
 from robots.renewal.browsers import (
     USEFUL_JOBS_PER_CPU,
     Cooperative,
@@ -51,6 +53,7 @@ from robots.renewal.logins import STOPPING_KINDS, AccountStopped, LoginGate
 from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, Recovered
 from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
 from robots.renewal.sink import Expected, JournalSink
+from robots.ride_through import RetryPolicy
 from robots.runner import Runner, StepObserver
 from robots.sealed import waiting_message
 from robots.secrets import REDACTOR, SecretProvider
@@ -367,6 +370,7 @@ class AccountSession:
             self.context.new_page(), self.catalogue,
             secrets=SecretProvider(self.account.secret_env(), sources=second_factor.sources(self._code_source())),
             sink=self.sink, timeout_s=self.plan.config.settings.timeout_s,
+            retry=RetryPolicy.of(self.plan.config.settings),
             failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
             table_tabs=True,  # « Mes structures » stays on its page while each structure opens aside
         )  # fmt: skip
@@ -374,7 +378,7 @@ class AccountSession:
         try:
             with self.shared.logins.attempt(self.account.name, self.shared.pool.pause):
                 try:
-                    runner.run(LOGIN_FLOW, self.scope())
+                    resume.log_in(self, runner)  # again after a fault of the portal, within the lockout rule
                 except StepFailed as exc:
                     if exc.kind in STOPPING_KINDS:  # never try again this run: the portal locks after 5
                         self.shared.logins.stop(self.account.name, _stop_reason(exc), exc.kind)
@@ -390,7 +394,9 @@ class AccountSession:
             stopped = self.shared.logins.stopped(self.account.name)
             if stopped:
                 raise _LoginFailed(stopped.reason, stopped.kind) from None
-            raise _LoginFailed(f"connexion du compte « {self.account.name} » impossible : {exc}") from None
+            kind = kind_of(exc)
+            raise _LoginFailed(labelled(kind, f"connexion du compte « {self.account.name} » impossible : {exc}"),
+                               kind) from None  # fmt: skip
         self.runner = runner
         crash_point("after-login")
         return runner
@@ -445,19 +451,20 @@ class AccountSession:
         started = time.monotonic()
         logger.info("— Structure {} (compte « {} »)", identifiant, self.account.name)
         try:
-            self._renew(outcome)
+            resume.renew_riding_through(self, outcome)  # faults of the portal, expired sessions, doubts
         except _LoginFailed as exc:
             outcome.action, outcome.error, outcome.error_kind = FAILED, exc.message, exc.kind
         except RunStopped:
             raise
         except RobotError as exc:
-            outcome.action, outcome.error = FAILED, REDACTOR.redact(str(exc))
+            outcome.action, outcome.error, outcome.error_kind = FAILED, REDACTOR.redact(str(exc)), kind_of(exc)
             self.close()  # the page may be anywhere: the next structure logs in again
         except Exception as exc:  # noqa: BLE001 - one structure's surprise must not stop the night
-            outcome.action = FAILED
+            outcome.action, outcome.error_kind = FAILED, INTERNAL
             outcome.error = f"erreur interne : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
             logger.exception("structure {}", identifiant)
             self.close()
+        resume.name_failure(outcome)
         outcome.duration_s = round(time.monotonic() - started, 1)
         self._note(outcome)
         return outcome
@@ -500,6 +507,11 @@ class AccountSession:
         finally:
             outcome.attempts = self.sink.captures.get(identifiant, 0)
         outcome.new_expiry = result.scope.get("new_expiry")
+        self._after_reset(outcome)
+
+    def _after_reset(self, outcome: Outcome) -> None:
+        """The new password is in the journal and the vault: API check, deliveries."""
+        identifiant = outcome.identifiant
         credential = self.shared.journal.credential(self.sink.latest[identifiant])
         credential = dataclasses.replace(credential, password=self.sink.passwords[identifiant])
         old = self.sink.old_password(identifiant, outcome.technical_login)

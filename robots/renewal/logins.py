@@ -14,6 +14,9 @@ from contextlib import contextmanager
 
 # StepFailed.kind values that stop the account for the run (see flow_model.FailKind).
 STOPPING_KINDS = frozenset({"login_refused", "account_locked", "second_factor"})
+# Logins of one account that did not end logged in (a fault of the portal, not a refusal), in a row: at most
+# this many per run, well under the 5 failed logins that lock an account, whatever the portal counted.
+MAX_UNSUCCESSFUL_LOGINS = 3
 
 
 class AccountStopped(Exception):
@@ -27,6 +30,7 @@ class LoginGate:
         self._lock = threading.Lock()
         self._per_account: dict[str, threading.Lock] = {}
         self._stopped: dict[str, AccountStopped] = {}
+        self._unsuccessful: dict[str, int] = {}
 
     @contextmanager
     def attempt(self, account: str, pause: Callable[[float], None] = time.sleep) -> Iterator[None]:
@@ -45,6 +49,16 @@ class LoginGate:
             yield
         finally:
             account_lock.release()
+
+    def unsuccessful(self, account: str) -> int:
+        """One more login of the account that did not end logged in; how many in a row now."""
+        with self._lock:
+            self._unsuccessful[account] = self._unsuccessful.get(account, 0) + 1
+            return self._unsuccessful[account]
+
+    def succeeded(self, account: str) -> None:
+        with self._lock:
+            self._unsuccessful[account] = 0
 
     def stop(self, account: str, reason: str, kind: str) -> None:
         with self._lock:

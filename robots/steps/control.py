@@ -7,7 +7,7 @@ import re
 from loguru import logger
 
 from robots import locate
-from robots.errors import BadInput, StepFailed
+from robots.errors import EXIT_FORBIDDEN_CHARACTERS, FORBIDDEN_CHARACTERS, PORTAL_REFUSED, BadInput, StepFailed
 from robots.flow_model import (
     AllCondition,
     AnyCondition,
@@ -88,7 +88,9 @@ def repeat(ctx: StepContext, step: Repeat) -> None:
         if holds(ctx, args.until):
             return
     if args.on_exhausted:
-        raise StepFailed(ctx.text(args.on_exhausted.message), exit_code=args.on_exhausted.exit_code)
+        exit_code = args.on_exhausted.exit_code
+        kind = FORBIDDEN_CHARACTERS if exit_code == EXIT_FORBIDDEN_CHARACTERS else PORTAL_REFUSED
+        raise StepFailed(ctx.text(args.on_exhausted.message), exit_code=exit_code, kind=kind)
 
 
 def for_each(ctx: StepContext, step: ForEach) -> None:
@@ -120,7 +122,9 @@ def call(ctx: StepContext, step: Call) -> None:
 
 
 def fail(ctx: StepContext, step: Fail) -> None:
-    raise StepFailed(ctx.text(step.fail.message), exit_code=step.fail.exit_code, kind=step.fail.kind)
+    forbidden = step.fail.exit_code == EXIT_FORBIDDEN_CHARACTERS
+    kind = step.fail.kind or (FORBIDDEN_CHARACTERS if forbidden else PORTAL_REFUSED)
+    raise StepFailed(ctx.text(step.fail.message), exit_code=step.fail.exit_code, kind=kind)
 
 
 def log(ctx: StepContext, step: Log) -> None:

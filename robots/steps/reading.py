@@ -8,12 +8,13 @@ from loguru import logger
 from playwright.sync_api import Locator
 
 from robots import locate
-from robots.catalogue import Element
+from robots.catalogue import Element, Screen
 from robots.crash_points import crash_point
 from robots.errors import StepFailed
 from robots.flow_model import Read, ReadBlock
 from robots.parsers import PARSERS, ParseError
 from robots.password_read import looks_like_password, password_in_text
+from robots.ride_through import LOGIN_SCREENS
 from robots.runner import StepContext
 from robots.sealed import HOW_TO
 
@@ -98,8 +99,8 @@ def _password_from_page(ctx: StepContext, step: Read, failure: StepFailed) -> st
         ctx.remember_secret(found)
         logger.warning("  « {} » : {} ; mot de passe lu dans la phrase qui l'entoure", step.read.element, failure)
         return found
-    if not step.read.seal or any(locate.is_shown(ctx.page, s) for s in ctx.catalogue.error_screens()):
-        raise failure
+    if not step.read.seal or any(locate.is_shown(ctx.page, s) for s in _no_password_screens(ctx)):
+        raise failure  # an error page or a login screen (the session ended) holds no password: nothing to seal
     key = ctx.text(step.read.seal)
     where = ctx.sink.seal(key, text)
     raise StepFailed(
@@ -107,3 +108,8 @@ def _password_from_page(ctx: StepContext, step: Read, failure: StepFailed) -> st
         f"est scellé dans {where}. La structure {key} ne sera pas réinitialisée à nouveau avant qu'une personne "
         f"l'ait relevé : {HOW_TO.format(key=key)}"
     )
+
+
+def _no_password_screens(ctx: StepContext) -> list[Screen]:
+    logins = [screen for name in LOGIN_SCREENS if (screen := ctx.catalogue.screen(name))]
+    return [*ctx.catalogue.error_screens(), *logins]
