@@ -167,7 +167,35 @@ def resolve(page: Page, element: Element, timeout_s: float) -> PwLocator | None:
 
 
 def is_shown(page: Page, screen: Screen) -> bool:
-    return all(first_matching(page, alternatives) for alternatives in screen.signs)
+    """One look per sign: its alternatives as one locator (`or_`), a single round trip each."""
+    return all(_visible(any_visible(page, alternatives)) for alternatives in screen.signs)
+
+
+def shows(page: Page, fallbacks: list[Locator]) -> bool:
+    """Whether an element is visible now (a collapsed panel holding it is opened, as `first_matching`).
+    Absent — the usual answer of a check such as « compte bloqué ? » — costs one round trip."""
+    present = _union(page, fallbacks, include_hidden=True)
+    try:
+        if not present.count():
+            return False
+        if _visible(_shown(_union(page, fallbacks))):
+            return True
+    except PlaywrightError:  # the page was replaced meanwhile: look fallback by fallback
+        pass
+    return first_matching(page, fallbacks, reveal=True) is not None
+
+
+
+
+def evaluate_now(locator: PwLocator, expression: str, timeout_s: float = 15) -> object:
+    """`expression` (a function of the element) on the element `locator` finds, in one round trip
+    (`Locator.evaluate` takes three: a handle, the evaluation, the handle's disposal). An element not
+    there yet is waited for as `Locator.evaluate` does."""
+    wrapped = f"els => {{ const f = ({expression.strip()}); return els.length ? [f(els[0])] : null; }}"
+    found = locator.evaluate_all(wrapped)
+    if found:
+        return found[0]
+    return locator.evaluate(expression, timeout=timeout_s * 1000)
 
 
 def identify(page: Page, catalogue: Catalogue) -> Screen | None:
@@ -178,11 +206,11 @@ def identify(page: Page, catalogue: Catalogue) -> Screen | None:
     return shown[0] if shown else None
 
 
-def _union(page: Page, alternatives: Sequence[Locator]) -> PwLocator:
+def _union(page: Page, alternatives: Sequence[Locator], include_hidden: bool = False) -> PwLocator:
     """One locator for several (`Locator.or_`), not yet filtered."""
-    union = build(page, alternatives[0])
+    union = build(page, alternatives[0], include_hidden)
     for spec in alternatives[1:]:
-        union = union.or_(build(page, spec))
+        union = union.or_(build(page, spec, include_hidden))
     return union
 
 
@@ -217,10 +245,10 @@ def wait_for_screen(page: Page, screen: Screen, timeout_s: float, errors: Sequen
     """
     deadline = time.monotonic() + timeout_s
     error_signs = [spec for error in errors for spec in error.signs[0]]
-    for number, alternatives in enumerate(screen.signs):
+    for alternatives in screen.signs:
         wanted = _union(page, alternatives)
-        if number and _visible(_shown(wanted)):
-            continue  # the page is there already: the other signs need no wait, one look each
+        if _visible(_shown(wanted)):
+            continue  # the page is there already (the step before waited for its load): one look
         watched = _union(page, [*alternatives, *error_signs])
         if not _wait_visible(_shown(watched), deadline):
             return False

@@ -120,6 +120,7 @@ class StepContext:
         shown = locate.wait_for_any_screen(self.page, screens, self.timeout_s, self.catalogue.error_screens())
         if shown is None:
             raise StepFailed("un de ces écrans était attendu : " + ", ".join(f"« {s.title} »" for s in screens))
+        self.runner.checked.add(shown.name)  # seen whole: the steps that act on it need not look again
         if not self.screen_titles or self.screen_titles[-1] != shown.title:
             self.screen_titles.append(shown.title)
         return shown.name

@@ -33,7 +33,7 @@ def holds(ctx: StepContext, condition: object) -> bool:
         case VarCondition():
             return _var_holds(ctx, condition)
         case VisibleCondition(visible=ref):
-            return locate.first_matching(ctx.page, ctx.handle(ref).element.find, reveal=True) is not None
+            return locate.shows(ctx.page, ctx.handle(ref).element.find)
         case ScreenCondition(screen=name):
             screen = ctx.catalogue.screen(name)
             if screen is None:

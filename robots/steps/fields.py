@@ -23,7 +23,7 @@ _OPTIONS_JS = "e => Array.from(e.options).map(o => [o.value, o.textContent.trim(
 
 
 def _kind(locator: Locator) -> str:
-    kind = locator.evaluate(_KIND_JS)
+    kind = locate.evaluate_now(locator, _KIND_JS)
     if kind in ("checkbox", "radio", "select", "textarea"):
         return kind
     return "text" if kind in ("text", "email", "tel", "number", "search", "url", "") else "other"
@@ -40,7 +40,7 @@ e => {
 
 
 def field_value(handle: ElementHandle, locator: Locator) -> Any:
-    found = locator.evaluate(_VALUE_JS)
+    found = locate.evaluate_now(locator, _VALUE_JS)
     return found["value"] if found is not None else read_value(locator, handle.element)
 
 
@@ -58,7 +58,7 @@ def read_fields(ctx: StepContext, step: ReadFields) -> None:
 
 
 def _option(locator: Locator, wanted: str, ref: str) -> str:
-    options = locator.evaluate(_OPTIONS_JS)
+    options = locate.evaluate_now(locator, _OPTIONS_JS)
     for value, label in options:
         if wanted.casefold() in (label.casefold(), value.casefold()):
             return value

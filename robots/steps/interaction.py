@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from robots import locate
 from robots.flow_model import Click, Fill
 from robots.runner import StepContext
 
@@ -16,7 +17,7 @@ _OPENS_A_TAB = "e => (e.closest('a, form') || {}).target === '_blank'"
 
 def click(ctx: StepContext, step: Click) -> None:
     _, target = ctx.locate(step.click)
-    if target.evaluate(_OPENS_A_TAB):
+    if locate.evaluate_now(target, _OPENS_A_TAB, ctx.timeout_s):
         # The DGFiP portal may open Chorus Pro in a new tab: the robot follows it, as a person would.
         with ctx.page.context.expect_page(timeout=ctx.timeout_s * 1000) as new_tab:
             target.click(timeout=ctx.timeout_s * 1000)

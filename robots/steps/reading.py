@@ -18,7 +18,8 @@ from robots.ride_through import LOGIN_SCREENS
 from robots.runner import StepContext
 from robots.sealed import HOW_TO
 
-_CONTROL_TAGS = ("input", "textarea", "select")
+# What `input_value()` gives for a form control, what `inner_text()` gives for anything else.
+_SHOWN_TEXT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText"
 
 # Reads label → value pairs of a block: labelled form controls, then "Libellé : valeur" lines.
 _READ_BLOCK_JS = """
@@ -50,8 +51,7 @@ def read_value(locator: Locator, element: Element) -> str:
     """The text an element shows (or holds, for a form control), cut by the catalogue's `extract`."""
     if element.read_from == "parent":
         locator = locator.locator("xpath=..")
-    tag = locator.evaluate("e => e.tagName.toLowerCase()")
-    raw = locator.input_value() if tag in _CONTROL_TAGS else locator.inner_text()
+    raw = str(locate.evaluate_now(locator, _SHOWN_TEXT))  # one round trip, not a tag's then a text's
     if element.extract:
         match = re.search(element.extract, raw)
         if not match:

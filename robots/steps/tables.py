@@ -42,7 +42,7 @@ class TablePage:
 
     @classmethod
     def read(cls, table: Locator) -> TablePage:
-        found = table.evaluate(_READ_PAGE_JS)
+        found = locate.evaluate_now(table, _READ_PAGE_JS)
         return cls(found["headers"], found["rows"])
 
     def rows(self) -> list[tuple[int, dict[str, str]]]:
@@ -176,9 +176,9 @@ def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str],
 
 
 # The address a row's action leads to, when it is a plain link (what « open in a new tab » would open).
-_LINK_ADDRESS = """
-e => { const a = e.closest('a[href]');
-       return a && !/^\\s*(#|javascript:)/i.test(a.getAttribute('href')) ? a.href : null; }
+_LINK_ADDRESSES = """
+els => els.map(e => { const a = e.closest('a[href]');
+                      return a && !/^\\s*(#|javascript:)/i.test(a.getAttribute('href')) ? a.href : null; })
 """
 
 
@@ -189,9 +189,10 @@ def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, act
     line = row(found.table, found.index)
     for spec in fallbacks:
         button = locate.build(line, spec)  # type: ignore[arg-type]
-        if not button.count():
+        addresses = button.evaluate_all(_LINK_ADDRESSES)  # one round trip: is it there, where does it lead
+        if not addresses:
             continue
-        address = button.evaluate(_LINK_ADDRESS) if ctx.runner.table_tabs else None
+        address = addresses[0] if ctx.runner.table_tabs else None
         if address:
             _open_aside(ctx, handle, found.page, address)
             return
