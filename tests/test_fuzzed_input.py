@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from robots.accounts.rows import read_rows
 from robots.catalogue import Catalogue
 from robots.config import load_config
 from robots.errors import BadInput
@@ -28,6 +29,8 @@ FLOW = PROJECT / "flows" / "common" / "reset_until_clean.yaml"
 ROSTER = PROJECT / "tests" / "rosters" / "two_accounts.yaml"
 CONFIG = PROJECT / "config" / "robot.yaml"
 SCREEN = PROJECT / "selectors" / "modification_structure.yaml"
+USERS_YAML = PROJECT / "examples" / "users.yaml"
+USERS_CSV = PROJECT / "examples" / "users.csv"
 
 YAML_BITS = ["", ":", "- ", "  ", "\t", "{", "}", "[", "]", "&a", "*a", "!!python/object:os.system", "null", "~",
              "'", '"', "#", "---", "\n", "yes", "1e99", "-1", "0x1F", "${", "}", "« »", "\x00", "\udcff"]  # fmt: skip
@@ -107,6 +110,21 @@ def test_malformed_configuration_is_bad_input(data: bytes):
     with folder() as tmp:
         (tmp / "robot.yaml").write_bytes(data)
         loads_or_bad_input(load_config, tmp / "robot.yaml")
+
+
+@FUZZ
+@given(st.sampled_from([USERS_YAML, USERS_CSV]).flatmap(lambda source: mutated(source).map(lambda b: (source, b))))
+def test_malformed_user_files_are_bad_input_or_rows_with_their_problems(case: tuple[Path, bytes]):
+    source, data = case
+    with folder() as tmp:
+        (tmp / source.name).write_bytes(data)
+        try:
+            rows = read_rows(tmp / source.name)
+        except BadInput as exc:
+            assert str(exc).strip() and "Traceback" not in str(exc)
+            return
+    for row in rows:  # a bad row is reported with its line, the file is not refused for it
+        assert row.line >= 1 and all(isinstance(p, str) and p for p in row.problems)
 
 
 VAULT_TEXT = '{"21300007500013": {"login": "TECH_1@cpp2017.fr", "password": "Kq3vZ8pLm2Xw"}}'
