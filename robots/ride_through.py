@@ -22,7 +22,6 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from robots import flow_model as m
 from robots import locate
@@ -133,11 +132,11 @@ def diagnose(ctx: Any, exc: BaseException) -> Fault:
     shown = _identify(page, ctx.catalogue)
     if shown is not None and shown.name == TECHNICAL_ERROR_SCREEN:
         return Fault(PORTAL_UNAVAILABLE, "page « erreur technique » du portail", True)
-    if isinstance(exc, PlaywrightTimeout | TimeoutError) or "Timeout" in text:
-        return Fault(PORTAL_UNAVAILABLE, "délai dépassé", True)
     if shown is not None and shown.kind == "error":
         return Fault(PORTAL_REFUSED, "le portail affiche une erreur", False)
-    if shown is None and not _loaded(page, nav):
+    # A timeout is the portal's fault while its page has not come; on a page that came (another screen, or
+    # one the catalogue does not know) waiting again would only wait as long again.
+    if not _loaded(page, nav):
         return Fault(PORTAL_UNAVAILABLE, "délai dépassé : la page n'est pas venue", True)
     return Fault(SCREEN_NOT_RECOGNISED, "", False)
 
