@@ -19,7 +19,7 @@ from fixtures.mock_portal import MockPortalServer
 from robots.renewal.browsers import Cooperative
 from tests.conftest import PROJECT, ROBOT, ROWS_PER_PAGE, Portal
 
-STRUCTURES = 24  # five pages of « Mes structures »
+STRUCTURES = 12  # three pages of « Mes structures »: more than a page to walk, fewer renewals to wait for
 
 
 class PagerRequests:
