@@ -10,6 +10,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from fixtures.mock_portal.faults import add_fault_options
+from fixtures.mock_portal.options import add_account_options, add_login_options
 from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
@@ -131,8 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(Path(__file__).resolve().parent.parent / "fixtures" / "demo-portal.yaml"),
         help="données du portail simulé (YAML)",
     )
-    from fixtures.mock_portal.options import add_login_options
-
     add_login_options(mock)
     mock.add_argument(
         "--generation", choices=("legacy", "services"), default="legacy",
@@ -142,11 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--markup", choices=("standard", "variants"), default="standard",
         help="variants : les dix variantes de balisage de l'annexe A de la revue, toutes à la fois",
     )  # fmt: skip
-    from fixtures.mock_portal.accounts import add_account_options
-
     add_account_options(mock)
-    from fixtures.mock_portal.faults import add_fault_options
-
     add_fault_options(mock)
     mock.set_defaults(handler=_mock_portal)
 

@@ -55,6 +55,15 @@ class ScreenCondition(Model):
     screen: ScreenName
 
 
+class KeptCondition(Model):
+    """True when the table is kept aside in a tab of its own, on the page where its last row was found (`renew`:
+    « Mes structures » stays open while each structure opens aside): `{kept: activites_gestionnaire.mes_structures}`.
+    The steps that only lead to the table can then be skipped; a row not found from the kept page is searched again
+    from the table's first page."""
+
+    kept: ElementRef
+
+
 class NotCondition(Model):
     not_: Condition = Field(alias="not")
 
@@ -78,11 +87,12 @@ def _tag_of(keys: tuple[str, ...]):
     return tag
 
 
-_CONDITION_KEYS = ("var", "visible", "screen", "not", "all", "any")
+_CONDITION_KEYS = ("var", "visible", "screen", "kept", "not", "all", "any")
 Condition = Annotated[
     Annotated[VarCondition, Tag("var")]
     | Annotated[VisibleCondition, Tag("visible")]
     | Annotated[ScreenCondition, Tag("screen")]
+    | Annotated[KeptCondition, Tag("kept")]
     | Annotated[NotCondition, Tag("not")]
     | Annotated[AllCondition, Tag("all")]
     | Annotated[AnyCondition, Tag("any")],

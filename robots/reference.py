@@ -136,8 +136,8 @@ def _steps() -> str:
 
 def _conditions() -> str:
     lines = ["## Conditions (`if: {when: …}`, `repeat: {until: …}`)", ""]
-    for model in (m.VarCondition, m.VisibleCondition, m.ScreenCondition, m.NotCondition, m.AllCondition,
-                  m.AnyCondition):  # fmt: skip
+    for model in (m.VarCondition, m.VisibleCondition, m.ScreenCondition, m.KeptCondition, m.NotCondition,
+                  m.AllCondition, m.AnyCondition):  # fmt: skip
         key = next(iter(model.model_fields.values())).alias or next(iter(model.model_fields))
         lines += [f"### `{key}`", ""]
         if model.__doc__:

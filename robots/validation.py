@@ -214,7 +214,7 @@ def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set
             for text in (condition.equals, condition.contains_any):
                 if text:
                     _check_template(walk, text, line, defined)
-        case m.VisibleCondition(visible=ref):
+        case m.VisibleCondition(visible=ref) | m.KeptCondition(kept=ref):
             _check_element(walk, ref, line)
         case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
             walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")

@@ -123,7 +123,8 @@ class Recorder:
         self._log_context.__enter__()
         self._log_sink = logs.add_file(self.dir / LOG_FILE)
         context.add_init_script(script=init_script(self.catalogue))
-        context.tracing.start(title=self.dir.name, screenshots=True, snapshots=True, sources=False)
+        # A failure-only trace keeps DOM snapshots but no screencast: about 0.9 s less per run (issue 9).
+        context.tracing.start(title=self.dir.name, screenshots=self.detailed, snapshots=True, sources=False)
 
     def finish(self, context: BrowserContext, error: BaseException | None, browser: Browser | None) -> Path | None:
         """Stops tracing, closes the context, scrubs the secrets; the recording's folder, if kept."""

@@ -15,6 +15,7 @@ from robots.flow_model import (
     Fail,
     ForEach,
     If,
+    KeptCondition,
     Log,
     NotCondition,
     Repeat,
@@ -39,6 +40,9 @@ def holds(ctx: StepContext, condition: object) -> bool:
             if screen is None:
                 raise BadInput(f"{ctx.flow_file}: unknown screen « {name} »")
             return locate.is_shown(ctx.page, screen)
+        case KeptCondition(kept=ref):
+            kept = ctx.runner.kept_tabs.get(ctx.handle(ref).ref)
+            return kept is not None and not kept.is_closed()
         case NotCondition(not_=inner):
             return not holds(ctx, inner)
         case AllCondition(all=inner):

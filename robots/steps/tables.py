@@ -143,6 +143,8 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     where = {column: ctx.text(value) for column, value in args.where.items()}
     found = _in_kept_tab(ctx, handle, where, step) if args.click else None
     if found is None:
+        _back_to_first_page(ctx, handle)
+        first_page = ctx.page.url
         result = find_row(ctx, handle, ctx.page, where, step)
         if isinstance(result, Pages):
             criteria = ", ".join(f"{c} = « {v} »" for c, v in where.items())
@@ -151,11 +153,25 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
                 f"({result.seen} page(s) parcourue(s))"
             )
         found = result
+        ctx.runner.table_first_pages[handle.ref] = first_page
     if args.into:
         ctx.scope[args.into] = found.cells
     crash_point("in-mes-structures")
     if args.click:
         _click_row_action(ctx, handle, found, args.click)
+
+
+def _back_to_first_page(ctx: StepContext, handle: ElementHandle) -> None:
+    """The flow skipped the steps leading to the table (`kept`), but the kept tab did not hold the row from its
+    page on: the step's tab opens the table again at the address its first page had."""
+    first_page = ctx.runner.table_first_pages.get(handle.ref)
+    if first_page is None or locate.is_shown(ctx.page, handle.screen):
+        return
+    logger.info("  « {} » : retour à la première page du tableau", handle.element.description or handle.ref)
+    response = ctx.page.goto(first_page, wait_until="load", timeout=ctx.timeout_s * 1000)
+    ctx.page_changed()
+    if response is not None and response.status >= 500:
+        raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")
 
 
 def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | None:
