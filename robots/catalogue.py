@@ -62,6 +62,9 @@ class Element(Model):
     read_from: Literal["self", "parent"] = "self"
     extract: str | None = Field(None, description="Regular expression; its first group is the value read")
     next_page: list[Locator] = Field(default_factory=list, description="Tables: the pager's next button")
+    first_page: list[Locator] = Field(
+        default_factory=list, description="Tables: the pager's first-page button (⏮), to search a kept table again"
+    )
     row_actions: dict[str, list[Locator]] = Field(default_factory=dict, description="Tables: per-row buttons")
     columns: list[str] = Field(
         default_factory=list,

@@ -177,7 +177,6 @@ class Runner:
         # here (table → tab) for the next lookup (robots/steps/tables.py); for jobs that walk a table.
         self.table_tabs = table_tabs
         self.kept_tabs: dict[str, Page] = {}
-        self.table_first_pages: dict[str, str] = {}  # a kept table's first page, to go back to
         self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
         self.watch(page)
 

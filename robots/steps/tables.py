@@ -73,19 +73,24 @@ def next_page(ctx: StepContext, handle: ElementHandle, table: Locator, page: Pag
     found = locate.first_matching(page, handle.element.next_page)
     if found is None or not found[1].is_enabled():
         return False
+    _turn(ctx, handle, table, page, found[1], "suivante")
+    return True
+
+
+def _turn(ctx: StepContext, handle: ElementHandle, table: Locator, page: Page, button: Locator, which: str) -> None:
+    """Clicks a button of the table's pager and waits for the rows to change."""
     body = table.locator("tbody")
     before = body.inner_text()
-    found[1].click(timeout=ctx.timeout_s * 1000)
+    button.click(timeout=ctx.timeout_s * 1000)
     ctx.page_changed()
     try:
         # Server-side paging replaces the page, script paging the rows: either way the rows change.
         expect(body).not_to_have_text(before, timeout=ctx.timeout_s * 1000)
         page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
     except (AssertionError, PlaywrightError):
-        raise StepFailed(f"la page suivante du tableau « {handle.ref} » ne s'est pas affichée") from None
+        raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée") from None
     if not locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens()):
-        raise StepFailed(f"la page suivante du tableau « {handle.ref} » ne s'est pas affichée")
-    return True
+        raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée")
 
 
 @dataclass
@@ -143,17 +148,13 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     where = {column: ctx.text(value) for column, value in args.where.items()}
     found = _in_kept_tab(ctx, handle, where, step) if args.click else None
     if found is None:
-        _back_to_first_page(ctx, handle)
-        first_page = ctx.page.url
-        result = find_row(ctx, handle, ctx.page, where, step)
-        if isinstance(result, Pages):
-            criteria = ", ".join(f"{c} = « {v} »" for c, v in where.items())
-            raise StepFailed(
-                f"aucune ligne où {criteria} dans « {handle.element.description or handle.ref} » "
-                f"({result.seen} page(s) parcourue(s))"
-            )
-        found = result
-        ctx.runner.table_first_pages[handle.ref] = first_page
+        found = find_row(ctx, handle, ctx.page, where, step)
+    if isinstance(found, Pages):
+        criteria = ", ".join(f"{c} = « {v} »" for c, v in where.items())
+        raise StepFailed(
+            f"aucune ligne où {criteria} dans « {handle.element.description or handle.ref} » "
+            f"({found.seen} page(s) parcourue(s))"
+        )
     if args.into:
         ctx.scope[args.into] = found.cells
     crash_point("in-mes-structures")
@@ -161,34 +162,39 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
         _click_row_action(ctx, handle, found, args.click)
 
 
-def _back_to_first_page(ctx: StepContext, handle: ElementHandle) -> None:
-    """The flow skipped the steps leading to the table (`kept`), but the kept tab did not hold the row from its
-    page on: the step's tab opens the table again at the address its first page had."""
-    first_page = ctx.runner.table_first_pages.get(handle.ref)
-    if first_page is None or locate.is_shown(ctx.page, handle.screen):
-        return
-    logger.info("  « {} » : retour à la première page du tableau", handle.element.description or handle.ref)
-    response = ctx.page.goto(first_page, wait_until="load", timeout=ctx.timeout_s * 1000)
-    ctx.page_changed()
-    if response is not None and response.status >= 500:
-        raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")
-
-
-def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | None:
+def _in_kept_tab(
+    ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow
+) -> Found | Pages | None:
+    """The row searched in the table's kept tab from its page on, then from its first page (the pager's ⏮).
+    Pages: the whole table was searched in vain; None: the kept tab cannot tell (the step's page searches)."""
     kept = ctx.runner.kept_tabs.get(handle.ref)
     if kept is None or kept.is_closed():
         return None
     try:
         result = find_row(ctx, handle, kept, where, step)
+        if isinstance(result, Pages):
+            result = _from_first_page(ctx, handle, kept, where, step)
     except (StepFailed, PlaywrightError) as exc:
         logger.debug("  onglet gardé de « {} » inutilisable : {}", handle.ref, exc)
-        result = Pages(0)
-    if isinstance(result, Pages):  # not from its page on: the step's own page searches from the first
+        result = None
+    if not isinstance(result, Found):
         ctx.runner.kept_tabs.pop(handle.ref, None)
         with contextlib.suppress(PlaywrightError):
             kept.close()
-        return None
     return result
+
+
+def _from_first_page(
+    ctx: StepContext, handle: ElementHandle, kept: Page, where: dict[str, str], step: PickRow
+) -> Found | Pages | None:
+    button = locate.first_matching(kept, handle.element.first_page) if handle.element.first_page else None
+    if button is None:
+        return None
+    if not button[1].is_enabled():  # already the first page: the whole table was searched
+        return Pages(1)
+    logger.info("  « {} » : retour à la première page", handle.element.description or handle.ref)
+    _turn(ctx, handle, _table_in(ctx, handle, kept), kept, button[1], "première")
+    return find_row(ctx, handle, kept, where, step)
 
 
 # The address a row's action leads to, when it is a plain link (what « open in a new tab » would open).
