@@ -17,7 +17,10 @@ from playwright.sync_api import Browser
 from bench.renew_throughput import write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
 from robots.renewal.browsers import Cooperative
+from robots.renewal.job import RenewOptions
+from robots.renewal.nightly import Outputs, run_renewal
 from tests.conftest import PROJECT, ROBOT, ROWS_PER_PAGE, Portal
+from tests.test_renew import piste_client
 
 STRUCTURES = 12  # three pages of « Mes structures »: more than a page to walk, fewer renewals to wait for
 
@@ -26,11 +29,13 @@ class PagerRequests:
     """Counts the requests that ask the mock for a page of a table (its pager's buttons)."""
 
     def __init__(self, app: Any) -> None:
-        self.app, self.count = app, 0
+        self.app, self.count, self.opened = app, 0, 0
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if "listeResultats.page" in parse_qs(environ.get("QUERY_STRING", "")):
             self.count += 1
+        elif environ.get("PATH_INFO") == "/cpp/gestionnaire/activites":
+            self.opened += 1  # « Activités du gestionnaire » opened from the menu
         return self.app(environ, start_response)
 
 
@@ -67,8 +72,13 @@ def outcomes(folder: Path) -> list[tuple]:
 
 
 def assert_vault_holds_the_portals_passwords(portal: Portal, vault: Path) -> None:
+    every = [s["identifiant"] for s in portal.state()["structures"]]
+    assert_vault_holds_the_portals_passwords_of(portal, vault, every)
+
+
+def assert_vault_holds_the_portals_passwords_of(portal: Portal, vault: Path, identifiants: list[str]) -> None:
     entries = json.loads(vault.read_text())
-    for structure in portal.state()["structures"]:
+    for structure in (portal.structure(i) for i in identifiants):
         user = structure["technical_user"]
         assert structure["reset_count"] >= 1, structure["identifiant"]
         assert entries[structure["identifiant"]]["password"] == user["password"], structure["identifiant"]
@@ -78,13 +88,15 @@ def assert_vault_holds_the_portals_passwords(portal: Portal, vault: Path) -> Non
 def test_jobs_8_renew_what_jobs_1_renews_and_the_table_is_walked_once(big_portal, tmp_path: Path):
     portal, pager, roster, env = big_portal
     portal.reset()
-    pager.count = 0
+    pager.count = pager.opened = 0
     single = renew(portal, roster, env, tmp_path / "jobs1", 1)
     pages = -(-STRUCTURES // ROWS_PER_PAGE)
 
     assert single.returncode == 0, single.stderr
     # Listing reads each page once, the walk turns each page once more: not a walk from page 1 per structure.
     assert pager.count <= 2 * (pages - 1), pager.count
+    # The table is opened to be listed, then once more to be walked: not once per structure.
+    assert pager.opened <= 2, pager.opened
     assert_vault_holds_the_portals_passwords(portal, tmp_path / "jobs1" / "vault.json")
 
     portal.reset()
@@ -112,3 +124,33 @@ def test_workers_take_turns_while_one_waits(browser: Browser):
 
     assert events[0] == "A waits" and events[-1] == "A again", events
     assert "B works" in events[1:3], "B ran while A waited for its blocking call"
+
+
+def test_a_structure_before_the_kept_page_is_found_from_the_first_page(
+    portal: Portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The roster names a structure of page 3 of « Mes structures », then one of page 1: the tab kept on page 3
+    does not hold the second, so the pager's « première page » brings it back, without opening the table again."""
+    syndicate = portal.biggest_account("dgfip")
+    managed = [s["identifiant"] for s in portal.managed_by(syndicate["login"])]
+    late, early = managed[10], managed[4]  # page 3 and page 1, both due within 30 days in the demo data
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        "accounts:\n  - name: siagep\n    portal: dgfip\n    login_env: SYNDICAT_LOGIN\n"
+        f"    password_env: SYNDICAT_PASSWORD\n    structures: [{late}, {early}]\n"
+    )
+    monkeypatch.setenv("SYNDICAT_LOGIN", syndicate["login"])
+    monkeypatch.setenv("SYNDICAT_PASSWORD", syndicate["password"])
+    for name, value in piste_client().items():
+        monkeypatch.setenv(name, value)
+    options = RenewOptions(roster_path=roster, portal_url=portal.url, within_days=30, vault_path=tmp_path / "v.json")
+    outputs = Outputs(journal=tmp_path / "journal.sqlite", report=tmp_path / "report.json", log_file=tmp_path / "log")
+
+    assert run_renewal(options, outputs, browser=browser).exit_code == 0, (tmp_path / "report.json").read_text()
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [(o["identifiant"], o["action"]) for o in report["outcomes"]] == [(late, "renewed"), (early, "renewed")]
+    assert_vault_holds_the_portals_passwords_of(portal, tmp_path / "v.json", [late, early])
+    log = (tmp_path / "log").read_text(encoding="utf-8")
+    assert log.count("retour à la première page") == 1
+    assert log.count("Cliquez sur « Activités du gestionnaire »") == 2  # the listing aside, the first structure
