@@ -1,7 +1,12 @@
-"""Finding and starting Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium.
+"""Finding and starting Chromium: Playwright's own when installed, else Debian's.
+
+Headless, Debian's `chromium-headless-shell` (the old headless shell, what Playwright itself runs headless)
+when installed: today's `chromium --headless` is the whole browser without a window, and each new context
+costs it about four times the CPU (measured: 8 contexts, one page each, 7–9 CPU-s against 2). Headed, or
+when the shell is missing, Debian's `chromium`.
 
 No browser is ever downloaded at run time. `python -m robots.browser --ensure` (run by `make`)
-installs Debian's package when neither exists, and Debian's ffmpeg for the videos of recorded runs.
+installs Debian's packages when missing, and Debian's ffmpeg for the videos of recorded runs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Playwright
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+SYSTEM_HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -33,22 +39,30 @@ def playwright_chromium(playwright: Playwright) -> Path | None:
     return path if path.exists() else None
 
 
-def chromium_executable(playwright: Playwright) -> Path | None:
+def chromium_executable(playwright: Playwright, headed: bool = False) -> Path | None:
     """None means Playwright's own browser; otherwise the system Chromium to use."""
     override = os.environ.get("CHORUS_ROBOT_CHROMIUM")
     if override:
         return Path(override)
     if playwright_chromium(playwright):
         return None
-    if SYSTEM_CHROMIUM.exists():
-        return SYSTEM_CHROMIUM
-    raise RuntimeError("aucun Chromium : lancez `make test` ou `apt-get install -y chromium`")
+    system = system_chromium(headed)
+    if system is None:
+        raise RuntimeError("aucun Chromium : `make browser`, ou `apt-get install -y chromium chromium-headless-shell`")
+    return system
+
+
+def system_chromium(headed: bool = False) -> Path | None:
+    """Debian's headless shell for headless runs when installed, else Debian's Chromium."""
+    if not headed and SYSTEM_HEADLESS_SHELL.exists():
+        return SYSTEM_HEADLESS_SHELL
+    return SYSTEM_CHROMIUM if SYSTEM_CHROMIUM.exists() else None
 
 
 def launch(
     playwright: Playwright, *, headed: bool = False, slow_mo_ms: float = 0, extra_args: list[str] | None = None
 ) -> Browser:
-    executable = chromium_executable(playwright)
+    executable = chromium_executable(playwright, headed)
     return playwright.chromium.launch(
         headless=not headed,
         executable_path=str(executable) if executable else None,
@@ -80,14 +94,17 @@ def ensure() -> int:
     with sync_playwright() as playwright:
         own = playwright_chromium(playwright)
     missing = [] if own or SYSTEM_CHROMIUM.exists() else ["chromium"]
+    missing += [] if own or SYSTEM_HEADLESS_SHELL.exists() else ["chromium-headless-shell"]
     missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
     if missing:
         print(f"installation des paquets Debian {' '.join(missing)} (apt-get install -y {' '.join(missing)})")
         if not _apt_install(*missing) and "chromium" in missing:
             print("installation de Chromium impossible", file=sys.stderr)
             return 1
-    print(f"Chromium : {own or SYSTEM_CHROMIUM} ; ffmpeg : {shutil.which('ffmpeg') or 'absent (pas de vidéos)'}")
-    return 0 if own or SYSTEM_CHROMIUM.exists() else 1
+    headless = own or (SYSTEM_HEADLESS_SHELL if SYSTEM_HEADLESS_SHELL.exists() else SYSTEM_CHROMIUM)
+    print(f"Chromium : {own or SYSTEM_CHROMIUM} (sans fenêtre : {headless}) ; "
+          f"ffmpeg : {shutil.which('ffmpeg') or 'absent (pas de vidéos)'}")  # fmt: skip
+    return 0 if own or SYSTEM_CHROMIUM.exists() or SYSTEM_HEADLESS_SHELL.exists() else 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser
 
+from robots import browser as chromium
 from robots.api_check import technical_account_works
 from robots.renewal.job import RenewOptions, Shard, plan, units_of
 from robots.renewal.nightly import Outputs, run_renewal
@@ -456,7 +457,7 @@ def wait_for(condition: Any, what: str, timeout: float = 120, step: float = 0.1)
 def remote_chromium(tmp_path: Path) -> Iterator[str]:
     profile = tmp_path / "profile"
     process = subprocess.Popen(
-        ["/usr/bin/chromium", "--remote-debugging-port=0", "--headless", "--no-sandbox",
+        [str(chromium.system_chromium()), "--remote-debugging-port=0", "--headless", "--no-sandbox",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-gpu", f"--user-data-dir={profile}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

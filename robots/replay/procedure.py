@@ -343,7 +343,7 @@ def _launch_headless(browser: Browser) -> Browser:
 
     override = os.environ.get("CHORUS_ROBOT_CHROMIUM")
     own = Path(browser.browser_type.executable_path)
-    executable = override or (None if own.exists() else str(chromium.SYSTEM_CHROMIUM))
+    executable = override or (None if own.exists() else str(chromium.system_chromium()))
     return browser.browser_type.launch(headless=True, executable_path=executable, args=chromium.LAUNCH_ARGS)
 
 
