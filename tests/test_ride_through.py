@@ -116,7 +116,7 @@ def test_an_expired_session_means_logging_in_again_and_going_on(
     browser: Browser, portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_var: Path
 ):
     settings(private_var, timeout_s=6)  # the login screen shows where a portal screen was expected: 6 s each
-    report = night(browser, portal, tmp_path, monkeypatch, [{"session_expires_after": 15}])
+    report = night(browser, portal, tmp_path, monkeypatch, [{"session_expires_after": 12}])
 
     assert outcomes(report) == dict.fromkeys(SYNDICATE_DUE, "renewed"), [o.error for o in report.outcomes]
     assert_vault_is_the_portal(portal, tmp_path, SYNDICATE_DUE)
