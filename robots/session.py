@@ -21,12 +21,15 @@ class BrowserOptions:
 
 
 @contextmanager
-def open_browser(options: BrowserOptions) -> Iterator[Browser]:
+def open_browser(options: BrowserOptions, extra_args: list[str] | None = None) -> Iterator[Browser]:
+    """Chromium launched here (with `extra_args`), or the remote one of `--browser-cdp`."""
     with sync_playwright() as playwright:
         if options.cdp_url:
             browser = chromium.connect(playwright, options.cdp_url)
         else:
-            browser = chromium.launch(playwright, headed=options.headed, slow_mo_ms=options.slow_mo_ms)
+            browser = chromium.launch(
+                playwright, headed=options.headed, slow_mo_ms=options.slow_mo_ms, extra_args=extra_args
+            )
         try:
             yield browser
         finally:

@@ -26,10 +26,9 @@ from typing import Any, TypeVar
 
 import greenlet
 from loguru import logger
-from playwright.sync_api import Browser, BrowserContext, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Route
 
-from robots import browser as chromium
-from robots.session import BrowserOptions
+from robots.session import BrowserOptions, open_browser
 
 T = TypeVar("T")
 # The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer.
@@ -47,17 +46,8 @@ def useful_jobs(cpus: int | None = None) -> int:
 @contextmanager
 def one_browser(options: BrowserOptions) -> Iterator[Browser]:
     """Chromium launched here, or the remote one of `--browser-cdp` (one connection, a context per worker)."""
-    with sync_playwright() as playwright:
-        if options.cdp_url:
-            browser = chromium.connect(playwright, options.cdp_url)
-        else:
-            browser = chromium.launch(
-                playwright, headed=options.headed, slow_mo_ms=options.slow_mo_ms, extra_args=ONE_RENDERER_PER_CONTEXT
-            )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with open_browser(options, extra_args=ONE_RENDERER_PER_CONTEXT) as browser:
+        yield browser
 
 
 class Sequential:
