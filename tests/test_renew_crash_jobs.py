@@ -43,14 +43,18 @@ def killed_renew(portal: Portal, roster: Path, env: dict[str, str], folder: Path
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
-def last_reset_events(journal: Path) -> dict[str, str]:
-    """Each structure's last reset event in the journal (reset_requested: « Confirmer » clicked, nothing read)."""
+def journal_says(journal: Path) -> tuple[set[str], set[str], set[str]]:
+    """The structures a run had started (expiry read), those whose password it committed, and those whose
+    « Confirmer » it was about to click or had clicked with no password read after (lost, maybe)."""
     with sqlite3.connect(journal) as db:
         rows = db.execute(
-            "SELECT identifiant, event FROM events WHERE event IN ('reset_requested', 'password_captured')"
-            " ORDER BY id"
+            "SELECT identifiant, event FROM events WHERE event IN ('expiry_read', 'reset_requested',"
+            " 'password_captured') ORDER BY id"
         ).fetchall()
-    return dict(rows)
+    started = {i for i, event in rows if event == "expiry_read"}
+    captured = {i for i, event in rows if event == "password_captured"}
+    last = {i: event for i, event in rows if event != "expiry_read"}
+    return started, captured, {i for i, event in last.items() if event == "reset_requested"}
 
 
 def test_kill_9_during_a_jobs_8_renew_of_100_structures_then_a_rerun_loses_no_password(
@@ -65,10 +69,9 @@ def test_kill_9_during_a_jobs_8_renew_of_100_structures_then_a_rerun_loses_no_pa
         killed = killed_renew(portal, roster, env, tmp_path)
 
         assert killed.returncode == -signal.SIGKILL, f"{KILL_AT} never reached:\n{killed.stderr[-2000:]}"
-        left = last_reset_events(tmp_path / "journal.sqlite")
-        captured = {i for i, event in left.items() if event == "password_captured"}
-        in_flight = {i for i, event in left.items() if event == "reset_requested"}
-        assert len(captured) == 12, left
+        started, captured, in_flight = journal_says(tmp_path / "journal.sqlite")
+        assert len(captured) == 12, captured
+        assert started > captured, "no other worker was mid-structure when the run died"
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         options = RenewOptions(roster_path=roster, portal_url=portal.url, within_days=0, jobs=JOBS,
