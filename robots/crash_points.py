@@ -29,6 +29,12 @@ POINTS = {
     "during-delivery": "an e-mail or hook delivery about to be made (robots/renewal/job.py)",
     "before-report": "every structure done, the report not written (robots/renewal/nightly.py)",
     "while-another-resets": "a worker starts a reset while another worker's reset is in flight (--jobs 2)",
+    "services-password-shown": "portail de services: the new password shown in the form and journaled as `shown`,"
+    " « Soumettre » not clicked (robots/renewal/sink.py)",
+    "services-before-submit": "portail de services: the journal says « Soumettre » is being clicked (deliveries due),"
+    " the click not made (robots/renewal/sink.py)",
+    "services-after-submit": "portail de services: « Soumettre » clicked and « La demande est soumise » seen, the"
+    " password not in the vault, the expiry not read again (robots/renewal/sink.py)",
 }
 _reached: Counter[str] = Counter()
 _in_flight: set[str] = set()

@@ -6,6 +6,10 @@ the same renewal again (in the test's process, on the session's browser: cheaper
 then what an operator checks: for every structure whose
 password changed on the portal, the vault holds the portal's current password and the hook received it; the
 journal keeps no password once delivered; nothing due is left undone.
+
+On the « portail de services » the password is shown before « Soumettre »: killed on either side of that click,
+the rerun must keep the shown password only if the portal took it (its expiry, read again, says so), and must
+never deliver nor store one it did not take.
 """
 
 from __future__ import annotations
@@ -44,13 +48,20 @@ MOMENTS: dict[str, tuple[list[str], int, list[str]]] = {
     "before-report": (DUE[:1], 1, []),
     "while-another-resets": (DUE, 2, []),
 }
+# portail de services: point → whether the password shown was the account's when the run died
+SERVICES_MOMENTS = {"services-password-shown": False, "services-before-submit": False, "services-after-submit": True}
+SHOWN, NEXT = "Shown4Kill9x", "Rerun7Clean2"
+HOOK_LOG = [
+    "python3", "-c", "import os, sys; folder = os.environ['CAPTURE_DIR']; name = os.environ['CHORUS_STRUCTURE'];"
+    " open(os.path.join(folder, name + '.log'), 'a').write(sys.stdin.read().strip() + chr(10))",
+]  # fmt: skip  (every delivery, one line each: a password delivered then replaced still shows)
 
 
-def write_roster(folder: Path, structures: list[str]) -> Path:
+def write_roster(folder: Path, structures: list[str], hook: list[str] = HOOK) -> Path:
     roster = {
         "accounts": [{
             "name": "siagep", "portal": "dgfip", "login_env": "SYNDICAT_LOGIN", "password_env": "SYNDICAT_PASSWORD",
-            "deliver": [{"command": HOOK}], "structures": [{"identifiant": s} for s in structures],
+            "deliver": [{"command": hook}], "structures": [{"identifiant": s} for s in structures],
         }],
     }  # fmt: skip
     path = folder / "roster.yaml"
@@ -109,7 +120,7 @@ def confirmation_landed(portal: Portal, journal: Path) -> None:
 
 
 def test_every_moment_is_a_crash_point_of_the_product():
-    assert set(MOMENTS) == set(POINTS)
+    assert set(MOMENTS) | set(SERVICES_MOMENTS) == set(POINTS)
     code = "\n".join(f.read_text(encoding="utf-8") for f in (PROJECT / "robots").rglob("*.py"))
     assert [p for p in POINTS if f'crash_point("{p}")' not in code] == []
 
@@ -151,3 +162,33 @@ def test_kill_9_then_a_rerun_loses_no_password(
     with sqlite3.connect(tmp_path / "journal.sqlite") as journal:
         kept = journal.execute("SELECT identifiant FROM credentials WHERE password IS NOT NULL").fetchall()
     assert kept == [], "every delivery done: the journal keeps no password"
+
+
+@pytest.mark.parametrize("point", list(SERVICES_MOMENTS))
+def test_services_kill_9_around_soumettre_then_a_rerun_keeps_only_what_the_portal_took(
+    portal: Portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str
+):
+    taken, identifiant = SERVICES_MOMENTS[point], DUE[0]
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    portal.next_passwords([SHOWN, NEXT])
+    before = portal.structure(identifiant)["technical_user"]
+    write_roster(tmp_path, [identifiant], hook=HOOK_LOG)
+    (tmp_path / "hook").mkdir()
+
+    killed = killed_renew(portal, tmp_path, 1, point)
+
+    assert killed.returncode == -signal.SIGKILL, f"{point} never reached:\n{killed.stderr[-2000:]}"
+    assert portal.structure(identifiant)["technical_user"]["password"] == (SHOWN if taken else before["password"])
+
+    assert rerun(portal, tmp_path, 1, browser, monkeypatch) == 0, (tmp_path / "report.json").read_text()
+    kept = SHOWN if taken else NEXT  # taken: kept, not reset again; never taken: forgotten, the structure renewed
+    on_portal = portal.structure(identifiant)
+    assert (on_portal["technical_user"]["password"], on_portal["reset_count"]) == (kept, 1)
+    vault = json.loads((tmp_path / "vault.json").read_text())
+    assert (vault[identifiant]["login"], vault[identifiant]["password"]) == (before["login"], kept), point
+    assert vault[identifiant]["expires_at"] == on_portal["technical_user"]["expires_at"]
+    delivered = (tmp_path / "hook" / f"{identifiant}.log").read_text().splitlines()
+    assert delivered == [kept], f"{point}: the hook received {len(delivered)} password(s), one never the account's"
+    with sqlite3.connect(tmp_path / "journal.sqlite") as journal:
+        assert journal.execute("SELECT COUNT(*) FROM credentials WHERE password IS NOT NULL").fetchone() == (0,)
+    assert SHOWN not in (tmp_path / "renew.log").read_text(), "the killed run's log holds the password shown"

@@ -482,6 +482,8 @@ class AccountSession:
         outcome.days_left = days_until(outcome.old_expiry)
         self.shared.journal.event(self.shared.run_id, self.account.name, outcome.identifiant, "expiry_read",
                                   str(outcome.old_expiry))  # fmt: skip
+        if self._settled_submission(outcome):
+            return
         forced = self.shared.forced.get(outcome.identifiant)
         within = self.plan.options.within_days
         if not forced and outcome.days_left is not None and outcome.days_left > within:
@@ -531,6 +533,31 @@ class AccountSession:
             with self.shared.lock:
                 self.shared.rechecks.append((outcome, credential, old))
         logger.info("  {} : renouvelée, expire le {}", identifiant, outcome.new_expiry)
+
+    def _settled_submission(self, outcome: Outcome) -> bool:
+        """Portail de services, after a run stopped while « Soumettre » was clicked: the expiry just read says
+        whether the password shown then is the account's (kept, checked, delivered: True) or not (forgotten; the
+        structure is decided as usual: False)."""
+        doubt = None if self.plan.options.dry_run else self.shared.journal.submission_in_doubt(outcome.identifiant)
+        if doubt is None or not outcome.old_expiry:  # unread now: the usual decision resets it (superseding)
+            return False
+        credential, before = doubt
+        identifiant, now = outcome.identifiant, str(outcome.old_expiry)
+        if before is not None and now == before:
+            self.shared.journal.abandon(credential.id, f"« Soumettre » non pris par le portail (expiration {now})")
+            logger.warning("  {} : reprise : expiration inchangée ({}) : le mot de passe affiché n'a jamais été celui "
+                           "du compte ; oublié, l'ancien reste valable", identifiant, now)  # fmt: skip
+            return False
+        logger.warning("  {} : reprise : expiration {} → {} : « Soumettre » avait été pris, le mot de passe affiché "
+                       "est celui du compte ; il est rangé et livré", identifiant, before, now)  # fmt: skip
+        self.sink.expect(identifiant, Expected(self.account.name, []))
+        self.sink.adopt(identifiant, credential)
+        self.shared.journal.set_expiry(credential.id, now)
+        outcome.new_expiry, outcome.old_expiry = outcome.old_expiry, before
+        outcome.days_left = days_until(before)
+        outcome.reason, outcome.attempts = "reprise : « Soumettre » pris avant l'arrêt de l'exécution précédente", 1
+        self._after_reset(outcome)
+        return True
 
     def _heal_vault(self, outcome: Outcome) -> None:
         """A structure not due: the vault's expiry follows the portal (when the vault knows this login)."""
@@ -667,6 +694,13 @@ def _recover_credential(
     deliveries = journal.deliveries(credential.id)
     statuses = {d.status for d in deliveries}
     identifiant, account = credential.identifiant, credential.account
+    if journal.submission_in_doubt(identifiant):
+        # Portail de services: « Soumettre » was being clicked when the run stopped. Delivering now could put a
+        # password that never was the account's in place of one that still works: the structure decides.
+        finding = "mot de passe affiché, « Soumettre » cliqué sans confirmation vue"
+        logger.warning("Reprise : {} : {} ; l'expiration relue sur la structure dira s'il est celui du compte",
+                       identifiant, finding)  # fmt: skip
+        return Recovered(account, identifiant, finding, "tranché à la relecture de la structure (expiration)")
     if statuses == {"shown"}:
         # Portail de services: the run stopped between the password shown and « Soumettre »: never submitted.
         if not plan.options.dry_run:

@@ -255,11 +255,12 @@ class Journal:
             )
 
     def abandon(self, credential_id: int, reason: str) -> None:
-        """A password shown in a form that was never submitted: it never was the account's; forget it."""
+        """A password shown in a form that was never submitted, or whose submission the portal did not take: it
+        never was the account's; forget it (its deliveries too, whether still `shown` or already due)."""
         with self.db:
             self.db.execute(
                 "UPDATE deliveries SET status = 'superseded', last_error = ?, updated = ? WHERE credential_id = ?"
-                " AND status = 'shown'",
+                " AND status IN ('shown', 'pending', 'failed', 'held')",
                 (reason, now_iso(), credential_id),
             )
             self.db.execute(
@@ -331,6 +332,35 @@ class Journal:
             " AND event IN ('reset_requested', 'password_captured')) ORDER BY e.id"
         ).fetchall()
         return [dict(row) for row in rows]
+
+    def submission_in_doubt(self, identifiant: str) -> tuple[Credential, str | None] | None:
+        """Portail de services: the structure's last password was shown, « Soumettre » was about to be clicked,
+        and no run saw the submission taken (its vault delivery not done). Only the structure's expiry, read
+        again, can tell whether it is the account's now: returns it with the expiry read before the submission
+        (None when unknown)."""
+        last = self.db.execute(
+            "SELECT * FROM events WHERE identifiant = ? AND event IN ('reset_requested', 'reset_submitted',"
+            " 'password_captured') ORDER BY id DESC LIMIT 1",
+            (identifiant,),
+        ).fetchone()
+        if last is None or last["event"] != "reset_submitted":
+            return None
+        row = self.db.execute(
+            "SELECT * FROM credentials WHERE identifiant = ? ORDER BY id DESC LIMIT 1", (identifiant,)
+        ).fetchone()
+        if row is None or row["password"] is None:
+            return None
+        credential = _credential(row)
+        vault = [d for d in self.deliveries(credential.id) if d.target.get("vault")]
+        if not vault or vault[0].status not in OPEN_STATUSES:
+            return None
+        before = self.db.execute(
+            "SELECT detail FROM events WHERE identifiant = ? AND event = 'expiry_read' AND run_id = ? AND id < ?"
+            " ORDER BY id DESC LIMIT 1",
+            (identifiant, last["run_id"], last["id"]),
+        ).fetchone()
+        expiry = before["detail"] if before and before["detail"] not in (None, "", "None") else None
+        return credential, expiry
 
     # ------------------------------------------------------------ pages kept for a person (password unread)
 

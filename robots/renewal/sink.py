@@ -16,7 +16,7 @@ from loguru import logger
 from robots import crash_points
 from robots.crash_points import crash_point
 from robots.errors import RobotError
-from robots.renewal.journal import OPEN_STATUSES, Journal, PendingDelivery, vault_target
+from robots.renewal.journal import OPEN_STATUSES, Credential, Journal, PendingDelivery, vault_target
 from robots.rescue import rescue
 from robots.secrets import REDACTOR
 from robots.vault import Vault, VaultError
@@ -65,6 +65,7 @@ class JournalSink:
         if event == "reset_submitted" and key in self.latest:
             # « Soumettre » is about to be clicked: from now on the password shown may be the account's.
             self.journal.submitted(self.latest[key])
+            crash_point("services-before-submit")
         logger.debug("  journal : {} {}", key, event)
 
     def seal(self, key: str, page_text: str) -> str:
@@ -76,6 +77,7 @@ class JournalSink:
             self._capture(key, fields, shown=True)
             return
         if "password" in fields and self._confirms_shown(key, str(fields["password"])):
+            crash_point("services-after-submit")
             self._to_vault(key, fields)
             return
         if "password" in fields:
@@ -121,11 +123,21 @@ class JournalSink:
         if shown:
             self.shown.add(key)
             logger.info("  mot de passe affiché noté au journal, avant « Soumettre » (structure {})", key)
+            crash_point("services-password-shown")
             return
         self.shown.discard(key)
         self._to_vault(key, fields)
         if hold:  # the « / » loop resets again next
             crash_point("in-slash-loop")
+
+    def adopt(self, key: str, credential: Credential) -> None:
+        """A password an earlier run journaled, found to be the account's (portail de services: its submission
+        was taken): it is this session's latest, as if just read."""
+        REDACTOR.add(credential.password)
+        self.previous.setdefault(key, self._vault_entry(key))
+        self.latest[key] = credential.id
+        self.passwords[key] = credential.password or ""
+        self.captures[key] = self.captures.get(key, 0) + 1
 
     def _to_vault(self, key: str, fields: dict[str, Any]) -> None:
         delivery = next(d for d in self.journal.deliveries(self.latest[key]) if d.target.get("vault"))
@@ -192,6 +204,11 @@ def store_pending(journal: Journal, run_id: int, vault: Vault) -> tuple[list[str
     """
     stored, failing = [], {}
     for credential in journal.unfinished_credentials():
+        if journal.submission_in_doubt(credential.identifiant):
+            logger.warning("Reprise : le mot de passe de la structure {} a été affiché puis « Soumettre » cliqué sans "
+                           "confirmation vue : il reste au journal ; « chorus-robot renew » relira l'expiration de la "
+                           "structure pour savoir s'il est celui du compte", credential.identifiant)  # fmt: skip
+            continue
         for delivery in journal.deliveries(credential.id):
             if not stores_to(delivery, vault):
                 continue
