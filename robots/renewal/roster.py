@@ -9,7 +9,7 @@ accounts:
     password_env: SIAGEP_PASSWORD
     deliver: [{email: dsi@example.org}]  # optional: default deliveries of the account's structures
     structures:                          # or: all (every structure of « Mes structures »)
-      - identifiant: "25300096600020"
+      - identifiant: "25300096600023"
         deliver:
           - email: service.informatique@example.org
           - command: ["/usr/local/bin/push-to-corail", "--budget", "00"]
