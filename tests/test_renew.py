@@ -561,6 +561,8 @@ def test_shards_split_the_structures_in_stable_disjoint_parts(portal: Portal, mo
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
          "    structures:\n      - identifiant: \"2530009660002\"\n", 7, "14 chiffres"),
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
+         "    structures:\n      - identifiant: \"25300096600020\"\n", 7, "la clé de contrôle du SIRET est fausse"),
+        ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
          "    structures:\n      - identifiant: \"25300096600023\"\n        deliver:\n          - mail: x@y.fr\n",
          9, "une livraison est {email: ADRESSE} ou {command:"),
         ("accounts:\n  - name: a\n    portal: cpp\n    login_env: A\n    password_env: B\n    structures: all\n",
