@@ -16,7 +16,7 @@ import yaml
 from playwright.sync_api import Browser
 
 from robots.parametrage import jobs
-from robots.parametrage.commands import SCHEMA_FILE
+from robots.parametrage.commands import SCHEMA_FILE, export_text
 from robots.parametrage.model import desired_state_schema, load_desired_state
 from tests.conftest import PROJECT, Portal, robot
 
@@ -198,6 +198,38 @@ def test_export_writes_the_desired_state_format_and_apply_on_it_changes_nothing(
     outcome = run("apply", out, portal, browser)
     assert outcome.changes == [] and not outcome.failed
     assert portal.state()["writes"] == writes
+
+
+@pytest.fixture
+def demo(mock_server: str, monkeypatch: pytest.MonkeyPatch) -> Portal:
+    """The session's demo portal (fixtures/demo-portal.yaml), reset; its syndicate logs in through DEMO_*."""
+    demo = Portal(mock_server)
+    demo.reset()
+    account = demo.biggest_account("dgfip")
+    monkeypatch.setenv("DEMO_LOGIN", account["login"])
+    monkeypatch.setenv("DEMO_PASSWORD", account["password"])
+    return demo
+
+
+def test_the_demo_syndicate_exported_then_applied_changes_nothing(demo: Portal, browser: Browser, tmp_path: Path):
+    """`export` of the demo portal's syndicate, then `apply` of the file as written: accepted (its SIRETs have
+    their key: it was refused, exit 2, naming 14 of them) and nothing is written (exit 0)."""
+    path = write_desired(
+        tmp_path, "account: {name: siagep, portal: dgfip, login_env: DEMO_LOGIN, password_env: DEMO_PASSWORD}\n"
+    )
+    out = tmp_path / "export.yaml"
+    with one_login(path, demo, browser, "legacy") as session:
+        document = jobs.export(session, load_desired_state(path)[0])
+        out.write_text(export_text(document, str(out)), encoding="utf-8")
+        exported = load_desired_state(out)[0]  # what `apply` checks first, before the portal
+        syndicate = demo.biggest_account("dgfip")["login"]
+        assert [s.identifiant for s in exported.structures] == [s["identifiant"] for s in demo.managed_by(syndicate)]
+        writes = demo.state()["writes"]
+
+        outcome = jobs.apply(session, exported)
+    assert not outcome.failed, [(f.identifiant, f.error) for f in outcome.failed]  # exit 0
+    assert outcome.changes == []
+    assert demo.state()["writes"] == writes
 
 
 def test_a_portal_refusal_stops_that_structure_with_its_message_and_the_others_are_done(portal: Portal, tmp_path: Path):
