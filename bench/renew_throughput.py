@@ -30,17 +30,23 @@ sys.path.insert(0, str(PROJECT))
 
 from bench.mockstats import call, clean_passwords, load_average  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
+from robots.parsers import with_luhn_key  # noqa: E402
 
 LOGIN, PASSWORD = "syndicat.bench", "Bench-Passw0rd"
+
+
+def bench_siret(n: int) -> str:
+    """The n-th generated structure's SIRET, with its right key (a roster or `plan` checks it)."""
+    return with_luhn_key(f"2130{n:09d}")
 
 
 def write_data(folder: Path, structures: int) -> Path:
     """One syndicate managing `structures` structures, every technical password due in 5 days."""
     rows = [
         {
-            "identifiant": f"2130{n:010d}", "raison_sociale": f"COMMUNE DE BENCH {n:03d}", "manager": LOGIN,
+            "identifiant": bench_siret(n), "raison_sociale": f"COMMUNE DE BENCH {n:03d}", "manager": LOGIN,
             "email": f"mairie{n}@bench.example", "adresse": {"ville": "NÎMES", "code_postal": "30000"},
-            "technical_user": {"login": f"TECH_02130{n:010d}0@cpp2017.fr", "password": f"Old{n:09d}",
+            "technical_user": {"login": f"TECH_0{bench_siret(n)}0@cpp2017.fr", "password": f"Old{n:09d}",
                                "expires_at": "+5d"},
         }
         for n in range(1, structures + 1)
@@ -142,7 +148,7 @@ def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path
         "jobs": jobs, "renewed": counts.get("renewed", 0), "failed": counts.get("failed", 0), "seconds": elapsed,
         "per_minute": counts.get("renewed", 0) * 60 / elapsed, "rss_mb": sampler.peak_rss / 1024,
         "pss_mb": sampler.peak_pss / 1024,
-        "by_position": [by_id.get(f"2130{n:010d}") for n in range(1, structures + 1)],
+        "by_position": [by_id.get(bench_siret(n)) for n in range(1, structures + 1)],
         "mean_s": statistics.mean(durations) if durations else 0.0, "load": load_average(),
         "cpu_per_structure": (usage.ru_utime + usage.ru_stime) / max(1, counts.get("renewed", 0)),
     }  # fmt: skip

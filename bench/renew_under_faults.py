@@ -32,6 +32,7 @@ sys.path.insert(0, str(PROJECT))
 from bench.mockstats import call, load_average  # noqa: E402
 from bench.renew_throughput import write_data  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
+from robots.parsers import siret_problem  # noqa: E402
 
 DEMO = PROJECT / "fixtures" / "demo-portal.yaml"
 WITHIN = 30
@@ -43,7 +44,7 @@ def write_roster(folder: Path, data: Path) -> tuple[Path, dict[str, str]]:
     raw = yaml.safe_load(data.read_text(encoding="utf-8"))
     for number, account in enumerate(raw["accounts"]):
         managed = [s["identifiant"] for s in raw["structures"] if s.get("manager") == account["login"]]
-        if not managed or not all(len(i) == 14 and i.isdigit() for i in managed):
+        if not managed or any(siret_problem(i) == "format" for i in managed):
             continue  # the account-creation fixtures (a structure without SIRET): nothing a night renews
         login_env, password_env = f"BENCH{number}_LOGIN", f"BENCH{number}_PASSWORD"
         env[login_env], env[password_env] = account["login"], str(account["password"])

@@ -37,7 +37,7 @@ def test_shell_completion_offers_the_subcommands(tmp_path: Path):
 
 
 def test_an_unknown_var_is_refused():
-    done = robot("run", FLOW, "--var", "structur=21300258600010")
+    done = robot("run", FLOW, "--var", "structur=21300258600013")
     assert done.returncode == 2
     assert "--var structur : entrée inconnue" in done.stderr and "structure" in done.stderr
 
@@ -62,17 +62,17 @@ def test_a_reader_going_away_stops_the_output_quietly():
 
 def test_vault_show_prints_one_entry_the_password_on_request(tmp_path: Path):
     vault = tmp_path / "vault.json"
-    Vault(vault).put("21300258600010", login="TECH_1@cpp", password="Clean123abc", expires_at="2027-02-22T10:00:00")
-    shown = robot("vault", "show", "21300258600010", "--vault", str(vault))
+    Vault(vault).put("21300258600013", login="TECH_1@cpp", password="Clean123abc", expires_at="2027-02-22T10:00:00")
+    shown = robot("vault", "show", "21300258600013", "--vault", str(vault))
     assert shown.returncode == 0, shown.stderr
     assert "TECH_1@cpp" in shown.stdout and "22/02/2027 10:00" in shown.stdout
     assert "Clean123abc" not in shown.stdout + shown.stderr
-    revealed = robot("vault", "show", "21300258600010", "--vault", str(vault), "--password")
+    revealed = robot("vault", "show", "21300258600013", "--vault", str(vault), "--password")
     assert revealed.stdout.splitlines()[-1].endswith("Clean123abc")
     unknown = robot("vault", "show", "99999999999999", "--vault", str(vault))
     assert unknown.returncode == 2 and "aucune entrée pour la structure 99999999999999" in unknown.stderr
     nowhere = tmp_path / "none" / "vault.json"
-    absent = robot("vault", "show", "21300258600010", "--vault", str(nowhere))
+    absent = robot("vault", "show", "21300258600013", "--vault", str(nowhere))
     assert absent.returncode == 2 and not nowhere.parent.exists()
 
 

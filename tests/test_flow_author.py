@@ -33,7 +33,7 @@ def messages(path: Path) -> list[str]:
 
 
 def test_a_row_is_read_by_its_column_header():
-    row = {"Identifiant structure": "21300258600010", "Raison sociale": "COMMUNE", "Date de création": "x"}
+    row = {"Identifiant structure": "21300258600013", "Raison sociale": "COMMUNE", "Date de création": "x"}
     assert lookup({"ligne": row}, "ligne.raison_sociale") == "COMMUNE"
     assert lookup({"ligne": row}, "ligne.date_de_creation") == "x"
     assert column_key("Identifiant Structure") == "identifiant_structure"

@@ -127,7 +127,7 @@ def test_malformed_user_files_are_bad_input_or_rows_with_their_problems(case: tu
         assert row.line >= 1 and all(isinstance(p, str) and p for p in row.problems)
 
 
-VAULT_TEXT = '{"21300007500013": {"login": "TECH_1@cpp2017.fr", "password": "Kq3vZ8pLm2Xw"}}'
+VAULT_TEXT = '{"21300007500019": {"login": "TECH_1@cpp2017.fr", "password": "Kq3vZ8pLm2Xw"}}'
 
 
 @FUZZ
@@ -137,12 +137,12 @@ def test_a_damaged_vault_is_refused_and_never_overwritten(data: bytes):
         vault = Vault(tmp / "vault.json")
         vault.path.write_bytes(data)
         try:
-            vault.put("21300011900016", password="Nouveau123ab")
+            vault.put("21300011900015", password="Nouveau123ab")
         except VaultError as exc:
             assert str(vault.path) in str(exc)
             assert vault.path.read_bytes() == data
             return
-        assert vault.read()["21300011900016"]["password"] == "Nouveau123ab"
+        assert vault.read()["21300011900015"]["password"] == "Nouveau123ab"
 
 
 @FUZZ

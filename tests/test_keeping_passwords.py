@@ -52,7 +52,7 @@ def test_a_vault_folder_that_cannot_exist_stops_before_the_portal(portal: Portal
 
 @pytest.mark.parametrize(
     ("content", "said"),
-    [('{"21300011900016": ', "JSON invalide ligne 1"), (b"\xff\xfe{}", "UTF-8"), ("[1, 2]", "objet JSON")],
+    [('{"21300011900015": ', "JSON invalide ligne 1"), (b"\xff\xfe{}", "UTF-8"), ("[1, 2]", "objet JSON")],
 )
 def test_a_vault_that_cannot_be_read_is_kept_as_it_is_and_nothing_is_reset(
     portal: Portal, structure: str, tmp_path: Path, content: str | bytes, said: str
@@ -207,7 +207,7 @@ def test_status_on_a_file_that_is_not_a_journal_is_bad_input(tmp_path: Path):
 
 def test_renew_with_a_vault_that_cannot_be_read_resets_nothing(portal: Portal, syndicate: dict, tmp_path: Path):
     vault = tmp_path / "vault.json"
-    vault.write_text('{"21300011900016": ', encoding="utf-8")
+    vault.write_text('{"21300011900015": ', encoding="utf-8")
 
     done = robot(
         "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(ROSTER), "--within", "400",
@@ -218,5 +218,5 @@ def test_renew_with_a_vault_that_cannot_be_read_resets_nothing(portal: Portal, s
 
     assert done.returncode == 2, done.stderr
     assert f"coffre {vault}" in done.stderr and "JSON invalide" in done.stderr
-    assert vault.read_text(encoding="utf-8") == '{"21300011900016": '
+    assert vault.read_text(encoding="utf-8") == '{"21300011900015": '
     assert resets(portal) == 0

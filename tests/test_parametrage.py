@@ -16,8 +16,9 @@ import yaml
 from playwright.sync_api import Browser
 
 from robots.parametrage import jobs
-from robots.parametrage.commands import SCHEMA_FILE
+from robots.parametrage.commands import SCHEMA_FILE, export_text
 from robots.parametrage.model import desired_state_schema, load_desired_state
+from robots.parsers import siret_problem
 from tests.conftest import PROJECT, Portal, robot
 
 DATA = PROJECT / "tests" / "portals" / "parametrage.yaml"
@@ -198,6 +199,58 @@ def test_export_writes_the_desired_state_format_and_apply_on_it_changes_nothing(
     outcome = run("apply", out, portal, browser)
     assert outcome.changes == [] and not outcome.failed
     assert portal.state()["writes"] == writes
+
+
+@pytest.fixture
+def demo(mock_server: str) -> Portal:
+    """The session's demo portal (fixtures/demo-portal.yaml), reset."""
+    demo = Portal(mock_server)
+    demo.reset()
+    return demo
+
+
+def login_file(tmp_path: Path, account: dict, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DEMO_LOGIN", account["login"])
+    monkeypatch.setenv("DEMO_PASSWORD", account["password"])
+    body = "account: {name: demo, portal: dgfip, login_env: DEMO_LOGIN, password_env: DEMO_PASSWORD}\n"
+    return write_desired(tmp_path, body)
+
+
+def test_the_demo_syndicate_s_structures_pass_the_file_check_of_apply(
+    demo: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """What `export` writes of the demo syndicate lists « Mes structures »: every SIRET has its key, so `apply`
+    takes the file (it refused it, exit 2, naming 14 SIRETs). The browser round trip of all 13 structures takes
+    minutes; the next test makes it on the demo portal's one-structure account."""
+    syndicate = demo.biggest_account("dgfip")
+    listed = "".join(f'  - identifiant: "{s["identifiant"]}"\n' for s in demo.managed_by(syndicate["login"]))
+    path = login_file(tmp_path, syndicate, monkeypatch)
+    path.write_text(path.read_text(encoding="utf-8") + "structures:\n" + listed, encoding="utf-8")
+    desired = load_desired_state(path)[0]
+    assert len(desired.structures) == len(demo.managed_by(syndicate["login"])) > 10
+    wrong_key = [s["identifiant"] for s in demo.state()["structures"] if siret_problem(s["identifiant"]) == "key"]
+    assert wrong_key == []  # the demo's others too (one structure has no SIRET: DE811907980, a TVA number)
+
+
+def test_a_demo_account_exported_then_applied_changes_nothing(
+    demo: Portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`export` of a demo portal account, then `apply` of the file as `export` writes it: nothing is written
+    and nothing fails (exit 0)."""
+    account = demo.account("v.bouty")
+    path = login_file(tmp_path, account, monkeypatch)
+    out = tmp_path / "export.yaml"
+    with one_login(path, demo, browser, "legacy") as session:
+        document = jobs.export(session, load_desired_state(path)[0])
+        out.write_text(export_text(document, str(out)), encoding="utf-8")
+        exported = load_desired_state(out)[0]  # what `apply` checks first, before the portal
+        assert [s.identifiant for s in exported.structures] == [s["identifiant"] for s in demo.managed_by("v.bouty")]
+        writes = demo.state()["writes"]
+
+        outcome = jobs.apply(session, exported)
+    assert not outcome.failed, [(f.identifiant, f.error) for f in outcome.failed]  # exit 0
+    assert outcome.changes == []
+    assert demo.state()["writes"] == writes
 
 
 def test_a_portal_refusal_stops_that_structure_with_its_message_and_the_others_are_done(portal: Portal, tmp_path: Path):

@@ -23,7 +23,7 @@ def test_qualif_urls_are_the_qualification_portals():
 def test_the_dgfip_entry_is_refused_for_qualif_with_the_reason():
     result = robot(
         "run", str(PROJECT / "flows" / "reset_technical_password.yaml"), "--env", "qualif",
-        "--var", "structure=21300011900016", "--var", "entry=dgfip",
+        "--var", "structure=21300011900015", "--var", "entry=dgfip",
     )  # fmt: skip
     assert result.returncode == 2
     assert "l'entrée par la DGFiP est refusée" in result.stderr and "Chorus Pro de production" in result.stderr
@@ -33,7 +33,7 @@ def test_a_roster_with_a_dgfip_account_is_refused_for_qualif(tmp_path: Path):
     roster = tmp_path / "roster.yaml"
     roster.write_text(
         "accounts:\n  - {name: a, portal: dgfip, login_env: A_LOGIN, password_env: A_PASSWORD,\n"
-        '     structures: [{identifiant: "21300011900016"}]}\n'
+        '     structures: [{identifiant: "21300011900015"}]}\n'
     )
     result = robot("renew", "--env", "qualif", "--roster", str(roster), "--log-file", "-",
                    "--journal", str(tmp_path / "j.sqlite"), env={"A_LOGIN": "a", "A_PASSWORD": "b"})  # fmt: skip

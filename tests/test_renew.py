@@ -38,7 +38,7 @@ from tests.conftest import DEMO_DATA, PROJECT, ROBOT, Portal, robot
 ROSTER = PROJECT / "tests" / "rosters" / "two_accounts.yaml"
 FIRST_PAGE = PROJECT / "tests" / "rosters" / "first_page.yaml"  # shorter: for the slower scenarios
 IT_SERVICE = "informatique@syndicat.example.org"
-ROSTER_FIRST = "25300096600020"
+ROSTER_FIRST = "25300096600023"
 OPERATOR = "exploitation@syndicat.example.org"  # the first structure of the roster, due: it gets the queued passwords
 WITHIN = 30
 SLASHED = ["ab/cdEF12gh", "Zx9/Qw8Er7Ty"]
@@ -562,7 +562,9 @@ def test_shards_split_the_structures_in_stable_disjoint_parts(portal: Portal, mo
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
          "    structures:\n      - identifiant: \"2530009660002\"\n", 7, "14 chiffres"),
         ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
-         "    structures:\n      - identifiant: \"25300096600020\"\n        deliver:\n          - mail: x@y.fr\n",
+         "    structures:\n      - identifiant: \"25300096600020\"\n", 7, "la clé de contrôle du SIRET est fausse"),
+        ("accounts:\n  - name: a\n    portal: dgfip\n    login_env: A\n    password_env: B\n"
+         "    structures:\n      - identifiant: \"25300096600023\"\n        deliver:\n          - mail: x@y.fr\n",
          9, "une livraison est {email: ADRESSE} ou {command:"),
         ("accounts:\n  - name: a\n    portal: cpp\n    login_env: A\n    password_env: B\n    structures: all\n",
          3, "'dgfip' or 'chorus'"),

@@ -32,7 +32,7 @@ from robots.renewal.nightly import Outputs, run_renewal
 from tests.conftest import PROJECT, ROBOT, Portal
 from tests.test_renew import piste_client
 
-DUE = ["25300096600020", "21300011900016"]  # the syndicate's first page of « Mes structures »: +12 and -3 days
+DUE = ["25300096600023", "21300011900015"]  # the syndicate's first page of « Mes structures »: +12 and -3 days
 HOOK = ["python3", str(PROJECT / "tests" / "rosters" / "capture_stdin.py")]
 
 # point → (structures of the roster, --jobs, the mock's next passwords)

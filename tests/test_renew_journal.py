@@ -15,7 +15,7 @@ from robots.renewal.sink import Expected, JournalSink
 from robots.secrets import REDACTOR
 from robots.vault import Vault
 
-STRUCTURE = "25300096600020"
+STRUCTURE = "25300096600023"
 HOOK = ({"command": ["true"], "timeout_s": 5}, "command:true")
 
 

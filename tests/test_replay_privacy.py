@@ -39,7 +39,7 @@ def test_sensitive_elements_are_blurred_before_the_first_paint(browser: Browser)
 
 LOGIN_PAGE = """<!DOCTYPE html><html lang="fr"><body><h1>Bienvenue</h1>
 <label for="identifiant">Identifiant</label> <input id="identifiant" name="identifiant" value="jean.dupont">
-<label for="other">Identifiant structure</label> <input id="other" value="21300258600010">
+<label for="other">Identifiant structure</label> <input id="other" value="21300258600013">
 <label for="user">Adresse</label> <input id="user" autocomplete="username" value="jean@example.org">
 </body></html>"""
 

@@ -20,8 +20,8 @@ from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.report import RunReport
 from tests.conftest import PROJECT, Portal
 
-SYNDICATE_DUE = ["25300096600020", "21300032500019"]  # first page of « Mes structures », both due
-COMPANY_DUE = "81234567800011"
+SYNDICATE_DUE = ["25300096600023", "21300032500018"]  # first page of « Mes structures », both due
+COMPANY_DUE = "81234567800013"
 CLEAN = [f"Clean{n:03d}Pass" for n in range(40)]  # no « / »: no reset loops to wait for
 
 

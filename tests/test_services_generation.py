@@ -30,7 +30,7 @@ from tests.conftest import DEMO_DATA, PROJECT, Portal
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 SLASHED = "Ab/cdEfgh234"
 CLEAN = "Kq3vZ8pLm2Xw"
-STRUCTURE = "25300096600020"
+STRUCTURE = "25300096600023"
 
 
 @pytest.fixture

@@ -25,15 +25,15 @@ def night(tmp_path: Path) -> tuple[Path, Path]:
     journal = Journal(journal_path)
     run = journal.start_run("renew", dry_run=False)
     sink = JournalSink(journal, Vault(vault_path), run, "/")
-    sink.expect("21300258600010", Expected("siagep", [HOOK]))
-    sink.store("21300258600010", {"login": "TECH_1@cpp", "password": "Clean123abc"})
-    journal.note_structure("21300258600010", "siagep", raison_sociale="COMMUNE DE SAINT-GILLES",
+    sink.expect("21300258600013", Expected("siagep", [HOOK]))
+    sink.store("21300258600013", {"login": "TECH_1@cpp", "password": "Clean123abc"})
+    journal.note_structure("21300258600013", "siagep", raison_sociale="COMMUNE DE SAINT-GILLES",
                            technical_login="TECH_1@cpp", expires_at=in_days(365), last_run_id=run,
                            last_action="failed", last_error="", last_renewed=in_days(0))  # fmt: skip
-    journal.note_structure("21300321200010", "siagep", raison_sociale="COMMUNE DE VAUVERT " * 4,
+    journal.note_structure("21300321200015", "siagep", raison_sociale="COMMUNE DE VAUVERT " * 4,
                            technical_login="TECH_2@cpp", expires_at=in_days(12), last_run_id=run,
                            last_action="failed", last_error="l'écran « Accueil » était attendu " * 3)  # fmt: skip
-    journal.note_structure("21300351900018", "siagep", raison_sociale="COMMUNE DE VILLENEUVE",
+    journal.note_structure("21300351900013", "siagep", raison_sociale="COMMUNE DE VILLENEUVE",
                            technical_login="TECH_3@cpp", expires_at=in_days(200), last_run_id=run,
                            last_action="skipped", last_error="")  # fmt: skip
     journal.finish_run(run, "failed", {"renewed": 1, "failed": 1, "skipped": 1})
@@ -49,7 +49,7 @@ def test_status_fits_the_terminal_sorted_by_days_left(tmp_path: Path):
     assert max(len(line) for line in lines) <= 100, done.stdout
     table = [line for line in lines[: lines.index("Dernières exécutions :")] if re.search(r"\d{14}", line)]
     order = [re.search(r"\d{14}", line).group(0) for line in table]
-    assert order == ["21300321200010", "21300351900018", "21300258600010"]
+    assert order == ["21300321200015", "21300351900013", "21300258600013"]
     assert table[0].startswith("!"), "under 30 days: flagged"
     assert not table[1].startswith("!")
     assert "renouvelée, livraison en attente" in table[2]

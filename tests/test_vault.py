@@ -27,25 +27,25 @@ def key_file(tmp_path: Path) -> Path:
 
 def test_an_encrypted_vault_holds_no_clear_text_and_reads_back(tmp_path: Path, key_file: Path):
     vault = Vault(tmp_path / "vault.json", load_cipher("age", key_file))
-    vault.put("21300007500013", login="TECH_1@cpp2017.fr", password="Kq3vZ8pLm2Xw")
+    vault.put("21300007500019", login="TECH_1@cpp2017.fr", password="Kq3vZ8pLm2Xw")
 
     data = vault.path.read_bytes()
     assert data.startswith(AGE_HEADER) and b"Kq3vZ8pLm2Xw" not in data and b"TECH_1" not in data
     assert vault.path.stat().st_mode & 0o777 == 0o600 and key_file.stat().st_mode & 0o777 == 0o600
-    assert vault.get("21300007500013")["password"] == "Kq3vZ8pLm2Xw"
+    assert vault.get("21300007500019")["password"] == "Kq3vZ8pLm2Xw"
 
 
 def test_without_the_key_or_with_another_the_vault_is_refused_and_kept(tmp_path: Path, key_file: Path):
     vault = Vault(tmp_path / "vault.json", load_cipher("age", key_file))
-    vault.put("21300007500013", password="Kq3vZ8pLm2Xw")
+    vault.put("21300007500019", password="Kq3vZ8pLm2Xw")
     before = vault.path.read_bytes()
     other = tmp_path / "other.key"
     new_key_file(other)
 
     with pytest.raises(VaultError, match="chiffré"):
-        Vault(vault.path).put("21300007500013", password="x")
+        Vault(vault.path).put("21300007500019", password="x")
     with pytest.raises(VaultError, match="déchiffrement impossible"):
-        Vault(vault.path, load_cipher("age", other)).put("21300007500013", password="x")
+        Vault(vault.path, load_cipher("age", other)).put("21300007500019", password="x")
     assert vault.path.read_bytes() == before
 
 

@@ -105,14 +105,19 @@ def _export(args: argparse.Namespace) -> int:
     prepared = jobs.prepare(desired, options)
     with jobs.portal_session(prepared, options) as session:
         document = jobs.export(session, desired)
-    text = "# yaml-language-server: $schema=" + _schema_reference(args.out) + "\n"
-    text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    text = export_text(document, args.out)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"état actuel de {len(document['structures'])} structure(s) écrit dans {args.out}", file=sys.stderr)
     else:
         print(text, end="")
     return EXIT_OK
+
+
+def export_text(document: dict, out: str | None) -> str:
+    """The exported desired state as `export` writes it: the schema reference, then the YAML."""
+    text = "# yaml-language-server: $schema=" + _schema_reference(out) + "\n"
+    return text + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 
 def _schema_reference(out: str | None) -> str:

@@ -5,7 +5,7 @@ account: {name: siagep, portal: dgfip, login_env: SIAGEP_LOGIN, password_env: SI
 mon_compte: {email: …, notifications: true}                               # optional
 rattachements: {accept_domains: [siagep30.fr], refuse_others: false}      # optional policy
 structures:
-  - identifiant: "21300351900018"
+  - identifiant: "21300351900013"
     libelle: Commune de Villeneuve-lès-Avignon
     adresse: {adresse: …, code_postal: "30400", ville: …, pays: FRANCE, telephone: "+33 490000000"}
 ```

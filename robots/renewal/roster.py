@@ -9,7 +9,7 @@ accounts:
     password_env: SIAGEP_PASSWORD
     deliver: [{email: dsi@example.org}]  # optional: default deliveries of the account's structures
     structures:                          # or: all (every structure of « Mes structures »)
-      - identifiant: "25300096600020"
+      - identifiant: "25300096600023"
         deliver:
           - email: service.informatique@example.org
           - command: ["/usr/local/bin/push-to-corail", "--budget", "00"]
@@ -41,11 +41,14 @@ def _identifiant_text(value: Any) -> Any:
 
 
 def _check_identifiant(value: str) -> str:
-    # Only the form: the identifiant is the portal's own, whatever its key (robots.parsers.siret_problem).
-    if siret_problem(value) == "format":
+    # The project's one SIRET check (robots.parsers.siret_problem): 14 digits and the key (Luhn, or La Poste's).
+    problem = siret_problem(value)
+    if problem == "format":
         raise ValueError(
             f"identifiant « {value} » : un identifiant de structure (SIRET) a 14 chiffres (entre guillemets en YAML)"
         )
+    if problem == "key":
+        raise ValueError(f"identifiant « {value} » : la clé de contrôle du SIRET est fausse (un chiffre mal recopié ?)")
     return value
 
 
