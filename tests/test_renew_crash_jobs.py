@@ -24,7 +24,7 @@ import yaml
 from playwright.sync_api import Browser
 
 from bench.mockstats import clean_passwords
-from bench.renew_throughput import write_data, write_roster
+from bench.renew_throughput import bench_siret, write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
 from robots.crash_points import ENV
 from robots.renewal.job import RenewOptions
@@ -85,7 +85,7 @@ def test_kill_9_during_a_jobs_8_renew_of_100_structures_then_a_rerun_loses_no_pa
         assert len(captured) == 12, captured
         assert started > captured, "no other worker was mid-structure when the run died"
         untouched = {s["identifiant"] for s in portal.state()["structures"] if not s["reset_count"]}
-        assert untouched >= {f"2130{n:010d}" for n in range(1, STRUCTURES + 1)} - started, "reset, never started"
+        assert untouched >= {bench_siret(n) for n in range(1, STRUCTURES + 1)} - started, "reset, never started"
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         options = RenewOptions(roster_path=rerun_roster(tmp_path, started), portal_url=portal.url, within_days=0,
