@@ -98,13 +98,16 @@ def ensure() -> int:
     missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
     if missing:
         print(f"installation des paquets Debian {' '.join(missing)} (apt-get install -y {' '.join(missing)})")
-        if not _apt_install(*missing) and "chromium" in missing:
-            print("installation de Chromium impossible", file=sys.stderr)
-            return 1
+        if not _apt_install(*missing):  # one package unknown to this apt must not keep the others out
+            for package in missing:
+                _apt_install(package)
+    if not (own or SYSTEM_CHROMIUM.exists() or SYSTEM_HEADLESS_SHELL.exists()):
+        print("installation de Chromium impossible", file=sys.stderr)
+        return 1
     headless = own or (SYSTEM_HEADLESS_SHELL if SYSTEM_HEADLESS_SHELL.exists() else SYSTEM_CHROMIUM)
     print(f"Chromium : {own or SYSTEM_CHROMIUM} (sans fenêtre : {headless}) ; "
           f"ffmpeg : {shutil.which('ffmpeg') or 'absent (pas de vidéos)'}")  # fmt: skip
-    return 0 if own or SYSTEM_CHROMIUM.exists() or SYSTEM_HEADLESS_SHELL.exists() else 1
+    return 0
 
 
 if __name__ == "__main__":
