@@ -118,18 +118,21 @@ class Fault:
 
 def diagnose(ctx: Any, exc: BaseException) -> Fault:
     """What the page shows after a failed step: a fault of the portal, an expired session, or a screen not known."""
-    page: Page = ctx.page
+    return diagnose_page(ctx.page, ctx.catalogue, str(exc))
+
+
+def diagnose_page(page: Page, catalogue: Any, text: str = "") -> Fault:
+    """What `page` shows (any tab: a table's kept tab too), `text` being what failed."""
     nav = navigation(page) or Navigation()
-    text = str(exc)
     if nav.failed or "net::ERR_" in text:
         return Fault(PORTAL_UNAVAILABLE, f"réseau : {nav.failed or _first_line(text)}", True)
     status = nav.status if nav.status is not None else _status_in(text)  # a tab opened by the step: its words
     if status is not None and status >= 500:
         return Fault(PORTAL_UNAVAILABLE, f"le portail a répondu HTTP {status}", True)
-    login = _login_screen(page, ctx.catalogue)  # before the error screens: a login page may show an alert too
+    login = _login_screen(page, catalogue)  # before the error screens: a login page may show an alert too
     if login is not None:
         return Fault(SESSION_EXPIRED, f"la session a pris fin (écran « {login.title} »)", True)
-    shown = _identify(page, ctx.catalogue)
+    shown = _identify(page, catalogue)
     if shown is not None and shown.name == TECHNICAL_ERROR_SCREEN:
         return Fault(PORTAL_UNAVAILABLE, "page « erreur technique » du portail", True)
     if shown is not None and shown.kind == "error":

@@ -171,3 +171,34 @@ def test_each_error_kind_comes_with_its_exit_code_and_its_words(tmp_path: Path, 
 
     assert main(["renew", "--roster", str(tmp_path / "absent.yaml")]) == KINDS["bad_input"].exit_code
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_page_of_mes_structures_that_fails_is_asked_for_again_not_the_whole_table(
+    browser: Browser, portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`structures: all` reads « Mes structures » page by page: a page that meets a 503 is asked for again, where
+    reading the whole table again from its first page would, under 10 % of failing pages, never end on a big one."""
+    syndicate = portal.biggest_account("dgfip")
+    monkeypatch.setenv("SYNDICAT_LOGIN", syndicate["login"])
+    monkeypatch.setenv("SYNDICAT_PASSWORD", syndicate["password"])
+    listing = tmp_path / "roster.yaml"
+    listing.write_text(
+        "accounts:\n  - {name: siagep, portal: dgfip, login_env: SYNDICAT_LOGIN, password_env: SYNDICAT_PASSWORD,"
+        " structures: all}\n"
+    )
+    # Seeded: the table's first page comes, its second page fails once, the rest comes.
+    portal.call("POST", "/__mock__/faults", {"share": 0.5, "status": 503, "seed": 37,
+                                              "path_prefix": "/cpp/gestionnaire/activites"})  # fmt: skip
+    options = RenewOptions(roster_path=listing, portal_url=portal.url, vault_path=tmp_path / "v.json",
+                           failures_dir=tmp_path / "failures", dry_run=True)  # fmt: skip
+    try:
+        report = run_renewal(options, Outputs(journal=tmp_path / "j.sqlite", log_file=tmp_path / "renew.log"), browser)
+    finally:
+        portal.call("POST", "/__mock__/faults", {})
+
+    managed = {s["identifiant"] for s in portal.managed_by(syndicate["login"])}
+    assert {o.identifiant for o in report.outcomes} == managed, [o.error for o in report.outcomes]
+    log = (tmp_path / "renew.log").read_text()
+    assert "page suivante du tableau : le portail a répondu HTTP 503 ; demandée à nouveau" in log
+    assert "l'étape est reprise" not in log.split("« Mes structures » du compte")[0]  # not the whole table again
+    assert all(portal.structure(i)["reset_count"] == 0 for i in managed)

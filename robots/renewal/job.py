@@ -423,7 +423,10 @@ class AccountSession:
         except (_LoginFailed, RunStopped):
             raise
         except RobotError as exc:
-            raise _LoginFailed(f"lecture de « Mes structures » du compte « {self.account.name} » : {exc}") from None
+            kind = exc.kind if isinstance(exc, StepFailed) else None
+            raise _LoginFailed(
+                labelled(kind, f"lecture de « Mes structures » du compte « {self.account.name} » : {exc}"), kind
+            ) from None
         rows = result.scope.get("structures") or []
         identifiants = []
         for row in rows:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
-from robots import locate, observe
+from robots import locate, observe, ride_through
 from robots.catalogue import ElementHandle
 from robots.crash_points import crash_point
-from robots.errors import StepFailed
+from robots.errors import PORTAL_UNAVAILABLE, StepFailed
 from robots.flow_model import PickRow, ReadTable
 from robots.runner import StepContext
 
@@ -78,19 +79,38 @@ def next_page(ctx: StepContext, handle: ElementHandle, table: Locator, page: Pag
 
 
 def _turn(ctx: StepContext, handle: ElementHandle, table: Locator, page: Page, button: Locator, which: str) -> None:
-    """Clicks a button of the table's pager and waits for the rows to change."""
+    """Clicks a button of the table's pager and waits for the rows to change. A page of the table that meets a
+    fault of the portal (5xx, « erreur technique », no answer) is asked for again, not the whole table from its
+    first page: a table of twenty pages read under 10 % of failing pages would never be read whole."""
     body = table.locator("tbody")
     before = body.inner_text()
     button.click(timeout=ctx.timeout_s * 1000)
     ctx.page_changed()
+    policy: ride_through.RetryPolicy = ctx.runner.retry
+    for done in itertools.count():
+        if _turned(ctx, handle, page, body, before):
+            return
+        fault = ride_through.diagnose_page(page, ctx.catalogue)
+        if not (fault.transient and fault.kind == PORTAL_UNAVAILABLE) or done >= policy.attempts:
+            raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée ({fault.detail})",
+                             kind=fault.kind if fault.transient else None)  # fmt: skip
+        delay = policy.delay(done)
+        logger.warning("  page {} du tableau : {} ; demandée à nouveau dans {:.1f} s ({}/{})", which, fault.detail,
+                       delay, done + 1, policy.attempts)  # fmt: skip
+        page.wait_for_timeout(delay * 1000)  # Playwright's wait: the other workers go on meanwhile
+        with contextlib.suppress(PlaywrightError):  # a reload that fails is diagnosed at the next turn
+            page.reload(wait_until="load", timeout=ctx.timeout_s * 1000)
+        ctx.page_changed()
+
+
+def _turned(ctx: StepContext, handle: ElementHandle, page: Page, body: Locator, before: str) -> bool:
     try:
         # Server-side paging replaces the page, script paging the rows: either way the rows change.
         expect(body).not_to_have_text(before, timeout=ctx.timeout_s * 1000)
         page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
     except (AssertionError, PlaywrightError):
-        raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée") from None
-    if not locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens()):
-        raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée")
+        return False
+    return locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens())
 
 
 @dataclass
