@@ -104,7 +104,7 @@ def ensure() -> int:
     if not (own or SYSTEM_CHROMIUM.exists() or SYSTEM_HEADLESS_SHELL.exists()):
         print("installation de Chromium impossible", file=sys.stderr)
         return 1
-    headless = own or (SYSTEM_HEADLESS_SHELL if SYSTEM_HEADLESS_SHELL.exists() else SYSTEM_CHROMIUM)
+    headless = own or system_chromium()
     print(f"Chromium : {own or SYSTEM_CHROMIUM} (sans fenêtre : {headless}) ; "
           f"ffmpeg : {shutil.which('ffmpeg') or 'absent (pas de vidéos)'}")  # fmt: skip
     return 0
