@@ -11,7 +11,7 @@ target is located for them only if one wants it (`wants_target`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -55,6 +55,10 @@ class StepObserver(Protocol):
     def before_step(self, ctx: StepContext, step: Step, target: PwLocator | None) -> Decision: ...
 
     def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None: ...
+
+
+# How long the runner looks for a step's target for its observers (a highlight, a probe) before the step runs.
+TARGET_WAIT_S = 2.0
 
 
 @dataclass
@@ -233,9 +237,17 @@ class Runner:
         ref = target_ref(step)
         if ref is None:
             return None
+        kept = self.kept_tabs.get(ref)
         try:
-            return ctx.locate(ref)[1]
-        except RobotError:
+            if kept is None or kept.is_closed():
+                # An observer's highlight is not worth a step's whole wait: when the screen does not come (the
+                # operator skipped the click that leads to it), the step itself waits, then says what it saw.
+                return replace(ctx, timeout_s=min(ctx.timeout_s, TARGET_WAIT_S)).locate(ref)[1]
+            # The table lives in a tab kept aside: the step's own tab shows another screen.
+            handle = ctx.handle(ref)
+            found = locate.first_matching(kept, handle.element.find) if locate.is_shown(kept, handle.screen) else None
+            return found[1] if found else None
+        except (RobotError, PlaywrightError):
             return None
 
     def _tell_observers(self, ctx: StepContext, step: Step, error: BaseException | None) -> None:

@@ -460,14 +460,14 @@ def remote_chromium(tmp_path: Path) -> Iterator[str]:
         [str(chromium.system_chromium()), "--remote-debugging-port=0", "--headless", "--no-sandbox",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-gpu", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip  (Debian's launcher is a shell script that does not exec: its group is what must end)
     try:
         port_file = profile / "DevToolsActivePort"
         wait_for(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port", 30)
         yield f"http://127.0.0.1:{port_file.read_text().split()[0]}"
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
 
 
