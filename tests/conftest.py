@@ -84,6 +84,20 @@ def private_var(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return folder
 
 
+IMPATIENT_S = 4
+
+
+@pytest.fixture
+def impatient(private_var: Path) -> float:
+    """For a test whose robot must wait in vain (a password the page never shows as the catalogue expects): the
+    default robot settings' 15 s wait becomes 4 s, far above what a page of the mock takes to show."""
+    path = private_var / "robot.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["settings"]["timeout_s"] = IMPATIENT_S
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return IMPATIENT_S
+
+
 @pytest.fixture(scope="session")
 def mock_server() -> Iterator[str]:
     from fixtures.mock_portal import MockPortalServer
