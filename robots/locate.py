@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator as PwLocator
@@ -21,6 +21,8 @@ _BLOCK_XPATH = (
 )
 REVEAL_WAIT_MS = 3000  # a collapsed panel opening
 REVEAL_LOOK_S = 0.5  # how often hidden fallbacks are looked at again
+ANSWER_LOOK_S = 0.5  # how often a wait looks whether the portal answered with a failure (`gave_up`)
+GaveUp = Callable[[], bool]
 
 
 # What titles a block on the real portals: headings, but also Bootstrap panel titles that are plain <div>s,
@@ -106,15 +108,18 @@ def any_visible(page: Page, fallbacks: list[Locator]) -> PwLocator:
     return _shown(_union(page, fallbacks))
 
 
-def _wait_visible(locator: PwLocator, deadline: float) -> bool:
-    """Playwright's own waiting (it survives navigations); False at the deadline."""
+def _wait_visible(locator: PwLocator, deadline: float, gave_up: GaveUp | None = None) -> bool:
+    """Playwright's own waiting (it survives navigations); False at the deadline, or as soon as `gave_up` says
+    the page will not come (looked at every ANSWER_LOOK_S)."""
     while True:
-        remaining_ms = (deadline - time.monotonic()) * 1000
+        until = min(deadline, time.monotonic() + ANSWER_LOOK_S) if gave_up else deadline
+        remaining_ms = (until - time.monotonic()) * 1000
         try:
             locator.wait_for(state="visible", timeout=max(remaining_ms, 1))
             return True
         except PlaywrightTimeout:
-            return False
+            if until >= deadline or (gave_up and gave_up()):
+                return False
         except PlaywrightError:  # the page was replaced while Playwright looked: look again
             if time.monotonic() >= deadline:
                 return False
@@ -219,17 +224,18 @@ def _shown(locator: PwLocator) -> PwLocator:
 
 
 def wait_for_any_screen(
-    page: Page, screens: Sequence[Screen], timeout_s: float, errors: Sequence[Screen] = ()
+    page: Page, screens: Sequence[Screen], timeout_s: float, errors: Sequence[Screen] = (),
+    gave_up: GaveUp | None = None,
 ) -> Screen | None:
     """The first of `screens` shown; None after the timeout or as soon as an error screen shows.
 
     Waits natively on the union of each screen's first sign, then checks each screen whole.
     """
     if len(screens) == 1:
-        return screens[0] if wait_for_screen(page, screens[0], timeout_s, errors) else None
+        return screens[0] if wait_for_screen(page, screens[0], timeout_s, errors, gave_up) else None
     deadline = time.monotonic() + timeout_s
     union = _union(page, [spec for screen in [*screens, *errors] for spec in screen.signs[0]])
-    while _wait_visible(_shown(union), deadline):
+    while _wait_visible(_shown(union), deadline, gave_up):
         shown = next((screen for screen in screens if is_shown(page, screen)), None)
         if shown or any(is_shown(page, error) for error in errors):
             return shown
@@ -237,8 +243,11 @@ def wait_for_any_screen(
     return None
 
 
-def wait_for_screen(page: Page, screen: Screen, timeout_s: float, errors: Sequence[Screen] = ()) -> bool:
-    """True once `screen` is shown; False after the timeout or as soon as an error screen shows.
+def wait_for_screen(
+    page: Page, screen: Screen, timeout_s: float, errors: Sequence[Screen] = (), gave_up: GaveUp | None = None
+) -> bool:
+    """True once `screen` is shown; False after the timeout, as soon as an error screen shows, or as soon as
+    `gave_up()` (the portal answered with a failure: no screen will come).
 
     Each sign (its alternatives together) is waited on natively, with (`or_`) the first sign of each
     error screen, so that an error page ends the wait at once.
@@ -250,13 +259,13 @@ def wait_for_screen(page: Page, screen: Screen, timeout_s: float, errors: Sequen
         if _visible(_shown(wanted)):
             continue  # the page is there already (the step before waited for its load): one look
         watched = _union(page, [*alternatives, *error_signs])
-        if not _wait_visible(_shown(watched), deadline):
+        if not _wait_visible(_shown(watched), deadline, gave_up):
             return False
         if not errors or _visible(_shown(wanted)):
             continue
         if any(is_shown(page, error) for error in errors):
             return False
-        if not _wait_visible(_shown(wanted), deadline):  # part of an error screen only: wait for ours alone
+        if not _wait_visible(_shown(wanted), deadline, gave_up):  # part of an error screen only: wait for ours alone
             return False
     return True
 

@@ -109,6 +109,13 @@ def navigation(page: Page) -> Navigation | None:
     return _NAVIGATIONS.get(page)
 
 
+def answered_with_failure(page: Page) -> bool:
+    """The tab's last navigation failed or was answered with a 5xx: the screen a step waits for will not come.
+    Waits end on it at once instead of at their timeout (15 s a failing page, under faults)."""
+    nav = navigation(page)
+    return nav is not None and (nav.failed is not None or (nav.status is not None and nav.status >= 500))
+
+
 @dataclass(frozen=True)
 class Fault:
     kind: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -107,7 +108,8 @@ class StepContext:
             raise BadInput(f"{self.flow_file} : écran inconnu « {name} »")
         if name in self.runner.checked:
             return
-        if not locate.wait_for_screen(self.page, screen, self.timeout_s, self.catalogue.error_screens()):
+        gave_up = partial(ride_through.answered_with_failure, self.page)
+        if not locate.wait_for_screen(self.page, screen, self.timeout_s, self.catalogue.error_screens(), gave_up):
             raise StepFailed(f"l'écran « {screen.title} » était attendu")
         self.runner.checked.add(name)
         if not self.screen_titles or self.screen_titles[-1] != screen.title:
@@ -121,7 +123,8 @@ class StepContext:
             if screen is None:
                 raise BadInput(f"{self.flow_file} : écran inconnu « {name} »")
             screens.append(screen)
-        shown = locate.wait_for_any_screen(self.page, screens, self.timeout_s, self.catalogue.error_screens())
+        gave_up = partial(ride_through.answered_with_failure, self.page)
+        shown = locate.wait_for_any_screen(self.page, screens, self.timeout_s, self.catalogue.error_screens(), gave_up)
         if shown is None:
             raise StepFailed("un de ces écrans était attendu : " + ", ".join(f"« {s.title} »" for s in screens))
         self.runner.checked.add(shown.name)  # seen whole: the steps that act on it need not look again

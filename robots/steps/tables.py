@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from dataclasses import dataclass
+from functools import partial
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
@@ -104,13 +105,16 @@ def _turn(ctx: StepContext, handle: ElementHandle, table: Locator, page: Page, b
 
 
 def _turned(ctx: StepContext, handle: ElementHandle, page: Page, body: Locator, before: str) -> bool:
+    if ride_through.answered_with_failure(page):
+        return False  # a page without the table: Playwright's `not_to_have_text` would wait its whole timeout
     try:
         # Server-side paging replaces the page, script paging the rows: either way the rows change.
         expect(body).not_to_have_text(before, timeout=ctx.timeout_s * 1000)
         page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
     except (AssertionError, PlaywrightError):
         return False
-    return locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens())
+    return locate.wait_for_screen(page, handle.screen, ctx.timeout_s, ctx.catalogue.error_screens(),
+                                  partial(ride_through.answered_with_failure, page))  # fmt: skip
 
 
 @dataclass
