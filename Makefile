@@ -25,9 +25,11 @@ imap-server:
 	@{ test -x /usr/sbin/dovecot && command -v openssl >/dev/null; } || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd openssl; }
 
+# Two pytest workers (the machine's two cores), each a session with its own mock portal, Chromium and Dovecot;
+# a test module stays on one worker, so its module fixtures (a whole night of renewals) run once.
 test: browser imap-server
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -137,7 +137,7 @@ def test_kill_9_then_a_rerun_loses_no_password(
     if jobs > 1:  # each confirmation answers late: the other worker starts its reset meanwhile
         patient(Path(os.environ["CHORUS_ROBOT_CONFIG"]), timeout_s=60)
         for identifiant in structures:
-            slow = {"path_prefix": f"/cpp/structure/{identifiant}/reinitialiser", "ms": 20_000}
+            slow = {"path_prefix": f"/cpp/structure/{identifiant}/reinitialiser", "ms": 10_000}
             portal.call("POST", "/__mock__/faults", {"slow": slow})
 
     killed = killed_renew(portal, tmp_path, jobs, point)
