@@ -467,6 +467,11 @@ class InputSpec(Model):
     description: str = ""
     pattern: str | None = Field(None, description="Regular expression the value must match")
     pattern_message: str | None = None
+    siret: bool = Field(
+        False,
+        description="The value is a SIRET a person typed: 14 digits and a right key (Luhn, or La Poste's rule),"
+        " checked before anything runs",
+    )
     default: str | None = None
 
 

@@ -22,6 +22,7 @@ from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError
 from robots.flow_model import Flow
 from robots.flowfile import load_flow
+from robots.parsers import siret_problem
 from robots.renewal.journal import Journal
 from robots.renewal.sink import JournalSink, store_pending
 from robots.ride_through import RetryPolicy
@@ -92,7 +93,16 @@ def flow_inputs(flow: Flow, given: dict[str, str], flow_file: Path) -> dict[str,
         if spec.pattern and not re.fullmatch(spec.pattern, values[name]):
             hint = spec.pattern_message or f"motif attendu {spec.pattern}"
             raise BadInput(f"{flow_file} : l'entrée « {name} » = « {values[name]} » n'est pas valide : {hint}")
+        if spec.siret and (problem := siret_problem(values[name])):
+            hint = SIRET_PROBLEMS[problem]
+            raise BadInput(f"{flow_file} : l'entrée « {name} » = « {values[name]} » n'est pas valide : {hint}")
     return values
+
+
+SIRET_PROBLEMS = {
+    "format": "un SIRET a 14 chiffres",
+    "key": "la clé de contrôle du SIRET est fausse (un chiffre mal recopié ?)",
+}
 
 
 def prepare(request: RunRequest) -> Prepared:

@@ -182,11 +182,18 @@ def test_structure_not_in_mes_structures(portal: Portal, syndicate: dict, tmp_pa
     assert not vault.exists()
 
 
-def test_malformed_siret_is_refused_before_anything_runs(portal: Portal, syndicate: dict, tmp_path: Path):
-    done = run_command(portal, "2147024410", tmp_path / "vault.json")
+@pytest.mark.parametrize(
+    ("siret", "says"),
+    [("2147024410", "14 chiffres"), ("21470244100019", "la clé de contrôle du SIRET est fausse")],
+)
+def test_malformed_siret_is_refused_before_anything_runs(
+    portal: Portal, syndicate: dict, tmp_path: Path, siret: str, says: str
+):
+    done = run_command(portal, siret, tmp_path / "vault.json")
 
     assert done.returncode == 2
-    assert "structure" in done.stderr and "14 chiffres" in done.stderr
+    assert f"l'entrée « structure » = « {siret} »" in done.stderr and says in done.stderr
+    assert "Traceback" not in done.stderr
     assert all(s["reset_count"] == 0 for s in portal.state()["structures"])
 
 
