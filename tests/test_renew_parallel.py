@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from fixtures.mock_portal import MockPortalServer
 from robots.renewal.browsers import Cooperative
 from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
-from tests.conftest import PROJECT, ROBOT, ROWS_PER_PAGE, Portal
+from tests.conftest import ROWS_PER_PAGE, Portal
 from tests.test_renew import piste_client
 
 STRUCTURES = 12  # three pages of « Mes structures »: more than a page to walk, fewer renewals to wait for
@@ -51,20 +49,14 @@ def big_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Porta
         yield Portal(server.url), pager, roster, env
 
 
-def renew_args(portal: Portal, roster: Path, folder: Path, jobs: int) -> list[str]:
-    return [
-        *ROBOT, "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(roster), "--within", "30",
-        "--jobs", str(jobs), "--journal", str(folder / "journal.sqlite"), "--vault", str(folder / "vault.json"),
-        "--report", str(folder / "report.json"), "--log-file", str(folder / "renew.log"),
-    ]  # fmt: skip
-
-
-def renew(portal: Portal, roster: Path, env: dict, folder: Path, jobs: int) -> subprocess.CompletedProcess:
+def renew(browser: Browser, portal: Portal, roster: Path, folder: Path, jobs: int) -> int:
+    """One night of `renew --within 30 --jobs N`, in this process on the session's browser (N contexts of it, as
+    the command runs them in its own Chromium); the command line itself is tested in tests/test_renew.py."""
     folder.mkdir(exist_ok=True)
-    return subprocess.run(
-        renew_args(portal, roster, folder, jobs), cwd=PROJECT, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    options = RenewOptions(roster_path=roster, portal_url=portal.url, within_days=30, jobs=jobs,
+                           vault_path=folder / "vault.json")  # fmt: skip
+    outputs = Outputs(journal=folder / "journal.sqlite", report=folder / "report.json", log_file=folder / "renew.log")
+    return run_renewal(options, outputs, browser=browser).exit_code
 
 
 def outcomes(folder: Path) -> list[tuple]:
@@ -86,14 +78,18 @@ def assert_vault_holds_the_portals_passwords_of(portal: Portal, vault: Path, ide
         assert entries[structure["identifiant"]]["login"] == user["login"]
 
 
-def test_jobs_8_renew_what_jobs_1_renews_and_the_table_is_walked_once(big_portal, tmp_path: Path):
+def test_jobs_8_renew_what_jobs_1_renews_and_the_table_is_walked_once(
+    big_portal, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     portal, pager, roster, env = big_portal
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     portal.reset()
     pager.count = pager.opened = 0
-    single = renew(portal, roster, env, tmp_path / "jobs1", 1)
+    single = renew(browser, portal, roster, tmp_path / "jobs1", 1)
     pages = -(-STRUCTURES // ROWS_PER_PAGE)
 
-    assert single.returncode == 0, single.stderr
+    assert single == 0, (tmp_path / "jobs1" / "renew.log").read_text()
     # Listing reads each page once, the walk turns each page once more: not a walk from page 1 per structure.
     assert pager.count <= 2 * (pages - 1), pager.count
     # The table is opened to be listed, then once more to be walked: not once per structure.
@@ -101,9 +97,9 @@ def test_jobs_8_renew_what_jobs_1_renews_and_the_table_is_walked_once(big_portal
     assert_vault_holds_the_portals_passwords(portal, tmp_path / "jobs1" / "vault.json")
 
     portal.reset()
-    parallel = renew(portal, roster, env, tmp_path / "jobs8", 8)
+    parallel = renew(browser, portal, roster, tmp_path / "jobs8", 8)
 
-    assert parallel.returncode == 0, parallel.stderr
+    assert parallel == 0, (tmp_path / "jobs8" / "renew.log").read_text()
     assert outcomes(tmp_path / "jobs8") == outcomes(tmp_path / "jobs1")
     assert {o[1] for o in outcomes(tmp_path / "jobs8")} == {"renewed"}
     assert_vault_holds_the_portals_passwords(portal, tmp_path / "jobs8" / "vault.json")
