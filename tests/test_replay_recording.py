@@ -24,6 +24,7 @@ from tests.conftest import PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 QUEUED = ["Ab/cd3Ef5gH7", "Clean9Pass4Word"]  # the first holds the forbidden « / »: two resets
+UNMANAGED = "99999999999993"  # a SIRET with a right key that no account of the demo portal manages
 SCREENS = [
     "Authentification", "Accueil", "Accueil non connecté", "Accueil", "Activités du gestionnaire",
     "Modification de la structure", "Confirmation de réinitialisation du mot de passe", "Mot de passe réinitialisé",
@@ -92,7 +93,7 @@ def failed_recording(browser: Browser, module_portal: Portal, tmp_path_factory: 
     portal = module_portal
     portal.reset()
     root = tmp_path_factory.mktemp("failed")
-    recorded = record(browser, portal, root, RecordOptions(frozenset(), root), structure="99999999999999")
+    recorded = record(browser, portal, root, RecordOptions(frozenset(), root), structure=UNMANAGED)
     assert isinstance(recorded.error, StepFailed)
     return recorded
 
@@ -226,7 +227,7 @@ def test_no_secret_in_the_recording_of_a_reset(reset_recording: Recorded):
 
 def test_a_failed_run_keeps_its_trace_and_a_screenshot(failed_recording: Recorded):
     folder = failed_recording.folder
-    assert folder.name.endswith("-reset_technical_password-99999999999999")
+    assert folder.name.endswith(f"-reset_technical_password-{UNMANAGED}")
     assert_trace_loads(folder / "trace.zip", screencast=False)
     failed = [s for s in failed_recording.steps["steps"] if s.get("error")]
     assert len(failed) == 1 and failed[0]["command"] == "pick_row"
