@@ -65,6 +65,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 LA_POSTE_SIREN = "356000000"  # its establishments' SIRET follow another key rule
+SIRET_KEY_WRONG = "la clé de contrôle du SIRET est fausse (un chiffre mal recopié ?)"  # what a person is told
 
 
 def siret_problem(siret: str) -> str | None:

@@ -22,7 +22,7 @@ from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError
 from robots.flow_model import Flow
 from robots.flowfile import load_flow
-from robots.parsers import siret_problem
+from robots.parsers import SIRET_KEY_WRONG, siret_problem
 from robots.renewal.journal import Journal
 from robots.renewal.sink import JournalSink, store_pending
 from robots.ride_through import RetryPolicy
@@ -101,7 +101,7 @@ def flow_inputs(flow: Flow, given: dict[str, str], flow_file: Path) -> dict[str,
 
 SIRET_PROBLEMS = {
     "format": "un SIRET a 14 chiffres",
-    "key": "la clé de contrôle du SIRET est fausse (un chiffre mal recopié ?)",
+    "key": SIRET_KEY_WRONG,
 }
 
 

@@ -28,7 +28,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError
 
 from robots.errors import BadInput, Problem
 from robots.flow_model import Model
-from robots.parsers import siret_problem
+from robots.parsers import SIRET_KEY_WRONG, siret_problem
 from robots.yamlfile import line_of, load_yaml, problems_from
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,7 +48,7 @@ def _check_identifiant(value: str) -> str:
             f"identifiant « {value} » : un identifiant de structure (SIRET) a 14 chiffres (entre guillemets en YAML)"
         )
     if problem == "key":
-        raise ValueError(f"identifiant « {value} » : la clé de contrôle du SIRET est fausse (un chiffre mal recopié ?)")
+        raise ValueError(f"identifiant « {value} » : {SIRET_KEY_WRONG}")
     return value
 
 
