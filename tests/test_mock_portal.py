@@ -96,7 +96,7 @@ def test_a_manager_cannot_open_a_structure_of_someone_else(portal: Portal, syndi
 
 
 def test_latency_is_added_to_portal_pages_only():
-    with MockPortalServer(DEMO_DATA, latency_ms=300) as server:
+    with MockPortalServer(DEMO_DATA, latency_ms=300, generation="legacy") as server:
         started = time.monotonic()
         urllib.request.urlopen(server.url + "/portail/").read()
         page = time.monotonic() - started
@@ -145,7 +145,7 @@ class MockPortalSession:
 @pytest.fixture
 def app_client() -> Iterator[tuple[FlaskClient, dict]]:
     """A fresh portal (its own state) and a client; the state snapshot read through the control API."""
-    app = create_app(DEMO_DATA)
+    app = create_app(DEMO_DATA, generation="legacy")
     client = app.test_client()
     yield client, client.get("/__mock__/state").get_json()
 
@@ -326,7 +326,7 @@ def test_relative_dates_are_resolved_at_reset_time(tmp_path: Path):
         "  technical_user: {login: T, password: q, expires_at: '+20d'}}]\n",
         encoding="utf-8",
     )
-    client = create_app(data).test_client()
+    client = create_app(data, generation="legacy").test_client()
     expires = datetime.fromisoformat(structure_of(client, "1")["technical_user"]["expires_at"])
     assert abs(expires - (datetime.now() + timedelta(days=20))) < timedelta(minutes=1)
     data.write_text(data.read_text().replace("+20d", "2031-05-18T12:02:25"), encoding="utf-8")

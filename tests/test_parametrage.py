@@ -31,7 +31,7 @@ CREDENTIALS = {"PARAM_LOGIN": "gp.syndicat", "PARAM_PASSWORD": "Gp-Synd1cat!"}
 def param_server() -> Iterator[str]:
     from fixtures.mock_portal import MockPortalServer
 
-    with MockPortalServer(DATA) as server:
+    with MockPortalServer(DATA, generation="legacy") as server:
         yield server.url
 
 

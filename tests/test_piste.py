@@ -30,7 +30,7 @@ def technical(portal: Portal) -> tuple[str, str]:
 
 
 def test_the_gateway_answers_a_bare_401_or_403_without_a_valid_token():
-    app = create_app(DEMO_DATA, options={"piste": True})
+    app = create_app(DEMO_DATA, options={"piste": True, "generation": "legacy"})
     http = app.test_client()
     user = next(s for s in http.get("/__mock__/state").json["structures"])["technical_user"]
     headers = {"cpro-account": account_header(user["login"], user["password"])}
