@@ -249,10 +249,10 @@ def _taint(walk: _Walk, step: m.Step) -> None:
     step (`secret: true`) marks secret, or from a field a secret was typed into; set or passed from a secret."""
     match step:
         case m.Read(read=args) if args.secret or _holds_secret(walk, args.element):
-            walk.captured[args.into] = f"mot de passe lu sur « {args.element} »"
+            walk.captured[args.into] = f"secret lu sur « {args.element} »"
         case m.ReadFields(read_fields=args):
             for ref in (r for r in args.fields.values() if _holds_secret(walk, r)):
-                walk.captured[args.into] = f"mot de passe lu sur « {ref} »"
+                walk.captured[args.into] = f"secret lu sur « {ref} »"
         case m.Fill(fill=args) if _secrets_in(walk, args.value):
             walk.secret_fields.add(args.element)
         case m.SetVars(set=assigned) | m.Call(call=m.CallArgs(with_=assigned)):
@@ -277,7 +277,7 @@ def _is_secret(walk: _Walk, name: str) -> bool:
 
 
 def _shown(walk: _Walk, name: str) -> str:
-    """`${secret.pw}`, or `${new_password} (mot de passe lu sur « … »)`: what the refusal names."""
+    """`${secret.pw}`, or `${new_password} (secret lu sur « … »)`: what the refusal names."""
     origin = walk.captured.get(name.partition(".")[0]) if not name.startswith("secret.") else None
     return f"${{{name}}}" + (f" ({origin})" if origin else "")
 

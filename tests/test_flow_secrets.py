@@ -21,7 +21,7 @@ from tests.conftest import PROJECT, Portal, robot
 
 PLACE = f"{SECRET_PLACE} : "
 CONDITION = f"{SECRET_CONDITION} : "
-READ_PASSWORD = "(mot de passe lu sur « mot_de_passe_reinitialise.mot_de_passe »)"
+READ_PASSWORD = "(secret lu sur « mot_de_passe_reinitialise.mot_de_passe »)"
 
 # tests/broken_flows/<file> → (line, what the refusal says): one malicious flow per place and per condition.
 SECRET_LEAKS = {
@@ -30,7 +30,7 @@ SECRET_LEAKS = {
     "secret_in_set.yaml": (6, PLACE + "${secret.pw} dans `set.copie`"),
     "password_in_message.yaml": (
         6,
-        PLACE + "${shown} (mot de passe lu sur « dgfip_authentification.erreur ») dans `fail.message`",
+        PLACE + "${shown} (secret lu sur « dgfip_authentification.erreur ») dans `fail.message`",
     ),  # fmt: skip
     "secret_in_file_name.yaml": (5, PLACE + "${secret.pw} dans `subject`"),
     "secret_in_search.yaml": (6, PLACE + "${secret.pw} dans `pick_row.where.Identifiant structure`"),
@@ -132,7 +132,7 @@ steps:
     )
 
     assert problems_of(flow, catalogue) == [
-        f"{flow}:9: {PLACE}${{relu}} (mot de passe lu sur « dgfip_authentification.identifiant ») dans `log` ; "
+        f"{flow}:9: {PLACE}${{relu}} (secret lu sur « dgfip_authentification.identifiant ») dans `log` ; "
         "un secret ne va que dans la valeur d'un `fill` ou le `password` d'un `store`"
     ]
 
