@@ -10,9 +10,9 @@ from tests.test_login_lockout import COMPANY, roster
 
 
 def renew(tmp_path: Path, portal: Portal, password: str, *more: str):
-    account = portal.account(COMPANY)
+    roster_path = roster(tmp_path, portal, portal.account(COMPANY), "chorus")
     return robot(
-        "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(roster(tmp_path, portal, account, "chorus")),
+        "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(roster_path),
         "--journal", str(tmp_path / "journal.sqlite"), "--vault", str(tmp_path / "vault.json"), "--log-file", "-",
         *more, env={"LOCK_LOGIN": COMPANY, "LOCK_PASSWORD": password, "NO_COLOR": "1"},
     )  # fmt: skip
