@@ -44,6 +44,8 @@ def console_filter(verbosity: int, steps: bool):  # type: ignore[no-untyped-def]
 
     def keep(record: dict[str, Any]) -> bool:
         name, level = record["name"] or "", record["level"].no
+        if record["extra"].get("file_only"):
+            return False
         if verbosity >= VERBOSE:
             return True
         if record["extra"].get("operator"):
@@ -80,9 +82,10 @@ def _console_format(record: dict[str, Any]) -> str:
     return (OPERATOR_FORMAT if record["extra"].get("operator") else CONSOLE_FORMAT) + "\n{exception}"
 
 
-def operator(message: str, *args: Any) -> None:
-    """A line for the person watching (the night's « 3/9 » lines): shown unless --quiet."""
-    logger.bind(operator=True).opt(depth=1).info(message, *args)
+def operator(message: str, *args: Any, problem: bool = False) -> None:
+    """A line for the person watching (the night's « 3/9 » lines): shown unless --quiet; a `problem` (a structure
+    that failed) is shown with --quiet too, so that a cron job run with -q mails it."""
+    logger.bind(operator=True).opt(depth=1).log("ERROR" if problem else "INFO", message, *args)
 
 
 def add_file(path: Path, *, rotation: str | None = None) -> int:

@@ -490,14 +490,12 @@ class AccountSession:
         forced = self.shared.forced.get(outcome.identifiant)
         within = self.plan.options.within_days
         if not forced and outcome.days_left is not None and outcome.days_left > within:
-            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)} (> {within} jours)"
-            logger.info("  {} : rien à faire ({})", outcome.identifiant, outcome.reason)
+            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)}, seuil {within} jours"
             self._heal_vault(outcome)
             return
-        outcome.reason = forced or f"{_when(outcome.days_left)} (≤ {within} jours)"
+        outcome.reason = forced or f"{_when(outcome.days_left)}, seuil {within} jours"
         if self.plan.options.dry_run:
             outcome.action = DRY_RUN
-            logger.info("  {} : serait renouvelée ({})", outcome.identifiant, outcome.reason)
             return
         self._reset(outcome)
 

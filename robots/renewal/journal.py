@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS structures (
 # shown (portail de services: the password is shown in a form not submitted yet; it becomes pending when
 # « Soumettre » is about to be clicked, and is abandoned if the form never was).
 OPEN_STATUSES = ("pending", "failed")
+_A_NIGHT = "command NOT LIKE 'run %'"  # `renew` runs; `run FLOW` (robots/run_flow.py) shares the journal, no night
 VAULT_TARGET = {"vault": True}  # older journals: the vault of the run that reads them
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -173,6 +174,16 @@ class Journal:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(row) for row in rows]
+
+    def nights(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The `renew` runs, the newest first, each with `night`: its number among them (a `run` is no night)."""
+        rows = self.db.execute(f"SELECT * FROM runs WHERE {_A_NIGHT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{**dict(row), "night": self.night_number(row["id"])} for row in rows]
+
+    def night_number(self, run_id: int) -> int:
+        """« Renouvellement n°N »: how many nights up to this run, this one included."""
+        row = self.db.execute(f"SELECT COUNT(*) FROM runs WHERE {_A_NIGHT} AND id <= ?", (run_id,)).fetchone()
+        return int(row[0])
 
     def event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str = "") -> None:
         with self.db:
