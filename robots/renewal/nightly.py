@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from loguru import logger
@@ -22,9 +20,11 @@ from robots.renewal.job import RenewOptions, plan, recover, run_pool, units_of
 from robots.renewal.journal import DEFAULT_JOURNAL, Journal
 from robots.renewal.progress import Counted, Progress
 from robots.renewal.report import (
+    RENEWED,
     RUN_WORDS,
     Outcome,
     RunReport,
+    french_date,
     redact_except,
     sort_outcomes,
     summary_lines,
@@ -140,8 +140,12 @@ def _problem(outcome: Outcome) -> str:
 
 
 def _structure(outcome: Outcome) -> str:
-    days = outcome.days_left
-    when = f"expire dans {days} jours" if days is not None else "expiration inconnue"
+    if outcome.action == RENEWED and outcome.new_expiry:  # renewed, its delivery failed: the new expiry
+        when = f"nouveau mot de passe, expire le {french_date(outcome.new_expiry)}"
+    elif outcome.days_left is not None:
+        when = f"expire dans {outcome.days_left} jours"
+    else:
+        when = "expiration inconnue"
     name = " ".join(p for p in (outcome.account, outcome.identifiant, outcome.raison_sociale) if p)
     return REDACTOR.redact(f"{name} ({when})")
 
@@ -160,8 +164,6 @@ def notify_operator(report: RunReport, address: str, outputs: Outputs | None = N
     failed = sum(1 for o in report.outcomes if o.failed)
     message["From"], message["To"] = settings.sender, address
     message["Subject"] = f"chorus-robot : renouvellement n°{report.night} — {failed} structure(s) à voir"
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid("chorus-robot", domain=socket.getfqdn() or "localhost")
     files = [f"- journal SQLite : {outputs.journal}"]
     if outputs.log_file:
         files.append(f"- fichier de log (les étapes) : {outputs.log_file}")
