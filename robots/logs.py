@@ -16,6 +16,7 @@ from typing import Any
 
 from loguru import logger
 
+from robots.private_files import private_folder, private_opener
 from robots.secrets import REDACTOR
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
@@ -86,8 +87,8 @@ def operator(message: str, *args: Any) -> None:
 
 
 def add_file(path: Path, *, rotation: str | None = None) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     return logger.add(
         str(path), level="DEBUG", format=FILE_FORMAT, rotation=rotation, retention=10,
-        backtrace=False, diagnose=False, encoding="utf-8",
+        backtrace=False, diagnose=False, encoding="utf-8", opener=private_opener,
     )  # fmt: skip

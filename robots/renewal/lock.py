@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from robots.errors import EXIT_LOCKED, RobotError
+from robots.private_files import open_lock
 from robots.vault import now_iso
 
 
@@ -33,8 +34,7 @@ def holder_of(path: Path) -> str:
 
 @contextmanager
 def exclusive(path: Path, what: str = "renew") -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = open_lock(path)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
