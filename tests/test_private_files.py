@@ -126,15 +126,21 @@ def test_a_recorded_reset_and_a_failed_run_under_umask_000_leave_nothing_readabl
     assert as_nobody(lambda: read_it(vault / "technical-accounts.json")) == "refused"
 
 
-def test_renew_under_umask_000_tightens_what_an_older_version_left_open(portal: Portal, open_folder: Path):
-    syndicate = portal.biggest_account("dgfip")
-    roster = open_folder / "roster.yaml"
+def write_roster(folder: Path) -> Path:
+    """One due structure of the syndicate, no delivery: the vault keeps the password."""
+    roster = folder / "roster.yaml"
     roster.write_text(
         "accounts:\n  - name: siagep\n    portal: dgfip\n    login_env: SYNDICAT_LOGIN\n"
         f'    password_env: SYNDICAT_PASSWORD\n    structures:\n      - identifiant: "{DUE}"\n',
         encoding="utf-8",
     )
     roster.chmod(0o644)  # the operator's own file: read, never rewritten
+    return roster
+
+
+def test_renew_under_umask_000_tightens_what_an_older_version_left_open(portal: Portal, open_folder: Path):
+    syndicate = portal.biggest_account("dgfip")
+    roster = write_roster(open_folder)
     renewal = open_folder / "var" / "renewal"
     (renewal / "logs").mkdir(parents=True)
     for folder in (open_folder / "var", renewal, renewal / "logs"):
@@ -164,23 +170,43 @@ def test_renew_under_umask_000_tightens_what_an_older_version_left_open(portal: 
     assert as_nobody(lambda: read_it(renewal / "journal.sqlite")) == "refused"
 
 
-def test_a_lock_file_of_another_user_is_refused_before_the_portal_is_touched(
-    portal: Portal, syndicate: dict, open_folder: Path
-):
-    vault = open_folder / "var" / "vault"
-    vault.mkdir(parents=True, mode=0o700)
-    planted = vault / "technical-accounts.json.lock"
-    planted.touch(mode=0o666)
-    nobody = pwd.getpwnam("nobody")
+def plant_lock(path: Path) -> Path:
+    """A lock file another user made (in a folder that once let them), 0666: theirs to flock at will."""
     if os.geteuid() != 0:
         pytest.skip("needs root to give a file to another user (os.chown)")
-    os.chown(planted, nobody.pw_uid, nobody.pw_gid)
+    path.parent.mkdir(parents=True, mode=0o700)
+    path.touch(mode=0o666)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    return path
+
+
+def test_a_vault_lock_of_another_user_is_refused_before_the_portal_is_touched(
+    portal: Portal, syndicate: dict, open_folder: Path
+):
+    planted = plant_lock(open_folder / "var" / "vault" / "technical-accounts.json.lock")
 
     done = wide_robot(*reset_args(portal, open_folder, DUE))
 
     assert done.returncode == 2, done.stderr
     assert f"verrou {planted}" in done.stderr and "appartient à un autre utilisateur" in done.stderr
     assert "Traceback" not in done.stderr
+    assert portal.structure(DUE)["reset_count"] == 0
+
+
+def test_a_journal_lock_of_another_user_is_refused_by_renew(portal: Portal, open_folder: Path):
+    planted = plant_lock(open_folder / "var" / "renewal" / "journal.sqlite.lock")
+    syndicate = portal.biggest_account("dgfip")
+
+    done = wide_robot(
+        "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(write_roster(open_folder)),
+        "--journal", str(planted.with_suffix("")), "--vault", str(open_folder / "v.json"), "--log-file", "-",
+        env={"SYNDICAT_LOGIN": syndicate["login"], "SYNDICAT_PASSWORD": syndicate["password"]},
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stderr
+    assert f"verrou {planted} impossible" in done.stderr and "appartient à un autre utilisateur" in done.stderr
+    assert "erreur interne" not in done.stderr
     assert portal.structure(DUE)["reset_count"] == 0
 
 

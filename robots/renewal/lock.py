@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from robots.errors import EXIT_LOCKED, RobotError
+from robots.errors import EXIT_LOCKED, BadInput, RobotError
 from robots.private_files import open_lock
 from robots.vault import now_iso
 
@@ -34,7 +34,10 @@ def holder_of(path: Path) -> str:
 
 @contextmanager
 def exclusive(path: Path, what: str = "renew") -> Iterator[None]:
-    descriptor = open_lock(path)
+    try:
+        descriptor = open_lock(path)
+    except OSError as exc:
+        raise BadInput(f"verrou {path} impossible ({exc.strerror or exc}) ; rien n'a été fait") from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
