@@ -237,3 +237,43 @@ def test_accounts_create_under_umask_000_leaves_nothing_readable(portal: Portal,
     assert {"accounts.json", "user-accounts.json", "user-accounts.json.lock"} <= written
     assert any(name.startswith("captcha-") for name in written), "the captcha image is kept: it is walked too"
     assert readable_by_others(open_folder) == []
+
+
+def test_rotated_logs_are_private_even_without_the_command_s_umask(tmp_path: Path):
+    """loguru opens each new log file itself (rotation): the opener makes it 0600 whatever the umask."""
+    from loguru import logger
+
+    from robots import logs
+
+    folder = tmp_path / "logs"
+    previous = os.umask(0)
+    try:
+        sink = logs.add_file(folder / "renew.log", rotation="200 B")
+        for number in range(20):
+            logger.bind(run="1").info("ligne {} d'une nuit assez longue pour tourner", number)
+        logger.remove(sink)
+    finally:
+        os.umask(previous)
+    files = sorted(folder.iterdir())
+    assert len(files) > 2, "the log did not rotate: nothing proven about the rotated files"
+    assert readable_by_others(tmp_path) == []
+
+
+def test_shared_folders_are_never_narrowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from robots.private_files import private_folder
+
+    monkeypatch.chdir(tmp_path)
+    tmp_path.chmod(0o755)
+    sticky = tmp_path / "shared"
+    sticky.mkdir(mode=0o777)
+    sticky.chmod(0o1777)
+    old = tmp_path / "var"
+    old.mkdir()
+    old.chmod(0o755)
+
+    for folder in (tmp_path, Path("."), sticky, old):
+        private_folder(folder)
+
+    assert tmp_path.stat().st_mode & 0o7777 == 0o755, "the current folder is the person's, not the robot's"
+    assert sticky.stat().st_mode & 0o7777 == 0o1777
+    assert old.stat().st_mode & 0o777 == 0o700, "a folder of the robot's left 0755 by an older version"
