@@ -51,7 +51,11 @@ def _shared_by_nature(path: Path, found: os.stat_result) -> bool:
     if found.st_mode & stat.S_ISVTX:
         return True
     resolved = path.resolve()
-    return any(resolved == place or resolved in place.parents for place in (Path.home().resolve(), Path.cwd()))
+    try:
+        places = [Path.home().resolve(), Path.cwd()]
+    except (OSError, RuntimeError):  # no home, or the current folder removed: narrow nothing
+        return True
+    return any(resolved == place or resolved in place.parents for place in places)
 
 
 def make_parents(path: Path) -> None:
