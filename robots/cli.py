@@ -12,7 +12,7 @@ from dotenv import load_dotenv
 
 from fixtures.mock_portal.faults import add_fault_options
 from fixtures.mock_portal.options import add_account_options, add_login_options
-from robots import conventions, logs, private_files, sealed, vault_show
+from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
 from robots.error_kinds import kind_of, labelled
@@ -205,7 +205,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    private_files.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
+    logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
     conventions.complete(parser)

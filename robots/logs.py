@@ -17,6 +17,7 @@ from typing import Any
 from loguru import logger
 
 from robots.private_files import private_folder, private_opener
+from robots.private_files import restrict_umask as restrict_umask  # `chorus-robot` calls it first: umask 077
 from robots.secrets import REDACTOR
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
