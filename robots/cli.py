@@ -210,6 +210,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
     conventions.complete(parser)

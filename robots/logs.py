@@ -16,6 +16,8 @@ from typing import Any
 
 from loguru import logger
 
+from robots.private_files import private_folder, private_opener
+from robots.private_files import restrict_umask as restrict_umask  # `chorus-robot` calls it first: umask 077
 from robots.secrets import REDACTOR
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
@@ -89,8 +91,8 @@ def operator(message: str, *args: Any, problem: bool = False) -> None:
 
 
 def add_file(path: Path, *, rotation: str | None = None) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     return logger.add(
         str(path), level="DEBUG", format=FILE_FORMAT, rotation=rotation, retention=10,
-        backtrace=False, diagnose=False, encoding="utf-8",
+        backtrace=False, diagnose=False, encoding="utf-8", opener=private_opener,
     )  # fmt: skip

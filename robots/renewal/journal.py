@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import BadInput
+from robots.private_files import private_folder, tighten_database
 from robots.vault import now_iso
 
 DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
@@ -121,10 +122,10 @@ class Journal:
         self._guard = threading.Lock()
         check_journal_file(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(self.path.parent)
             # Passwords pass through this file: 0600 before SQLite creates it (its -wal and -shm files follow).
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
+            tighten_database(self.path)
             with self.db:
                 self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
+from robots.private_files import FILE_MODE, make_parents
 from robots.secrets import REDACTOR
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
@@ -202,11 +203,11 @@ def write_junit(report: RunReport, path: Path) -> None:
 
 
 def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(redact_except(text, keep or []))
-    os.chmod(temporary, 0o640)
+    os.chmod(temporary, FILE_MODE)
     os.replace(temporary, path)
 
 
