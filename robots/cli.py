@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +18,7 @@ from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
 from robots.error_kinds import kind_of, labelled
-from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError, StepFailed
+from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
@@ -56,12 +58,30 @@ def _mock_portal(args: argparse.Namespace) -> int:
     from fixtures.mock_portal.accounts import settings_from_options
     from fixtures.mock_portal.faults import rules_from_options
     from fixtures.mock_portal.options import options_from
+    from robots.yamlfile import load_yaml
 
-    conventions.require_file(Path(args.data), "--data")
+    try:
+        load_yaml(Path(args.data))  # a folder, a file not in UTF-8, broken YAML: said with --data, before serving
+    except BadInput as exc:
+        raise BadInput(f"--data {exc}") from None
     faults = rules_from_options(args)
+    _require_free_port(args.host, args.port)
     serve(args.host, args.port, Path(args.data), 0, settings_from_options(args), faults, **options_from(args),
           generation=args.generation, markup=args.markup)  # fmt: skip
     return EXIT_OK
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Werkzeug says a busy port in English and exits 1: the port is tried first, as the server will bind it."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise BadInput(f"--host {host} --port {port} : écoute impossible ({exc.strerror})") from None
+            raise BadInput(f"--port {port} : le port est déjà pris sur {host} (un autre portail simulé ?) ; "
+                           "choisissez-en un autre, ou --port 0 pour un port libre") from None  # fmt: skip
 
 
 def _demo(args: argparse.Namespace) -> int:
