@@ -303,9 +303,31 @@ def _fail_leftovers(shared: Shared) -> None:
             unit = shared.units.get_nowait()
         except queue.Empty:
             return
-        for identifiant in unit.identifiants or [ALL_STRUCTURES]:
-            shared.add(Outcome(unit.account.name, identifiant, FAILED, error=error))
+        for outcome in unreached(shared, unit.account.name, unit.identifiants, error):
+            shared.add(outcome)
         shared.units.task_done()
+
+
+def unreached(
+    shared: Shared, account: str, identifiants: list[str] | None, error: str, kind: str | None = None
+) -> list[Outcome]:
+    """A failure for each structure an account could not reach (login refused, browser gone, run stopped): those
+    the roster names or, for `structures: all`, those the journal knows for the account — each with its expiry, so
+    that one expiring soon stays URGENT in every report; « (toutes) » only when nothing is known of the account."""
+    known = {row["identifiant"]: row for row in shared.journal.structures() if row["account"] == account}
+    outcomes = []
+    for identifiant in identifiants if identifiants is not None else (list(known) or [ALL_STRUCTURES]):
+        row = known.get(identifiant, {})
+        outcome = Outcome(
+            account, identifiant, FAILED, error=error, error_kind=kind, raison_sociale=row.get("raison_sociale") or "",
+            technical_login=row.get("technical_login"), old_expiry=row.get("expires_at"),
+            days_left=days_until(row.get("expires_at")),
+        )  # fmt: skip
+        if identifiant != ALL_STRUCTURES:
+            shared.journal.note_structure(identifiant, account, last_run_id=shared.run_id, last_action=FAILED,
+                                          last_error=error)  # fmt: skip
+        outcomes.append(outcome)
+    return outcomes
 
 
 # ---------------------------------------------------------------- one account's session
@@ -337,13 +359,13 @@ class AccountSession:
                     done += 1
             except RunStopped as exc:
                 # The operator stopped the night in step mode: what was not done is reported, not lost.
-                for identifiant in (identifiants or [ALL_STRUCTURES])[done:]:
-                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=str(exc)))
+                left = identifiants[done:] if identifiants is not None else None
+                for outcome in unreached(self.shared, self.account.name, left, str(exc)):
+                    self.shared.add(outcome)
                 raise
             except _LoginFailed as exc:
-                for identifiant in unit.identifiants or [ALL_STRUCTURES]:
-                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message,
-                                            error_kind=exc.kind))  # fmt: skip
+                for outcome in unreached(self.shared, self.account.name, unit.identifiants, exc.message, exc.kind):
+                    self.shared.add(outcome)
             finally:
                 self.close()
 
