@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from robots.renewal.report import FAILED, RENEWED, Outcome, RunReport, junit_xml
 from tests.conftest import Portal, robot
 from tests.test_login_lockout import COMPANY, roster
 
@@ -37,3 +38,23 @@ def test_a_dry_run_says_each_result_once_in_the_words_of_the_report(tmp_path: Pa
     headline = done.stdout.strip().splitlines()[-1]
     assert headline.startswith("Renouvellement n°1 (mock, simulation) : à renouveler ")
     assert "renouvelée" not in headline, "nothing is renewed in a dry run: the count is not shown"
+
+
+def test_an_unchecked_new_password_is_said_on_its_console_line():
+    """Until now « vérification API impossible » was only in the log file."""
+    renewed = Outcome("siagep", "21300258600013", RENEWED, new_expiry="2028-02-03T10:00:00",
+                      api_check={"new_accepted": None, "result": "impossible"})  # fmt: skip
+    assert renewed.describe() == "renouvelée, expire le 03/02/2028, vérification API impossible"
+    checked = Outcome("siagep", "21300258600013", RENEWED, new_expiry="2028-02-03T10:00:00",
+                      api_check={"new_accepted": True, "result": "accepted"})  # fmt: skip
+    assert "API" not in checked.describe()
+
+
+def test_junit_speaks_the_console_s_dates():
+    outcome = Outcome("siagep", "21300258600013", FAILED, raison_sociale="COMMUNE DE SAINT-GILLES",
+                      old_expiry="2026-12-10T12:02:25", error="l'écran « Accueil » était attendu")  # fmt: skip
+    report = RunReport(1, "2026-12-06T02:00:00", "2026-12-06T02:05:00", "mock", "r.yaml", 30, 1, None, False,
+                       [outcome], [])  # fmt: skip
+    xml = junit_xml(report)
+    assert "expiration : 10/12/2026 → -" in xml and "2026-12-10" not in xml
+    assert 'name="21300258600013 COMMUNE DE SAINT-GILLES"' in xml

@@ -86,6 +86,7 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
             dry_run=options.dry_run, recovered=recovered, night=night,
             outcomes=sort_outcomes(shared.outcomes, [a.name for a in checked.roster.accounts]),
         )  # fmt: skip
+        _name_from_journal(report.outcomes, journal)
         _write_outputs(report, outputs)
         journal.finish_run(run_id, report.result, report.counts())
         headline, *details = summary_lines(report)
@@ -110,6 +111,13 @@ def _write_outputs(report: RunReport, outputs: Outputs) -> None:
     if outputs.junit:
         write_junit(report, outputs.junit)
         logs.operator("Rapport JUnit : {}", outputs.junit)
+
+
+def _name_from_journal(outcomes: list[Outcome], journal: Journal) -> None:
+    """A structure that failed before its page was read keeps the raison sociale an earlier night read."""
+    names = {row["identifiant"]: row["raison_sociale"] for row in journal.structures() if row["raison_sociale"]}
+    for outcome in outcomes:
+        outcome.raison_sociale = outcome.raison_sociale or names.get(outcome.identifiant, "")
 
 
 def needs_attention(report: RunReport) -> list[str]:

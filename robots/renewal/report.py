@@ -18,6 +18,10 @@ from robots.secrets import REDACTOR
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
 # What people read for each outcome (the keys stay English in JSON and the journal).
 WORDS = {RENEWED: "renouvelée", SKIPPED: "rien à faire", DRY_RUN: "à renouveler (simulation)", FAILED: "en échec"}
+API_NOT_CHECKED = {  # robots.api_check's outcomes that leave the new password unchecked: said on the console too
+    "impossible": "vérification API impossible",
+    "bad_request": "vérification API non faite (requête du robot refusée)",
+}
 RUN_WORDS = {"ok": "réussie", "failed": "en échec", "interrupted": "interrompue"}
 
 
@@ -61,6 +65,8 @@ class Outcome:
         text = WORDS.get(self.action, self.action)
         if self.action == RENEWED and self.new_expiry:
             text += f", expire le {french_date(self.new_expiry)}"
+        if self.action == RENEWED and self.api_check.get("result") in API_NOT_CHECKED:
+            text += f", {API_NOT_CHECKED[str(self.api_check['result'])]}"
         elif self.reason:
             text += f" ({self.reason})"
         failed = [d for d in self.deliveries if d.get("result") == "failed"]
@@ -189,7 +195,8 @@ def _details(outcome: Outcome) -> str:
     lines = [
         f"résultat : {WORDS.get(outcome.action, outcome.action)} {outcome.reason}".rstrip(),
         f"utilisateur technique : {outcome.technical_login or '?'}",
-        f"expiration : {outcome.old_expiry or '?'} → {outcome.new_expiry or '-'}",
+        f"expiration : {french_date(outcome.old_expiry) if outcome.old_expiry else '?'} → "
+        f"{french_date(outcome.new_expiry) if outcome.new_expiry else '-'}",
         f"réinitialisations : {outcome.attempts}",
     ]
     lines += [
