@@ -29,9 +29,10 @@ def test_step_mode_runs_skips_and_stops_on_the_operators_word(portal: Portal, sy
     )  # fmt: skip
     watchdog = threading.Timer(120, process.kill)
     watchdog.start()
-    asked, answers = [], {SKIP: "s", QUIT: "q"}
+    asked, answers, said = [], {SKIP: "s", QUIT: "q"}, []
     try:
         for line in process.stdout:  # type: ignore[union-attr]
+            said.append(line)
             prompt = PROMPT.search(line)
             if prompt:
                 label = prompt.group(2).split(" — ")[0]
@@ -46,6 +47,7 @@ def test_step_mode_runs_skips_and_stops_on_the_operators_word(portal: Portal, sy
 
     assert code == 1, errors
     assert "Se connecter" not in asked, "a grouping step is a heading, not a question"
+    assert sum("étape passée" in line for line in said) == 1, "`s` (then Enter, without a terminal) says so"
     assert asked[0] == "Connectez-vous au Portail de Gestion Publique", asked
     assert "Renseignez le champ « mot de passe »" in asked
     assert asked[-2:] == [SKIP, QUIT], asked

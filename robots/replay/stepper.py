@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from playwright.sync_api import Locator
 
 from robots.flow_model import Step
+from robots.replay.recording import row_summary
 from robots.replay.step_words import row_cells, sought, values_read
 from robots.runner import Decision, StepContext
 
@@ -82,7 +83,7 @@ class Stepper:
     def on_row_found(
         self, ctx: StepContext, step: Step, table: ElementHandle, row: Locator, cells: dict[str, str], page: int
     ) -> None:
-        self._say(f"  ligne trouvée, page {page} du tableau : {row_cells(cells)}\n")
+        self._say(f"  ligne trouvée, page {page} du tableau : {row_summary(step, cells) or row_cells(cells)}\n")
 
     # ------------------------------------------------------------ the operator
 
