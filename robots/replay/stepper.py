@@ -100,13 +100,14 @@ class Stepper:
                 return "quit"
             answer = typed.strip().lower()
             decision = ANSWERS.get(answer)
+            shown = "".join(ch for ch in answer if ch.isprintable()) or "touche spéciale"  # an arrow: no escape
             if at_terminal:
-                self._say(answer + (f" — {SAID[decision]}" if decision in SAID else "") + "\n")
+                self._say((shown if answer else "") + (f" — {SAID[decision]}" if decision in SAID else "") + "\n")
             elif decision in SAID:
                 self._say(f"  {SAID[decision]}\n")
             if decision:
                 return decision
-            self._say(f"  réponse « {answer} » inconnue\n")
+            self._say(f"  réponse « {shown} » inconnue\n")
 
     def _warn_headless(self, ctx: StepContext) -> None:
         if self.warned:
