@@ -15,9 +15,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from playwright.sync_api import Browser
+from pypdf import PdfReader
 
 from robots.errors import StepFailed
-from robots.replay.procedure import sections
+from robots.replay.procedure import layout, sections
 from robots.replay.recording import KINDS, RecordOptions, ensure_video_encoder
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
@@ -218,6 +219,8 @@ def test_the_procedure_follows_the_screens(reset_recording: Recorded):
     assert html.count("data:image/png;base64,") >= len(titles)
     assert html.count('class="box"') >= 8  # the elements to act on, outlined
     assert (folder / "procedure.pdf").read_bytes()[:5] == b"%PDF-"
+    # Printed as laid out (issue 19): no section ran over onto a page the layout did not plan.
+    assert len(PdfReader(folder / "procedure.pdf").pages) == len(layout(reset_recording.steps, folder))
 
 
 def test_no_secret_in_the_recording_of_a_reset(reset_recording: Recorded):
