@@ -162,19 +162,35 @@ def crop_area(boxes: list[Rect], context: list[Rect], width: float, height: floa
     if not boxes:
         return _boxless_crop(width, height)
     limits = (MAX_CROP_W, max(float(height), CROP_MIN[1]))
+    shown = [c for c in (_clip(c, width, height) for c in context) if c.w > 0 and c.h > 0]
     spans = []
     for axis in (0, 1):
-        start = min(_lo(b, axis) for b in boxes)
-        end = max(_hi(b, axis) for b in boxes)
-        shown = [c for c in (_clip(c, width, height) for c in context) if c.w > 0 and c.h > 0]
-        start, end = _widen(start, end, CROP_MARGIN[axis], limits[axis])
-        for c in shown:  # the context, as far as the limit allows (the elements stay in)
-            start = max(min(start, _lo(c, axis) - 10), end - limits[axis])
-            end = min(max(end, _hi(c, axis) + 10), start + limits[axis])
+        core = (min(_lo(b, axis) for b in boxes), max(_hi(b, axis) for b in boxes))
+        start, end = _widen(*core, CROP_MARGIN[axis], limits[axis])
+        for c in shown:
+            start, end = _with_context((start, end), (_lo(c, axis) - 10, _hi(c, axis) + 10), core, limits[axis])
         start, end = _span(start, end, min(CROP_MIN[axis], limits[axis]), (width, height)[axis])
         spans.append((start, end))
     (left, right), (top, bottom) = spans
     return Rect(left, top, right - left, bottom - top)
+
+
+def _with_context(
+    span: tuple[float, float], context: tuple[float, float], core: tuple[float, float], limit: float
+) -> tuple[float, float]:
+    """`span` widened to show the context (the row, the dialog) as far as `limit` allows. When it cannot
+    all be shown, the elements keep room for their badge and the rest goes to the context's wider side
+    (the row's name, left of its pencil)."""
+    lo, hi = min(span[0], context[0]), max(span[1], context[1])
+    if hi - lo <= limit:
+        return lo, hi
+    room = 2 * BADGE_H + 2 * BADGE_SPACE + OUTLINE_GAP
+    keep = (core[0] - room, core[1] + room)
+    if keep[1] - keep[0] >= limit:
+        return span
+    if core[0] - lo >= hi - core[1]:
+        return max(lo, keep[1] - limit), keep[1]
+    return keep[0], min(hi, keep[0] + limit)
 
 
 def _lo(rect: Rect, axis: int) -> float:
