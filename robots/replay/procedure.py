@@ -25,6 +25,7 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.errors import EXIT_OK, BadInput
+from robots.private_files import tighten_file, write_private
 from robots.replay.procedure_layout import (
     CONTENT_W_PT,
     PAGE_MARGIN_MM,
@@ -258,7 +259,7 @@ def load_steps(folder: Path) -> dict[str, Any]:
 def write_procedure(folder: Path, browser: Browser | None = None) -> list[Path]:
     """procedure.html, and procedure.pdf when a browser is at hand; the files written."""
     target = folder / HTML_FILE
-    target.write_text(render(load_steps(folder), folder), encoding="utf-8")
+    write_private(target, render(load_steps(folder), folder))
     written = [target]
     if browser is not None:
         pdf = print_pdf(browser, target, folder / PDF_FILE)
@@ -302,6 +303,7 @@ def _print_with(browser: Browser, source: Path, target: Path) -> None:
         top, side = (f"{m}mm" for m in PAGE_MARGIN_MM)
         margin = {"top": top, "bottom": top, "left": side, "right": side}
         page.pdf(path=str(target), format="A4", print_background=True, margin=margin)
+        tighten_file(target)  # written again over an older, wider one
     finally:
         page.close()
 
