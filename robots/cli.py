@@ -93,7 +93,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from robots.tooling import validate
 
-    return validate([Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None)
+    return validate(
+        [Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None,
+        warnings="none" if args.quiet else "all" if args.all_warnings else "own",
+    )  # fmt: skip
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -178,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
     validate.add_argument("paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)")
     validate.add_argument("--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)")
+    validate.add_argument(
+        "--all-warnings", action="store_true",
+        help="les avertissements (étape sans label) des flows livrés avec le robot aussi ; par défaut, ceux de vos "
+        "flows seulement (-q : aucun)",
+    )  # fmt: skip
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="écrire le JSON Schema des flows")

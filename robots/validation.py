@@ -11,9 +11,13 @@ secret may go (issue 17): `${secret.…}` and a captured password only into the 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from robots import flow_model as m
 from robots.catalogue import Catalogue
@@ -59,6 +63,8 @@ def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
     flow, raw, problems = parse_flow(path)
     walk.problems.extend(problems)
     if flow is None:
+        flow = _without_broken_steps(raw)  # the other steps are still checked: every problem in one pass
+    if flow is None:
         return
     outer_path, outer_secrets = walk.path, walk.secrets
     walk.path, walk.secrets = path, outer_secrets | set(flow.secrets)
@@ -69,6 +75,28 @@ def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
     _check_steps(walk, flow.steps, raw.get("steps") if isinstance(raw, dict) else None, defined)
     walk.visiting = walk.visiting[:-1]
     walk.path, walk.secrets = outer_path, outer_secrets
+
+
+_STEP = TypeAdapter(m.AnyStep)
+_PLACEHOLDER = {"log": ""}  # stands for a broken step, so that the others keep their index (and their line)
+
+
+def _without_broken_steps(raw: Any) -> m.Flow | None:
+    """The flow with each step whose structure is wrong (already reported) replaced by a placeholder; None when
+    what is wrong lies outside the steps."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
+        return None
+    steps = []
+    for step in raw["steps"]:
+        try:
+            _STEP.validate_python(step)
+            steps.append(step)
+        except ValidationError:
+            steps.append(_PLACEHOLDER)
+    try:
+        return m.Flow.model_validate({**raw, "steps": steps})
+    except ValidationError:
+        return None
 
 
 def _line(raw_list: Any, index: int) -> int | None:
@@ -99,11 +127,11 @@ def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: 
     match step:
         case m.ExpectScreen(expect_screen=name):
             if walk.catalogue.screen(name) is None:
-                walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+                walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.WhichScreen(which_screen=args):
             for name in args.among:
                 if walk.catalogue.screen(name) is None:
-                    walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+                    walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.PickRow(pick_row=args):
             handle = _check_element(walk, args.table, line)
             if handle and args.click and args.click not in handle.element.row_actions:
@@ -194,6 +222,9 @@ def _named_templates(step: m.Step) -> list[tuple[str, str]]:
 
 def _check_template(walk: _Walk, template: str, line: int | None, defined: set[str]) -> None:
     for written in malformed(template):
+        if not written.endswith("}"):
+            walk.problem(line, f"« {written} » : « ${{ » sans « }} » qui le ferme (le texte partirait tel quel)")
+            continue
         walk.problem(line, f"« {written} » n'est pas une référence : des minuscules, chiffres et « _ », p. ex. "
                            "${ligne.raison_sociale} pour la colonne « Raison sociale »")  # fmt: skip
     for name in references(template):
@@ -229,7 +260,7 @@ def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set
         case m.VisibleCondition(visible=ref) | m.KeptCondition(kept=ref):
             _check_element(walk, ref, line)
         case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
-            walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.NotCondition(not_=inner):
             _check_condition(walk, inner, line, defined)
         case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
@@ -335,10 +366,10 @@ def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-
         screen_name, _, element_name = ref.partition(".")
         screen = walk.catalogue.screen(screen_name)
         if screen is None:
-            walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk, screen_name)}")
         else:
-            known = ", ".join(sorted(screen.elements))
-            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} » (connus : {known})")
+            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} »"
+                               f"{_nearest(element_name, screen.elements)}")  # fmt: skip
     return handle
 
 
@@ -352,8 +383,19 @@ def _check_call(walk: _Walk, target: str, line: int | None, defined: set[str]) -
         _check_file(walk, path, defined)
 
 
-def _known_screens(walk: _Walk) -> str:
-    return f" (connus : {', '.join(sorted(walk.catalogue.screens))})"
+def _known_screens(walk: _Walk, name: str = "") -> str:
+    return _nearest(name, walk.catalogue.screens)
+
+
+def _nearest(name: str, known: Iterable[str]) -> str:
+    """« (vouliez-vous dire … ?) » with the closest names, else the list when it is short; nothing otherwise."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return f" (vouliez-vous dire {' ou '.join(f'« {c} »' for c in close)} ?)"
+    if len(known) <= 8:
+        return f" (connus : {', '.join(known)})"
+    return f" ({len(known)} connus : `chorus-robot screens` les liste)"
 
 
 def unlabelled_steps(path: Path) -> list[Problem]:
