@@ -26,6 +26,13 @@ SECRET_NAME = "second_factor_code"
 TOTP_ENV = "CHORUS_TOTP_SECRET"  # `run`'s authenticator secret (base32)
 CODE_WAIT_S = 120
 _CODE = r"(?<!\d)(\d{6})(?!\d)"
+NO_SOURCE = (
+    "le portail demande un second facteur (la page « Code à usage unique » qui suit le mot de passe) et aucune "
+    "source de code n'est donnée ; aucun code n'a été tapé, rien n'a changé sur le portail. Donnez-en une : "
+    f"pour `run`, --mailbox URL (le code envoyé à CHORUS_LOGIN) ou la variable {TOTP_ENV}, ou lancez-le à un "
+    "terminal pour taper le code ; pour `renew`, dans le roster, `second_factor: email` avec `mailbox:` ou "
+    "`second_factor: totp` avec `totp_env:`"
+)
 
 _used_lock = threading.Lock()
 _used_messages: set[str] = set()  # an e-mailed code is typed once, even when two logins come in the same second
@@ -96,10 +103,7 @@ def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
 
     def obtain() -> str:
         if source is None:
-            raise StepFailed(
-                "le portail demande un second facteur : donnez au compte `second_factor` (roster) ou, pour `run`, "
-                f"--mailbox URL ou {TOTP_ENV}", kind="second_factor",
-            )  # fmt: skip
+            raise StepFailed(NO_SOURCE, kind="second_factor")
         try:
             value = source.code()
         except RobotError as exc:
