@@ -117,11 +117,12 @@ def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
 def sources_for_run(
     mailbox_url: str | None, environ: dict[str, str] | None = None, mail_environ: dict[str, str] | None = None
 ) -> dict[str, Callable[[], str]]:
-    """`run`: --mailbox (the code mailed to CHORUS_LOGIN), else CHORUS_TOTP_SECRET, else ask at a terminal.
+    """`run`: --mailbox (the code mailed to CHORUS_LOGIN, or to DGFIP_LOGIN's address), else CHORUS_TOTP_SECRET,
+    else ask at a terminal.
 
     `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, robots.accounts.services.mail_environ)."""
     environ = dict(os.environ) if environ is None else environ
-    address = environ.get("CHORUS_LOGIN", "")
+    address = environ.get("CHORUS_LOGIN") or environ.get("DGFIP_LOGIN", "")  # the DGFiP entry: its identifiant
     if mailbox_url:
         return sources(source_for("email", address=address, mailbox_url=mailbox_url, mail_environ=mail_environ))
     if environ.get(TOTP_ENV):

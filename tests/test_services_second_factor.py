@@ -260,6 +260,31 @@ def test_a_second_expired_code_stops_the_login_after_one_new_code(browser: Brows
     assert services.structure(structure)["reset_count"] == 0
 
 
+def test_the_robot_gives_the_code_after_the_dgfip_entry_too(
+    browser: Browser, services: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    syndicate = services.account("s.rigoulot")
+    monkeypatch.setenv("DGFIP_LOGIN", syndicate["login"])
+    monkeypatch.setenv("DGFIP_PASSWORD", syndicate["password"])
+    maildir = tmp_path / "mail"
+    services.call("POST", "/__mock__/options", {
+        "second_factor": "email", "maildir": str(maildir), "second_factor_after_dgfip": True,
+    })  # fmt: skip
+    # The DGFiP identifiant is the left part of the address the code goes to.
+    source = second_factor.source_for("email", address="s.rigoulot", mailbox_url=f"maildir://{maildir}")
+    structure = services.managed_by("s.rigoulot")[0]["identifiant"]
+    request = RunRequest(
+        flow=FLOW, portal_url=services.url, variables={"structure": structure, "entry": "dgfip"},
+        vault_path=tmp_path / "vault.json", journal_path=tmp_path / "journal.sqlite",
+        secret_sources=second_factor.sources(source),
+    )  # fmt: skip
+
+    run_in_browser(browser, prepare(request), request)
+
+    assert services.structure(structure)["reset_count"] == 1
+    assert len(codes_in(maildir)) == 1
+
+
 def portal_state(portal: Portal) -> dict:
     state = portal.state()
     return {"accounts": state["accounts"], "structures": state["structures"], "writes": state["writes"]}
