@@ -84,6 +84,26 @@ class MailedCode(CodeSource):
 
 
 @dataclass
+class AccountMailboxCode(CodeSource):
+    """A new user's first login (`accounts create`): the code mailed to her address, read from the mailbox the
+    account commands read the portal's e-mails from (--mailbox, robots.accounts.services)."""
+
+    address: str
+    since: datetime = field(default_factory=lambda: datetime.now().astimezone())
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return f"code envoyé à {self.address}"
+
+    def code(self) -> str:
+        from robots.accounts import services
+
+        account_services = services.current()
+        mailed = MailedCode(account_services.mailbox(), self.address, self.since, account_services.mail_timeout_s)
+        return mailed.code()
+
+
+@dataclass
 class AskedCode(CodeSource):
     """An attended run: the person types the code she received (not echoed)."""
 

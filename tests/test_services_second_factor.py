@@ -4,6 +4,8 @@ provider's words, and the robot through it — mailbox (Dovecot), authenticator,
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
 import mailbox
 import re
 from pathlib import Path
@@ -336,3 +338,39 @@ def test_renew_logs_in_once_per_account_through_the_code_page(services: Portal, 
     assert len(codes) == 1  # two structures, one login, one code
     assert services.account(COMPANY)["failed_logins"] == 0
     assert not any(code in result.stdout + result.stderr for code in codes)
+
+
+# ---------------------------------------------------------------- a new user's first login (`accounts create`)
+
+
+def test_a_new_user_s_first_login_reads_its_code_from_the_account_mailbox(
+    browser: Browser, portal: Portal, imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from robots.accounts import services as account_services
+    from robots.accounts.onboarding import FlowRunner, onboard_row
+    from robots.vault import Vault
+    from tests.test_services_accounts import MAILBOX_USER, captcha_command, row
+
+    support = imap_server.maildir(MAILBOX_USER)  # every mail of the portal lands in the support mailbox
+    portal.call("POST", "/__mock__/options", {"generation": "services", "second_factor": "email",
+                                              "maildir": str(support)})  # fmt: skip
+    portal.call("POST", "/__mock__/accounts", {"maildir": str(support)})
+    monkeypatch.setenv("CHORUS_ROBOT_IMAP_PASSWORD", imap_server.password)
+    over_imap = account_services.AccountServices(
+        captcha=account_services.CommandSolver(captcha_command(portal)), mailbox_url=imap_server.url(MAILBOX_USER),
+        insecure_mail=True, mail_timeout_s=15, captcha_dir=tmp_path / "captcha",
+    )  # fmt: skip
+
+    with account_services.using(over_imap):
+        outcome = onboard_row(
+            FlowRunner(browser, "mock", portal.url), Vault(tmp_path / "accounts.json"),
+            row("lucia@ex.fr", siret="49931830000013"),
+        )  # fmt: skip
+
+    assert outcome.outcome == "created", outcome
+    created = portal.structure("49931830000013")
+    assert created["manager"] == "lucia@ex.fr"
+    box = mailbox.Maildir(support, create=False)
+    letters = [email.message_from_bytes(box.get_bytes(key), policy=email.policy.default) for key in box.iterkeys()]
+    codes = [m for m in letters if m["Subject"] == "Chorus Pro - Code de vérification"]
+    assert [m["To"] for m in codes] == ["lucia@ex.fr"]
