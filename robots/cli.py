@@ -67,7 +67,7 @@ def _mock_portal(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from robots.demo import demo
 
-    return demo(headed=args.headed)
+    return demo(headed=args.headed, generation=args.generation)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -135,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_login_options(mock)
     mock.add_argument(
-        "--generation", choices=("legacy", "services"), default="legacy",
-        help="legacy : le Chorus Pro des guides (2016–2020) ; services : le « portail de services » de 2022",
+        "--generation", choices=("services", "legacy"), default="services",
+        help="services (défaut) : le « portail de services », Chorus Pro depuis 2022 ; legacy : le Chorus Pro des "
+        "guides (2016–2020)",
     )  # fmt: skip
     mock.add_argument(
         "--markup", choices=("standard", "variants"), default="standard",
@@ -148,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="réinitialiser un mot de passe technique sur le portail simulé embarqué")
     demo.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    demo.add_argument(
+        "--generation", choices=("services", "legacy"), default="services",
+        help="services (défaut) : le « portail de services » d'aujourd'hui ; legacy : le Chorus Pro des guides",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
 
     validate = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
@@ -205,6 +210,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
     conventions.complete(parser)

@@ -39,6 +39,13 @@ NOTES = """## Bon à savoir
   procédures n'ont alors que la commande à montrer.
 - `run` accepte un fichier (`flows/reset_technical_password.yaml`) ou un nom de flow
   (`reset_technical_password`, cherché dans `flows/` puis `flows/common/`).
+- Un secret reste à sa place : `${secret.…}` et un mot de passe lu (`read` d'un élément `sensitive: true`
+  ou avec `secret: true`, d'un champ où un secret a été tapé, ou variable tirée d'un secret par `set` ou
+  `call … with`) ne vont que dans la valeur d'un `fill` ou le `password:` d'un `store` (et passent à un
+  sous-flow par `with`, secrets là aussi) ; jamais dans un `goto`, un `log`, un `set`, un message, un
+  `subject`, une clé, un `where:`. La seule condition permise sur eux est le test des caractères
+  interdits : `{var: new_password, contains_any: "${settings.forbidden_characters}"}`. `validate`, et
+  donc chaque exécution, refuse le reste (fichier, ligne, règle ; code 2).
 """
 
 

@@ -85,3 +85,13 @@ def test_probe_opens_the_screens_url_when_no_path_is_given(mock_server: str):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "/portail/" in done.stdout
     assert time.monotonic() - started < 60
+
+
+def test_the_demo_resets_a_password_on_today_s_portal_by_default_and_on_the_seeds_one_on_demand():
+    today = robot("demo")
+    assert today.returncode == 0, today.stderr
+    assert "Portail de démonstration (portail de services)" in today.stdout
+    assert "Mot de passe rangé dans le coffre" in today.stdout and "nouveau mot de passe : acceptée" in today.stdout
+    seeds = robot("demo", "--generation", "legacy")
+    assert seeds.returncode == 0, seeds.stderr
+    assert "Portail de démonstration (Chorus Pro des guides, 2016–2020)" in seeds.stdout

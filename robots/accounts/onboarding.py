@@ -25,6 +25,7 @@ from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
 from robots.config import load_config
 from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
+from robots.private_files import write_private
 from robots.run_flow import RunRequest, prepare
 from robots.runner import Runner
 from robots.secrets import REDACTOR, SecretProvider
@@ -206,8 +207,7 @@ def _write_report(path: Path | None, outcomes: list[Outcome]) -> None:
     text = json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, indent=2)
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(REDACTOR.redact(text) + "\n", encoding="utf-8")
+    write_private(path, REDACTOR.redact(text) + "\n")
 
 
 def summary(outcomes: list[Outcome]) -> list[str]:

@@ -11,6 +11,7 @@ import yaml
 
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
+from robots.private_files import write_private
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
 
@@ -71,8 +72,7 @@ def _apply(args: argparse.Namespace) -> int:
         outcome = jobs.apply(session, desired)
     if args.report:
         report = Path(args.report)
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_private(report, json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2) + "\n")
     parts = [p for p in [outcome.mon_compte, *outcome.structures, outcome.requests] if p]
     for part in parts:
         line = f"{part.identifiant} : {part.result}"
@@ -107,7 +107,7 @@ def _export(args: argparse.Namespace) -> int:
         document = jobs.export(session, desired)
     text = export_text(document, args.out)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_private(Path(args.out), text)
         print(f"état actuel de {len(document['structures'])} structure(s) écrit dans {args.out}", file=sys.stderr)
     else:
         print(text, end="")

@@ -29,7 +29,7 @@ from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
 from robots import second_factor
-from robots.api_check import CLIENT_SECRET_ENV, PisteClient, check_technical_account
+from robots.api_check import BAD_REQUEST, CLIENT_SECRET_ENV, PisteClient, check_technical_account
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
@@ -490,14 +490,12 @@ class AccountSession:
         forced = self.shared.forced.get(outcome.identifiant)
         within = self.plan.options.within_days
         if not forced and outcome.days_left is not None and outcome.days_left > within:
-            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)} (> {within} jours)"
-            logger.info("  {} : rien à faire ({})", outcome.identifiant, outcome.reason)
+            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)}, seuil {within} jours"
             self._heal_vault(outcome)
             return
-        outcome.reason = forced or f"{_when(outcome.days_left)} (≤ {within} jours)"
+        outcome.reason = forced or f"{_when(outcome.days_left)}, seuil {within} jours"
         if self.plan.options.dry_run:
             outcome.action = DRY_RUN
-            logger.info("  {} : serait renouvelée ({})", outcome.identifiant, outcome.reason)
             return
         self._reset(outcome)
 
@@ -612,7 +610,10 @@ def api_check(
     result: dict[str, Any] = {"new_accepted": new.accepted, "old_refused": None, "result": new.outcome}
     if new.detail:
         result["detail"] = new.detail
-    if new.accepted is None:
+    if new.outcome == BAD_REQUEST:
+        logger.warning("  vérification API non faite : l'API juge notre requête mal formée ({}) ; un défaut du "
+                       "robot à signaler, le mot de passe n'est pas en cause : il est livré", new.detail)  # fmt: skip
+    elif new.accepted is None:
         logger.warning("  vérification API impossible : {}", new.detail)
     if old_password and old_password != credential.password and new.accepted is not None:
         REDACTOR.add(old_password)
@@ -622,7 +623,7 @@ def api_check(
 
 
 def api_problem(check: dict[str, Any]) -> str | None:
-    """What makes the check a failure (a refusal), or None (accepted, or impossible: a warning only)."""
+    """What makes the check a failure (a refusal), or None (accepted; impossible or bad_request: a warning)."""
     if check.get("new_accepted") is False:
         return f"le nouveau mot de passe est refusé par l'API (tauxtva) : {check.get('detail', '')}".rstrip(" :")
     if check.get("old_refused") is False:

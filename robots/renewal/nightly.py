@@ -70,7 +70,8 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
     run_id = journal.start_run(" ".join(sys.argv[1:]) or "renew", options.dry_run)
     started = now_iso()
     where = f", étapes dans {outputs.log_file}" if outputs.log_file else ""
-    logs.operator("Renouvellement n°{} : registre {}, journal {}{}", run_id, options.roster_path, outputs.journal,
+    night = journal.night_number(run_id)
+    logs.operator("Renouvellement n°{} : registre {}, journal {}{}", night, options.roster_path, outputs.journal,
                   where)  # fmt: skip
     try:
         recovered, forced = recover(checked, journal, run_id)
@@ -82,15 +83,15 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
         report = RunReport(
             run_id=run_id, started=started, finished=now_iso(), env=options.env_name, roster=str(options.roster_path),
             within_days=options.within_days, jobs=options.jobs, shard=str(options.shard) if options.shard else None,
-            dry_run=options.dry_run, recovered=recovered,
+            dry_run=options.dry_run, recovered=recovered, night=night,
             outcomes=sort_outcomes(shared.outcomes, [a.name for a in checked.roster.accounts]),
         )  # fmt: skip
         _write_outputs(report, outputs)
         journal.finish_run(run_id, report.result, report.counts())
         headline, *details = summary_lines(report)
         logger.info("{}", headline)  # the command prints it: the log file keeps it
-        for line in details:
-            logger.debug("{}", line)
+        for line in details:  # each structure was told as it was done: the log file keeps the list again
+            logger.bind(file_only=True).debug("{}", line)
         notify = outputs.notify or checked.roster.notify
         if notify and not options.dry_run:
             notify_operator(report, notify, outputs)
@@ -158,7 +159,7 @@ def notify_operator(report: RunReport, address: str, outputs: Outputs | None = N
         return
     failed = sum(1 for o in report.outcomes if o.failed)
     message["From"], message["To"] = settings.sender, address
-    message["Subject"] = f"chorus-robot : renouvellement n°{report.run_id} — {failed} structure(s) à voir"
+    message["Subject"] = f"chorus-robot : renouvellement n°{report.night} — {failed} structure(s) à voir"
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid("chorus-robot", domain=socket.getfqdn() or "localhost")
     files = [f"- journal SQLite : {outputs.journal}"]
@@ -168,7 +169,7 @@ def notify_operator(report: RunReport, address: str, outputs: Outputs | None = N
     files += [f"- rapport {kind} : {path}" for kind, path in reports if path]
     result = RUN_WORDS.get(report.result, report.result)
     body = [
-        f"Exécution n°{report.run_id} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {result}.", "",
+        f"Renouvellement n°{report.night} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {result}.", "",
         "À traiter :", *problems, "", "Résumé :", *summary_lines(report), "",
         f"Voir `chorus-robot status --journal {outputs.journal}` et :", *files,
     ]  # fmt: skip

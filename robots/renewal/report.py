@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
+from robots.private_files import FILE_MODE, make_parents
 from robots.secrets import REDACTOR
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
@@ -66,7 +67,7 @@ class Outcome:
         if failed:
             text += ", livraison en échec : " + "; ".join(f"{d['target']} ({d.get('error')})" for d in failed)
         if self.error:
-            text += f" : {self.error}"
+            text += f" — {self.error}"
         return redact_except(text, self.failed_targets)
 
 
@@ -108,6 +109,7 @@ class RunReport:
     dry_run: bool
     outcomes: list[Outcome]
     recovered: list[Recovered]
+    night: int = 0  # « Renouvellement n°N »: the journal's Nth `renew` (run_id counts `run`s too)
 
     @property
     def exit_code(self) -> int:
@@ -201,20 +203,30 @@ def write_junit(report: RunReport, path: Path) -> None:
 
 
 def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(redact_except(text, keep or []))
-    os.chmod(temporary, 0o640)
+    os.chmod(temporary, FILE_MODE)
     os.replace(temporary, path)
+
+
+COUNT_WORDS = {**WORDS, DRY_RUN: "à renouveler", "delivery_failed": "livraison en échec"}
+
+
+def _counted(report: RunReport) -> list[str]:
+    """The counts a reader needs: « à renouveler » in a dry run only, a delivery failure only when there is one."""
+    counts = report.counts()
+    keys = [DRY_RUN, SKIPPED, FAILED] if report.dry_run else [RENEWED, SKIPPED, FAILED]
+    return keys + (["delivery_failed"] if counts["delivery_failed"] else [])
 
 
 def summary_lines(report: RunReport) -> list[str]:
     counts = report.counts()
     lines = [
-        f"Renouvellement n°{report.run_id} ({report.env}{', simulation' if report.dry_run else ''}) : "
-        f"{counts[RENEWED]} renouvelée(s), {counts[SKIPPED]} non échue(s), {counts[DRY_RUN]} à renouveler "
-        f"(simulation), {counts[FAILED]} en échec, {counts['delivery_failed']} livraison(s) en échec."
+        f"Renouvellement n°{report.night or report.run_id} ({report.env}{', simulation' if report.dry_run else ''}) : "
+        + ", ".join(f"{COUNT_WORDS[key]} {counts[key]}" for key in _counted(report))
+        + "."
     ]
     for recovered in report.recovered:
         lines.append(f"  reprise {recovered.identifiant} : {recovered.finding} → {recovered.action}")

@@ -26,6 +26,7 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.errors import EXIT_OK, BadInput
+from robots.private_files import tighten_file, write_private
 from robots.replay.recording import PAGE_COMMANDS, STEPS_FILE
 from robots.secrets import REDACTOR
 
@@ -310,7 +311,7 @@ def load_steps(folder: Path) -> dict[str, Any]:
 def write_procedure(folder: Path, browser: Browser | None = None) -> list[Path]:
     """procedure.html, and procedure.pdf when a browser is at hand; the files written."""
     target = folder / HTML_FILE
-    target.write_text(render(load_steps(folder), folder), encoding="utf-8")
+    write_private(target, render(load_steps(folder), folder))
     written = [target]
     if browser is not None:
         pdf = print_pdf(browser, target, folder / PDF_FILE)
@@ -352,6 +353,7 @@ def _print_with(browser: Browser, source: Path, target: Path) -> None:
     try:
         page.goto(source.resolve().as_uri())
         page.pdf(path=str(target), format="A4", print_background=True)
+        tighten_file(target)  # written again over an older, wider one
     finally:
         page.close()
 
