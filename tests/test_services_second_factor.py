@@ -202,11 +202,13 @@ def test_the_robot_reads_the_code_over_imap_from_dovecot(
 ):
     monkeypatch.setenv("CHORUS_ROBOT_IMAP_PASSWORD", IMAP_PASSWORD)
     monkeypatch.setenv("CHORUS_ROBOT_IMAP_INSECURE", "1")
-    maildir = imap_server.maildir(COMPANY)  # the mock delivers where Dovecot serves the INBOX, as a mail server
+    # The mock delivers where Dovecot serves the INBOX, as a mail server would; this test's own mailbox user, so
+    # that the letters of other tests (same Dovecot, same address) are not counted.
+    maildir = imap_server.maildir("services-second-factor")
     services.call("POST", "/__mock__/options", {"second_factor": "email", "maildir": str(maildir)})
 
     structure = reset_first_structure(
-        browser, services, tmp_path, second_factor.sources_for_run(imap_server.url(COMPANY))
+        browser, services, tmp_path, second_factor.sources_for_run(imap_server.url("services-second-factor"))
     )
 
     assert services.structure(structure)["reset_count"] == 1
