@@ -376,3 +376,27 @@ def test_a_new_user_s_first_login_reads_its_code_from_the_account_mailbox(
     letters = [email.message_from_bytes(box.get_bytes(key), policy=email.policy.default) for key in box.iterkeys()]
     codes = [m for m in letters if m["Subject"] == "Chorus Pro - Code de vérification"]
     assert [m["To"] for m in codes] == ["lucia@ex.fr"]
+
+
+def test_renew_types_a_refused_code_once_per_run_whatever_the_jobs(services: Portal, tmp_path: Path):
+    services.call("POST", "/__mock__/options", {"second_factor": "totp"})
+    structures = [{"identifiant": s["identifiant"]} for s in services.managed_by(COMPANY)]
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(yaml.safe_dump({"accounts": [{
+        "name": "societe", "portal": "chorus", "login_env": "SOC_LOGIN", "password_env": "SOC_PASSWORD",
+        "second_factor": "totp", "totp_env": "SOC_TOTP", "structures": structures,
+    }]}))  # fmt: skip
+    account, report = services.account(COMPANY), tmp_path / "report.json"
+
+    result = robot(
+        "renew", "--env", "mock", "--portal-url", services.url, "--roster", str(roster), "--dry-run",
+        "--journal", str(tmp_path / "journal.sqlite"), "--vault", str(tmp_path / "vault.json"), "--log-file", "-",
+        "--report", str(report), "--jobs", "2",
+        env={"SOC_LOGIN": account["login"], "SOC_PASSWORD": account["password"], "SOC_TOTP": pyotp.random_base32()},
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert services.account(COMPANY)["failed_logins"] == 1
+    outcomes = yaml.safe_load(report.read_text())["outcomes"]
+    assert len(outcomes) == 2 and {o["error_kind"] for o in outcomes} == {"login_refused"}
+    assert all("Le code d'authentification est invalide." in o["error"] for o in outcomes)
