@@ -20,6 +20,7 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser
 
+from robots import second_factor
 from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
 from robots.config import load_config
@@ -106,10 +107,14 @@ class FlowRunner:
         environ = {names[name]: value for name, value in (secret_values or {}).items()}
         for value in environ.values():
             REDACTOR.add(value)
+        # A first login that asks the second factor: the code mailed to the new user, from the same mailbox.
+        codes = second_factor.sources(second_factor.AccountMailboxCode(variables["email"])) if "email" in variables \
+            else {}  # fmt: skip
         context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
         try:
             runner = Runner(
-                context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ), sink=_NoSink(),
+                context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ, sources=codes),
+                sink=_NoSink(),
                 timeout_s=prepared.config.settings.timeout_s,
             )  # fmt: skip
             return runner.run(FLOWS / flow, prepared.scope).scope
