@@ -22,7 +22,7 @@ from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFaile
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
-from robots.secrets import REDACTOR
+from robots.secrets import REDACTOR, sealed_environment
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -240,6 +240,11 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     load_dotenv(Path.cwd() / ".env", override=False)
+    with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     conventions.complete(parser)
     args = parser.parse_args(argv)

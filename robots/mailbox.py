@@ -19,7 +19,6 @@ import email.policy
 import imaplib
 import ipaddress
 import mailbox as maildir_lib
-import os
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -31,7 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from robots.errors import BadInput, RobotError
-from robots.secrets import REDACTOR
+from robots.secrets import ENVIRON, REDACTOR
 
 PASSWORD_ENV = "CHORUS_ROBOT_IMAP_PASSWORD"
 CAFILE_ENV = "CHORUS_ROBOT_IMAP_CAFILE"
@@ -115,7 +114,7 @@ class ImapMailbox(Mailbox):
     def _connect(self) -> imaplib.IMAP4:
         try:
             if self.tls:
-                context = ssl.create_default_context(cafile=os.environ.get(CAFILE_ENV) or None)
+                context = ssl.create_default_context(cafile=ENVIRON.get(CAFILE_ENV) or None)
                 return imaplib.IMAP4_SSL(self.host, self.port, ssl_context=context, timeout=30)
             return imaplib.IMAP4(self.host, self.port, timeout=30)
         except (OSError, imaplib.IMAP4.error) as exc:
@@ -148,7 +147,7 @@ class ImapMailbox(Mailbox):
 
 def open_mailbox(url: str, environ: Mapping[str, str] | None = None) -> Mailbox:
     """The mailbox a URL names (BadInput when the URL or its password is wrong)."""
-    environ = os.environ if environ is None else environ
+    environ = ENVIRON if environ is None else environ
     parts = urlsplit(url)
     if parts.scheme == "maildir":
         path = Path(unquote(parts.path))

@@ -8,7 +8,6 @@ image's path as its last argument and its stdout is the answer. The robot never 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Protocol
 
 from robots.errors import BadInput, RobotError
 from robots.mailbox import INSECURE_ENV, Mailbox, open_mailbox
+from robots.secrets import ENVIRON, child_environment
 
 MAILBOX_ENV = "CHORUS_ROBOT_MAILBOX"
 
@@ -53,8 +53,9 @@ class CommandSolver:
     def solve(self, image: Path) -> str:
         try:
             done = subprocess.run(
-                [*shlex.split(self.command), str(image)], capture_output=True, text=True, timeout=self.timeout_s
-            )
+                [*shlex.split(self.command), str(image)], capture_output=True, text=True, timeout=self.timeout_s,
+                env=child_environment(),  # no password: the command reads an image, nothing else
+            )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RobotError(f"--captcha-command « {self.command} » : {exc}") from None
         answer = done.stdout.strip()
@@ -75,17 +76,18 @@ class AccountServices:
 
     def mailbox(self) -> Mailbox:
         if self._mailbox is None:
-            url = self.mailbox_url or os.environ.get(MAILBOX_ENV)
+            url = self.mailbox_url or ENVIRON.get(MAILBOX_ENV)
             if not url:
-                raise BadInput(f"aucune boîte aux lettres pour lire les courriels du portail :"
-                    f" --mailbox URL (ou {MAILBOX_ENV})")
+                raise BadInput(
+                    f"aucune boîte aux lettres pour lire les courriels du portail : --mailbox URL (ou {MAILBOX_ENV})"
+                )
             self._mailbox = open_mailbox(url, mail_environ(self.insecure_mail))
         return self._mailbox
 
 
 def mail_environ(insecure: bool) -> dict[str, str] | None:
     """The environment a mailbox URL is read with: `--insecure-mail` allows imap:// to a loopback address."""
-    return {**os.environ, INSECURE_ENV: "1"} if insecure else None
+    return {**ENVIRON, INSECURE_ENV: "1"} if insecure else None
 
 
 def add_options(parser: argparse.ArgumentParser, mailbox_help: str = "") -> None:
