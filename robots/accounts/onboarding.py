@@ -180,6 +180,7 @@ def onboard(request: OnboardingRequest) -> tuple[list[Outcome], int]:
             logger.error("{}", reason)
             outcomes.append(Outcome(row.line, row.email, "failed", reason))
     if good:
+        request.services.check()  # a wrong mailbox or captcha command stops here, before any account is created
         with services.using(request.services), open_browser(request.browser) as browser:
             flows = FlowRunner(browser, request.env_name, request.portal_url)
             for row in good:
