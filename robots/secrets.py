@@ -13,8 +13,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+from dotenv import dotenv_values, load_dotenv
 
 from robots.errors import BadInput
 
@@ -114,6 +117,7 @@ ESSENTIAL = frozenset({
     "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "PYTHONPATH", "PYTHONIOENCODING", "VIRTUAL_ENV",
 })  # fmt: skip
 _ESSENTIAL_PREFIXES = ("PLAYWRIGHT_", "LC_", "XDG_", "DEBUG")
+SETTINGS_PREFIX = "CHORUS_ROBOT_"
 
 
 class _Withheld:
@@ -209,6 +213,15 @@ def sealed_environment() -> Iterator[None]:
             _WITHHELD.values.clear()
             _WITHHELD.taken.clear()
             _WITHHELD.sealed = False
+
+
+def load_env_file(path: Path) -> None:
+    """`.env`: its variables join the environment (which wins), and all of them are secrets but the robot's own
+    settings (CHORUS_ROBOT_*, whose secret ones match the pattern) and what every process needs (ESSENTIAL)."""
+    if not path.is_file():
+        return
+    load_dotenv(path, override=False)
+    withhold(name for name in dotenv_values(path) if not name.startswith(SETTINGS_PREFIX))
 
 
 def child_environment(base: Mapping[str, str] | None = None, hidden_values: Iterable[str] = ()) -> dict[str, str]:

@@ -24,8 +24,6 @@ from robots.mailbox import INSECURE_ENV, Mailbox, open_mailbox
 from robots.secrets import ENVIRON, REDACTOR, child_environment
 
 MAILBOX_ENV = "CHORUS_ROBOT_MAILBOX"
-
-
 CAPTCHA_TIMEOUT_S = 300  # --captcha-timeout: a person or a service reading one image
 
 
@@ -76,11 +74,9 @@ class CommandSolver:
     def check(self) -> None:
         """The program exists and is executable (its arguments are its own business)."""
         program = self.argv()[0]
-        found = shutil.which(program)
-        if found:
+        if shutil.which(program):
             return
-        path = Path(program)
-        if "/" not in program or not path.exists():
+        if "/" not in program or not Path(program).exists():
             raise BadInput(f"--captcha-command « {self.command} » : programme « {program} » introuvable")
         raise BadInput(f"--captcha-command « {self.command} » : « {program} » n'est pas un programme exécutable"
                        f" (chmod +x {program} ?)")  # fmt: skip
