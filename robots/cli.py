@@ -238,14 +238,20 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
-        load_env_file(Path.cwd() / ".env")
+        try:
+            load_env_file(Path.cwd() / ".env")
+        except BadInput as exc:  # said once the command is known: --version and --help still answer
+            return _main(argv, env_problem=exc)
         return _main(argv)
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     parser = build_parser()
     conventions.complete(parser)
     args = parser.parse_args(argv)
+    if env_problem is not None:
+        print(f"chorus-robot: {env_problem}", file=sys.stderr)
+        return env_problem.exit_code
     steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
     logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler

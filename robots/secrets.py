@@ -220,6 +220,13 @@ def load_env_file(path: Path) -> None:
     settings (CHORUS_ROBOT_*, whose secret ones match the pattern) and what every process needs (ESSENTIAL)."""
     if not path.is_file():
         return
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{path} : le fichier n'est pas en UTF-8 (octet 0x{raw[exc.start]:02x} ligne {line}) ; "
+                       "enregistrez-le en UTF-8 (aucune de ses variables n'a été lue)") from None  # fmt: skip
     load_dotenv(path, override=False)
     withhold(name for name in dotenv_values(path) if not name.startswith(SETTINGS_PREFIX))
 
