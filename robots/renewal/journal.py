@@ -14,11 +14,15 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robots.errors import BadInput
+from loguru import logger
+
+from robots.errors import BadInput, StorageFailed, is_storage_failure
 from robots.vault import now_iso
 
 DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
@@ -73,6 +77,10 @@ class JournalError(BadInput):
     """The journal cannot be opened: the file is left as it was."""
 
 
+class JournalWriteFailed(StorageFailed):
+    """The journal's disk is full, read-only or failing: what was being written is not in the journal."""
+
+
 def check_journal_file(path: Path) -> None:
     """A journal that exists must be a SQLite file; its folder must exist or be creatable. Writes nothing."""
     if path.is_dir():
@@ -118,6 +126,7 @@ class Journal:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        self.failure: str | None = None  # why the journal could not be written, once it could not
         check_journal_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -153,10 +162,34 @@ class Journal:
             self._connections.clear()
         self._local = threading.local()
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a full, read-only or failing disk becomes JournalWriteFailed (told once in the log)."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.Error as exc:
+            if not is_storage_failure(exc):
+                raise
+            first = self.failure is None
+            self.failure = f"journal {self.path} : écriture impossible ({exc})"
+            if first:
+                logger.error("{}", self.failure)
+            raise JournalWriteFailed(self.failure) from None
+
+    def best_effort(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """History (an event, the operator's view, a run's end): a journal that cannot take it never stops the
+        run (told once by `_writing`). Returns whether it was written."""
+        try:
+            write(*args, **kwargs)
+        except JournalWriteFailed:
+            return False
+        return True
+
     # ------------------------------------------------------------ runs and events
 
     def start_run(self, command: str, dry_run: bool) -> int:
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO runs (started, pid, host, command, dry_run) VALUES (?, ?, ?, ?, ?)",
                 (now_iso(), os.getpid(), socket.gethostname(), command, int(dry_run)),
@@ -164,7 +197,7 @@ class Journal:
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, result: str, summary: dict[str, Any]) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE runs SET finished = ?, result = ?, summary = ? WHERE id = ?",
                 (now_iso(), result, json.dumps(summary, ensure_ascii=False), run_id),
@@ -175,7 +208,7 @@ class Journal:
         return [dict(row) for row in rows]
 
     def event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str = "") -> None:
-        with self.db:
+        with self._writing():
             self._event(run_id, account, identifiant, event, detail)
 
     def _event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str) -> None:
@@ -199,7 +232,7 @@ class Journal:
 
         `shown`: the password is displayed in a form not submitted yet: its deliveries wait (`submitted`)."""
         now = now_iso()
-        with self.db:
+        with self._writing():
             self._supersede(identifiant)
             cursor = self.db.execute(
                 "INSERT INTO credentials (run_id, account, identifiant, login, password, captured_at)"
@@ -230,7 +263,7 @@ class Journal:
         )
 
     def set_expiry(self, credential_id: int, expires_at: str) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute("UPDATE credentials SET expires_at = ? WHERE id = ?", (expires_at, credential_id))
 
     def credential(self, credential_id: int) -> Credential:
@@ -239,7 +272,7 @@ class Journal:
 
     def hold(self, credential_id: int, reason: str) -> None:
         """The password must not be delivered (refused by the API): the structure is reset again."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'held', last_error = ?, updated = ? WHERE credential_id = ?"
                 " AND status IN ('pending', 'failed')",
@@ -248,7 +281,7 @@ class Journal:
 
     def submitted(self, credential_id: int) -> None:
         """The form showing this password is being submitted: its deliveries are due (the vault's at least)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'shown'",
                 (now_iso(), credential_id),
@@ -257,7 +290,7 @@ class Journal:
     def abandon(self, credential_id: int, reason: str) -> None:
         """A password shown in a form that was never submitted, or whose submission the portal did not take: it
         never was the account's; forget it (its deliveries too, whether still `shown` or already due)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'superseded', last_error = ?, updated = ? WHERE credential_id = ?"
                 " AND status IN ('shown', 'pending', 'failed', 'held')",
@@ -269,7 +302,7 @@ class Journal:
 
     def release(self, credential_id: int) -> None:
         """Held deliveries become pending (the password was found good after all)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'held'",
                 (now_iso(), credential_id),
@@ -294,7 +327,7 @@ class Journal:
 
     def _delivery_result(self, run_id: int, delivery: PendingDelivery, status: str, error: str | None) -> None:
         credential = delivery.credential
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated = ? WHERE id = ?",
                 (status, error, now_iso(), delivery.id),
@@ -366,7 +399,7 @@ class Journal:
 
     def seal(self, run_id: int, account: str | None, identifiant: str, page_text: str) -> int:
         """Keeps the text of the page that holds a password the robot could not read, until a person has."""
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO sealed (run_id, at, account, identifiant, page_text) VALUES (?, ?, ?, ?, ?)",
                 (run_id, now_iso(), account, identifiant, page_text),
@@ -382,7 +415,7 @@ class Journal:
 
     def release_seals(self, identifiant: str) -> int:
         """A person has read the page and kept the password: the structure may be reset again; text erased."""
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "UPDATE sealed SET released_at = ?, page_text = NULL WHERE identifiant = ? AND released_at IS NULL",
                 (now_iso(), identifiant),
@@ -395,7 +428,7 @@ class Journal:
         """Remembers what was last read or done on a structure (None leaves a field as it was)."""
         known = {k: v for k, v in fields.items() if v is not None}
         known["updated"] = now_iso()
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "INSERT INTO structures (identifiant, account) VALUES (?, ?) ON CONFLICT (identifiant)"
                 " DO UPDATE SET account = COALESCE(excluded.account, account)",

@@ -93,7 +93,8 @@ def renew_riding_through(session: AccountSession, outcome: Outcome) -> None:
             logger.warning("  {} : {} — reconnexion, puis la structure est relue avant de décider", identifiant,
                            REDACTOR.redact(str(exc)))  # fmt: skip
             session.close()  # the next step logs in again
-            journal.event(session.shared.run_id, session.account.name, identifiant, "taken_up_again", exc.kind or "")
+            journal.best_effort(journal.event, session.shared.run_id, session.account.name, identifiant,
+                                "taken_up_again", exc.kind or "")  # fmt: skip
             body = _next_step(session, outcome, mark)
 
 
