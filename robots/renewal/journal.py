@@ -139,7 +139,7 @@ class Journal:
             self.close()
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             message = f"journal {self.path} : ouverture impossible ({reason}) ; rien n'a été réinitialisé"
-            raise JournalError(message) from None
+            raise (JournalWriteFailed if is_storage_failure(exc) else JournalError)(message) from None
 
     @property
     def db(self) -> sqlite3.Connection:

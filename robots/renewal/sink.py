@@ -75,6 +75,8 @@ class JournalSink:
     def checkpoint(self, key: str, event: str) -> None:
         if event in ("reset_requested", "reset_submitted"):
             crash_points.reset_started(key)
+        if event == "reset_requested":
+            crash_point("before-reset-requested")
         try:
             self.journal.event(self.run_id, self._account(key), key, event)
             if event == "reset_submitted" and key in self.latest:
