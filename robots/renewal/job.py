@@ -479,7 +479,8 @@ class AccountSession:
 
     def _renew(self, outcome: Outcome) -> None:
         seals = self.shared.journal.open_seals(outcome.identifiant)
-        if seals:  # the last password is on a sealed page: nothing until a person has read it
+        before = self.shared.journal.expiry_before_unread_reset(outcome.identifiant) if seals else None
+        if seals and before is None:  # the last password is on a sealed page: nothing until a person has read it
             outcome.action, outcome.error = FAILED, waiting_message(outcome.identifiant, seals)
             return
         runner = self.logged_in()
@@ -490,6 +491,8 @@ class AccountSession:
         outcome.days_left = days_until(outcome.old_expiry)
         self.shared.journal.best_effort(self.shared.journal.event, self.shared.run_id, self.account.name,
                                         outcome.identifiant, "expiry_read", str(outcome.old_expiry))  # fmt: skip
+        if seals and not self._released_if_no_reset(outcome, seals, str(before)):
+            return
         if self._settled_submission(outcome):
             return
         forced = self.shared.forced.get(outcome.identifiant)
@@ -518,6 +521,20 @@ class AccountSession:
             outcome.attempts = self.sink.captures.get(identifiant, 0)
         outcome.new_expiry = result.scope.get("new_expiry")
         self._after_reset(outcome)
+
+    def _released_if_no_reset(self, outcome: Outcome, seals: list[dict[str, Any]], before: str) -> bool:
+        """A page sealed after « Confirmer » while the expiry, read again, is the one read before the request: the
+        reset never happened, the page held no password of the account: its seal is released, the structure is
+        decided as usual (True). Otherwise the seal stands (False, the structure waits for a person)."""
+        identifiant = outcome.identifiant
+        if not outcome.old_expiry or str(outcome.old_expiry) != before:
+            outcome.action, outcome.error = FAILED, waiting_message(identifiant, seals)
+            return False
+        self.shared.journal.release_seals(identifiant)
+        logger.warning("  {} : la réinitialisation demandée le {} n'avait pas eu lieu (expiration inchangée, {}) : "
+                       "la page scellée n°{} ne tenait aucun mot de passe du compte ; scellé libéré", identifiant,
+                       seals[0]["at"], before, ", ".join(str(s["id"]) for s in seals))  # fmt: skip
+        return True
 
     def _after_reset(self, outcome: Outcome) -> None:
         """The new password is in the journal and the vault: API check, deliveries."""
@@ -732,7 +749,7 @@ def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered],
     names = journal_names(journal)
     for lost in journal.lost_resets():
         identifiant = lost["identifiant"]
-        if journal.open_seals(identifiant):
+        if journal.open_seals(identifiant):  # decided once the structure is read again (expiry unchanged: released)
             found.append(Recovered(lost["account"], identifiant, "mot de passe non relu, page scellée",
                                    "en attente d'une personne (chorus-robot sealed)"))  # fmt: skip
             continue

@@ -395,6 +395,24 @@ class Journal:
         expiry = before["detail"] if before and before["detail"] not in (None, "", "None") else None
         return credential, expiry
 
+    def expiry_before_unread_reset(self, identifiant: str) -> str | None:
+        """When the structure's last reset was requested and no password was read after it: the expiry read in that
+        run before the request (None otherwise, or when unknown). Read again on the portal and unchanged, it proves
+        the reset never happened."""
+        last = self.db.execute(
+            "SELECT * FROM events WHERE identifiant = ? AND event IN ('reset_requested', 'reset_submitted',"
+            " 'password_captured') ORDER BY id DESC LIMIT 1",
+            (identifiant,),
+        ).fetchone()
+        if last is None or last["event"] != "reset_requested":
+            return None
+        before = self.db.execute(
+            "SELECT detail FROM events WHERE identifiant = ? AND event = 'expiry_read' AND run_id = ? AND id < ?"
+            " ORDER BY id DESC LIMIT 1",
+            (identifiant, last["run_id"], last["id"]),
+        ).fetchone()
+        return before["detail"] if before and before["detail"] not in (None, "", "None") else None
+
     # ------------------------------------------------------------ pages kept for a person (password unread)
 
     def seal(self, run_id: int, account: str | None, identifiant: str, page_text: str) -> int:
