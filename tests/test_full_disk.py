@@ -153,6 +153,37 @@ def test_renew_with_journal_and_vault_on_one_full_disk_rescues_the_password_and_
     assert "aucune réinitialisation" in report[other]["error"]
 
 
+def test_renew_with_the_vault_disk_turned_read_only_keeps_every_password_in_the_journal_and_goes_on(
+    portal: Portal, tmp_path: Path, disk: Path
+):
+    write_roster(tmp_path, DUE)
+    (tmp_path / "hook").mkdir()
+    journal, vault = tmp_path / "journal.sqlite", disk / "vault.json"
+
+    done = renew(portal, tmp_path, journal, vault, "after-journal-commit", f"read-only:{disk}")
+
+    assert_named_failure(done)
+    assert "Read-only file system" in done.stderr
+    report = {o["identifiant"]: o for o in json.loads((tmp_path / "report.json").read_text())["outcomes"]}
+    for identifiant in DUE:  # both reset once, both kept in the journal, both delivered by their hook
+        live = password_on_portal(portal, identifiant)
+        assert portal.structure(identifiant)["reset_count"] == 1, identifiant
+        assert journal_password(journal, identifiant) == live
+        delivered = json.loads((tmp_path / "hook" / f"{identifiant}.json").read_text(encoding="utf-8"))
+        assert delivered["stdin"].strip() == live
+        assert report[identifiant]["error_kind"] == "storage_failed"
+        assert f"dans le journal {journal}" in report[identifiant]["error"]
+
+    subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+    again = renew(portal, tmp_path, journal, vault, "none", "")
+
+    assert again.returncode == 0, again.stderr[-3000:]
+    for identifiant in DUE:
+        assert vault_password(vault, identifiant) == password_on_portal(portal, identifiant)
+        assert portal.structure(identifiant)["reset_count"] == 1, "stored, not reset again"
+        assert journal_password(journal, identifiant) is None, "stored everywhere: erased from the journal"
+
+
 # ---------------------------------------------------------------- run
 
 

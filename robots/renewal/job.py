@@ -584,13 +584,16 @@ class AccountSession:
         logger.info("  {} : renouvelée sans le journal, expire le {}", identifiant, outcome.new_expiry)
 
     def _tell_journal_failure(self, outcome: Outcome) -> None:
-        """Renewed while the journal could not take everything: the structure's line says where its password is."""
-        failure = self.shared.journal.failure
+        """Renewed while the journal or the vault could not take everything: the structure's line says where its
+        password is."""
+        failure = self.shared.journal.failure or self.sink.vault_failures.get(outcome.identifiant)
         if failure is None:
             return
         where = self.sink.where.get(outcome.identifiant, f"dans le coffre {self.plan.vault.path}")
         outcome.error_kind = STORAGE_FAILED
         outcome.error = f"{failure} ; le nouveau mot de passe est {where}"
+        if outcome.identifiant in self.sink.vault_failures:
+            outcome.error += " ; la prochaine exécution le rangera dans le coffre"
 
     def _settled_submission(self, outcome: Outcome) -> bool:
         """Portail de services, after a run stopped while « Soumettre » was clicked: the expiry just read says
