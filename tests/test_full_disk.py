@@ -184,6 +184,27 @@ def test_renew_with_the_vault_disk_turned_read_only_keeps_every_password_in_the_
         assert journal_password(journal, identifiant) is None, "stored everywhere: erased from the journal"
 
 
+@pytest.mark.parametrize("point", ["before-journal", "services-password-shown"])
+def test_renew_on_the_services_portal_never_submits_a_password_the_journal_could_not_note(
+    portal: Portal, tmp_path: Path, disk: Path, point: str
+):
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    identifiant = DUE[0]
+    before = portal.structure(identifiant)["technical_user"]["password"]
+    write_roster(tmp_path, [identifiant])
+    (tmp_path / "hook").mkdir()
+    journal, vault = disk / "journal.sqlite", tmp_path / "vault.json"
+
+    done = renew(portal, tmp_path, journal, vault, point, f"full:{disk}")
+
+    assert_named_failure(done)
+    assert password_on_portal(portal, identifiant) == before, "« Soumettre » never clicked: the old one works"
+    assert not vault.exists() or vault_password(vault, identifiant) is None
+    assert not (tmp_path / "hook" / f"{identifiant}.json").exists(), "nothing delivered"
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["outcomes"][0]
+    assert report["error_kind"] == "storage_failed" and "l'ancien" in report["error"], report["error"]
+
+
 # ---------------------------------------------------------------- run
 
 
