@@ -246,11 +246,14 @@ def test_run_with_the_vault_disk_turned_read_only_keeps_the_password_in_the_jour
     assert f"mot de passe noté au journal {journal} mais pas dans le coffre {vault}" in done.stderr
 
 
-def test_run_with_the_journal_disk_full_from_the_start_resets_nothing(portal: Portal, tmp_path: Path, disk: Path):
+@pytest.mark.parametrize("broken", ["full", "read-only"])
+def test_run_with_the_journal_disk_broken_from_the_start_resets_nothing(
+    portal: Portal, tmp_path: Path, disk: Path, broken: str
+):
     journal, vault = disk / "journal.sqlite", tmp_path / "vault.json"
-    Journal(journal).close()  # an existing journal, on a disk then filled
+    Journal(journal).close()  # an existing journal, on a disk then filled or made read-only
     subprocess.run(["python3", "-c", "from robots.crash_points import break_disk; import sys; break_disk(sys.argv[1])",
-                    f"full:{disk}"], cwd=PROJECT, check=True)  # fmt: skip
+                    f"{broken}:{disk}"], cwd=PROJECT, check=True)  # fmt: skip
 
     done = run(portal, tmp_path, DUE[0], journal, vault, "none", "")
 
