@@ -175,7 +175,7 @@ def main() -> int:
         folder = Path(temporary)
         data = write_data(folder, args.structures)
         roster, env = write_roster(folder)
-        with MockPortalServer(data, latency_ms=args.latency_ms) as server:
+        with MockPortalServer(data, latency_ms=args.latency_ms, generation="legacy") as server:
             print(f"Mock portal {server.url}, {args.latency_ms} ms per page; {args.structures} structures, all due; "
                   f"{os.cpu_count()} CPU(s), load {load_average()}\n", file=sys.stderr)  # fmt: skip
             rows = []

@@ -55,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="runner-bench-") as temporary,
-        MockPortalServer(DEMO_DATA, latency_ms=args.latency_ms) as server,
+        MockPortalServer(DEMO_DATA, latency_ms=args.latency_ms, generation="legacy") as server,
     ):
         times = PageTimes.install(server)
         state: dict[str, Any] = call(server.url + "/__mock__/state")  # type: ignore[assignment]

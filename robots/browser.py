@@ -83,8 +83,9 @@ def _apt_install(*packages: str) -> bool:
         return False
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, apt, "update", "-qq"], check=False, env=env)
-    return subprocess.run([*sudo, apt, "install", "-y", "-qq", *packages], check=False, env=env).returncode == 0
+    system = {"check": False, "env": env, "umask": 0o022}  # system files stay readable: not the robot's 077
+    subprocess.run([*sudo, apt, "update", "-qq"], **system)
+    return subprocess.run([*sudo, apt, "install", "-y", "-qq", *packages], **system).returncode == 0
 
 
 def ensure() -> int:

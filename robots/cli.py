@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +18,7 @@ from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
 from robots.error_kinds import kind_of, labelled
-from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError, StepFailed, StorageFailed, is_storage_failure
+from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed, StorageFailed, is_storage_failure
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
@@ -56,24 +58,45 @@ def _mock_portal(args: argparse.Namespace) -> int:
     from fixtures.mock_portal.accounts import settings_from_options
     from fixtures.mock_portal.faults import rules_from_options
     from fixtures.mock_portal.options import options_from
+    from robots.yamlfile import load_yaml
 
-    conventions.require_file(Path(args.data), "--data")
+    try:
+        load_yaml(Path(args.data))  # a folder, a file not in UTF-8, broken YAML: said with --data, before serving
+    except BadInput as exc:
+        raise BadInput(f"--data {exc}") from None
     faults = rules_from_options(args)
+    _require_free_port(args.host, args.port)
     serve(args.host, args.port, Path(args.data), 0, settings_from_options(args), faults, **options_from(args),
           generation=args.generation, markup=args.markup)  # fmt: skip
     return EXIT_OK
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Werkzeug says a busy port in English and exits 1: the port is tried first, as the server will bind it."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise BadInput(f"--host {host} --port {port} : écoute impossible ({exc.strerror})") from None
+            raise BadInput(f"--port {port} : le port est déjà pris sur {host} (un autre portail simulé ?) ; "
+                           "choisissez-en un autre, ou --port 0 pour un port libre") from None  # fmt: skip
+
+
 def _demo(args: argparse.Namespace) -> int:
     from robots.demo import demo
 
-    return demo(headed=args.headed)
+    return demo(headed=args.headed, generation=args.generation)
 
 
 def _validate(args: argparse.Namespace) -> int:
     from robots.tooling import validate
 
-    return validate([Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None)
+    return validate(
+        [Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None,
+        warnings="none" if args.quiet else "all" if args.all_warnings else "own",
+    )  # fmt: skip
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -135,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_login_options(mock)
     mock.add_argument(
-        "--generation", choices=("legacy", "services"), default="legacy",
-        help="legacy : le Chorus Pro des guides (2016–2020) ; services : le « portail de services » de 2022",
+        "--generation", choices=("services", "legacy"), default="services",
+        help="services (défaut) : le « portail de services », Chorus Pro depuis 2022 ; legacy : le Chorus Pro des "
+        "guides (2016–2020)",
     )  # fmt: skip
     mock.add_argument(
         "--markup", choices=("standard", "variants"), default="standard",
@@ -148,11 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="réinitialiser un mot de passe technique sur le portail simulé embarqué")
     demo.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    demo.add_argument(
+        "--generation", choices=("services", "legacy"), default="services",
+        help="services (défaut) : le « portail de services » d'aujourd'hui ; legacy : le Chorus Pro des guides",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
 
     validate = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
     validate.add_argument("paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)")
     validate.add_argument("--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)")
+    validate.add_argument(
+        "--all-warnings", action="store_true",
+        help="les avertissements (étape sans label) des flows livrés avec le robot aussi ; par défaut, ceux de vos "
+        "flows seulement (-q : aucun)",
+    )  # fmt: skip
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="écrire le JSON Schema des flows")
@@ -205,6 +238,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
     load_dotenv(Path.cwd() / ".env", override=False)
     parser = build_parser()
     conventions.complete(parser)

@@ -79,8 +79,9 @@ def check_variables(flow_file: Path, given: dict[str, str]) -> None:
         raise BadInput(f"--var {', '.join(unknown)} : entrée inconnue du flow {flow_file} (entrées : {accepted})")
 
 
-def _inputs(flow_file: Path, known: set[str], seen: set[Path]) -> None:
-    """The inputs of a flow and of the flows it calls (a caller's variables reach its sub-flows)."""
+def _inputs(flow_file: Path, known: set[str], seen: set[Path], given: frozenset[str] = frozenset()) -> None:
+    """The inputs a person may give: the flow's and those of the flows it calls (a caller's variables reach its
+    sub-flows), except what a caller already passes with `with:` (`after_login`: the flow's own business)."""
     from robots.flowfile import load_flow
 
     path = flow_file.resolve()
@@ -88,10 +89,10 @@ def _inputs(flow_file: Path, known: set[str], seen: set[Path]) -> None:
         return
     seen.add(path)
     flow = load_flow(path)
-    known.update(flow.inputs)
+    known.update(set(flow.inputs) - given)
     for step in _all_steps(flow.steps):
         if isinstance(step, m.Call):
-            _inputs(path.parent / step.call.flow, known, seen)
+            _inputs(path.parent / step.call.flow, known, seen, frozenset(step.call.with_))
 
 
 def _all_steps(steps: list[m.Step]) -> list[m.Step]:

@@ -28,15 +28,21 @@ def _syndicate_and_its_last_structure(data: dict) -> tuple[dict, str]:
     return account, managed[account["login"]][-1]
 
 
-def demo(headed: bool = False) -> int:
+GENERATION_NAMES = {"services": "portail de services", "legacy": "Chorus Pro des guides, 2016–2020"}
+
+
+def demo(headed: bool = False, generation: str = "services") -> int:
     from fixtures.mock_portal import MockPortalServer
 
     data = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
     account, structure = _syndicate_and_its_last_structure(data)
     # The demo account's credentials are part of the demo data, like a training login.
     os.environ["DGFIP_LOGIN"], os.environ["DGFIP_PASSWORD"] = account["login"], account["password"]
-    with MockPortalServer(DEMO_DATA) as portal:
-        print(f"Portail de démonstration : {portal.url} — compte {account['login']}, structure {structure}")
+    with MockPortalServer(DEMO_DATA, generation=generation) as portal:
+        print(
+            f"Portail de démonstration ({GENERATION_NAMES[generation]}) : {portal.url} — compte {account['login']}, "
+            f"structure {structure}"
+        )
         request = RunRequest(
             flow=FLOW, env_name="mock", portal_url=portal.url, variables={"structure": structure},
             vault_path=DEMO_VAULT, journal_path=DEMO_JOURNAL, browser=BrowserOptions(headed=headed),

@@ -44,6 +44,11 @@ KINDS: dict[str, ErrorKind] = {
         ErrorKind(e.SESSION_EXPIRED, "session expirée", e.EXIT_FAILURE,
                   "the portal kept ending the session (login screen instead of the page) beyond the retries",
                   "nothing if rare; the next run tries again"),
+        ErrorKind(e.NOT_IN_TABLE, "absente du tableau", e.EXIT_FAILURE,
+                  "the row sought (a structure in « Mes structures ») is on none of the table's pages: the account "
+                  "does not manage that structure, or the identifiant is wrong",
+                  "check the SIRET and the account the roster names for it; on the portal, the structure's "
+                  "gestionnaire principal can attach the account"),
         ErrorKind(e.PORTAL_REFUSED, "refusé par le portail", e.EXIT_FAILURE,
                   "the portal refused the input or the action (its message is quoted), or a named case: "
                   "structure or technical user inactive, no technical user, not gestionnaire principal",

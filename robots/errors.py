@@ -21,6 +21,7 @@ SCREEN_NOT_RECOGNISED = "screen_not_recognised"
 PORTAL_UNAVAILABLE = "portal_unavailable"
 SESSION_EXPIRED = "session_expired"
 PORTAL_REFUSED = "portal_refused"  # the portal refused the input
+NOT_IN_TABLE = "not_in_table"  # the row sought is on none of the table's pages: a structure the account lacks
 DELIVERY_FAILED = "delivery_failed"
 BAD_INPUT = "bad_input"
 FORBIDDEN_CHARACTERS = "forbidden_characters"

@@ -16,6 +16,8 @@ from typing import Any
 
 from loguru import logger
 
+from robots.private_files import private_folder, private_opener
+from robots.private_files import restrict_umask as restrict_umask  # `chorus-robot` calls it first: umask 077
 from robots.secrets import REDACTOR
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
@@ -44,6 +46,8 @@ def console_filter(verbosity: int, steps: bool):  # type: ignore[no-untyped-def]
 
     def keep(record: dict[str, Any]) -> bool:
         name, level = record["name"] or "", record["level"].no
+        if record["extra"].get("file_only"):
+            return False
         if verbosity >= VERBOSE:
             return True
         if record["extra"].get("operator"):
@@ -80,14 +84,15 @@ def _console_format(record: dict[str, Any]) -> str:
     return (OPERATOR_FORMAT if record["extra"].get("operator") else CONSOLE_FORMAT) + "\n{exception}"
 
 
-def operator(message: str, *args: Any) -> None:
-    """A line for the person watching (the night's « 3/9 » lines): shown unless --quiet."""
-    logger.bind(operator=True).opt(depth=1).info(message, *args)
+def operator(message: str, *args: Any, problem: bool = False) -> None:
+    """A line for the person watching (the night's « 3/9 » lines): shown unless --quiet; a `problem` (a structure
+    that failed) is shown with --quiet too, so that a cron job run with -q mails it."""
+    logger.bind(operator=True).opt(depth=1).log("ERROR" if problem else "INFO", message, *args)
 
 
 def add_file(path: Path, *, rotation: str | None = None) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     return logger.add(
         str(path), level="DEBUG", format=FILE_FORMAT, rotation=rotation, retention=10,
-        backtrace=False, diagnose=False, encoding="utf-8",
+        backtrace=False, diagnose=False, encoding="utf-8", opener=private_opener,
     )  # fmt: skip

@@ -67,7 +67,7 @@ class Mailbox:
         skipped = set(exclude)
         found = [
             m for m in (_message(raw) for raw in self.candidates(to, since))
-            if m and m.date >= since and to.lower() in m.to and m.message_id not in skipped
+            if m and m.date >= since and addressed_to(to, m.to) and m.message_id not in skipped
         ]  # fmt: skip
         return max(found, key=lambda m: m.date, default=None)
 
@@ -85,6 +85,15 @@ class Mailbox:
                     f"(attendu {timeout_s:g} s)"
                 )
             time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+
+
+def addressed_to(to: str, recipients: tuple[str, ...]) -> bool:
+    """`to` is one of the recipients; a login without « @ » (the DGFiP portal's identifiant, the left part of the
+    e-mail address) is the left part of one."""
+    wanted = to.strip().lower()
+    if "@" in wanted:
+        return wanted in recipients
+    return bool(wanted) and any(r.partition("@")[0] == wanted for r in recipients)
 
 
 class MaildirMailbox(Mailbox):

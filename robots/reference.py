@@ -39,14 +39,21 @@ NOTES = """## Bon à savoir
   procédures n'ont alors que la commande à montrer.
 - `run` accepte un fichier (`flows/reset_technical_password.yaml`) ou un nom de flow
   (`reset_technical_password`, cherché dans `flows/` puis `flows/common/`).
+- Un secret reste à sa place : `${secret.…}` et un mot de passe lu (`read` d'un élément `sensitive: true`
+  ou avec `secret: true`, d'un champ où un secret a été tapé, ou variable tirée d'un secret par `set` ou
+  `call … with`) ne vont que dans la valeur d'un `fill` ou le `password:` d'un `store` (et passent à un
+  sous-flow par `with`, secrets là aussi) ; jamais dans un `goto`, un `log`, un `set`, un message, un
+  `subject`, une clé, un `where:`. La seule condition permise sur eux est le test des caractères
+  interdits : `{var: new_password, contains_any: "${settings.forbidden_characters}"}`. `validate`, et
+  donc chaque exécution, refuse le reste (fichier, ligne, règle ; code 2).
 """
 
 
 def reference_text() -> str:
     from robots.cli import build_parser
 
-    parts = [INTRO, _commands(build_parser()), _steps(), _conditions(), _variables(), _parsers(), _catalogue(),
-             _roster(), NOTES]  # fmt: skip
+    parts = [INTRO, _commands(build_parser()), _flow_file(), _steps(), _conditions(), _variables(), _parsers(),
+             _catalogue(), _roster(), _desired_state(), NOTES]  # fmt: skip
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -189,7 +196,66 @@ def _catalogue() -> str:
 def _roster() -> str:
     from robots.renewal.roster import Roster
 
-    return "\n".join(["## Registre du travail de nuit (`renew --roster`)", "", *_fields_table(Roster)])
+    return "\n".join(["## Registre du travail de nuit (`renew --roster`)", "", *_model_sections(Roster)])
+
+
+def _flow_file() -> str:
+    from robots.flow_model import Flow
+
+    lines = [
+        "## Fichier de flow (`flows/*.yaml`)",
+        "",
+        "Les clés d'un fichier de flow ; `steps:` est décrit ensuite.",
+        "",
+    ]
+    return "\n".join(lines + _model_sections(Flow, skip=("steps",)))
+
+
+def _desired_state() -> str:
+    from robots.parametrage.model import DesiredState
+
+    title = "## État voulu d'un compte et de ses structures (`plan`, `apply`, `export`)"
+    return "\n".join([title, "", *_model_sections(DesiredState)])
+
+
+# French names of the models a file's keys hold: what the reference calls them, instead of the class name.
+MODEL_TITLES = {
+    "Account": "Compte (`accounts:`)", "StructureEntry": "Structure d'un compte (`structures:`)",
+    "EmailDelivery": "Livraison par courriel (`deliver:`)", "CommandDelivery": "Livraison par commande (`deliver:`)",
+    "InputSpec": "Entrée (`inputs:`)", "SecretSpec": "Secret (`secrets:`)",
+    "AccountRef": "Compte (`account:`)", "MonCompte": "Mon compte (`mon_compte:`)",
+    "RequestPolicy": "Demandes (`rattachements:`, `abonnements:`)", "StructureState": "Structure (`structures:`)",
+    "Adresse": "Adresse (`adresse:`)", "Informations": "Informations générales (`informations:`)",
+    "CoordonneesBancaires": "Coordonnées bancaires", "Service": "Service (`services:`)",
+    "Utilisateur": "Utilisateur (`utilisateurs:`)", "Parametres": "Paramètres (`parametres:`)",
+}  # fmt: skip
+
+
+def _model_sections(root: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
+    """The model's keys, then those of every model its keys hold, each once, under its French name."""
+    lines, seen, waiting = [], set(), [root]
+    while waiting:
+        model = waiting.pop(0)
+        if model in seen:
+            continue
+        seen.add(model)
+        if model is not root:
+            lines += [f"### {_model_title(model)}", ""]
+        lines += _fields_table(model, skip if model is root else ())
+        for name, field in model.model_fields.items():
+            if not (model is root and name in skip):
+                waiting += [m for m in _models_in(field.annotation) if m not in seen]
+    return lines
+
+
+def _model_title(model: type[BaseModel]) -> str:
+    return MODEL_TITLES.get(model.__name__, model.__name__)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [found for arg in typing.get_args(annotation) for found in _models_in(arg)]
 
 
 # ---------------------------------------------------------------- models
@@ -202,9 +268,11 @@ def _shape(annotation: Any, key: str) -> list[str]:
     return _fields_table(model)
 
 
-def _fields_table(model: type[BaseModel]) -> list[str]:
+def _fields_table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
     rows = ["| clé | type | obligatoire | rôle |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
+        if name in skip:
+            continue
         key = field.alias or name
         required = "oui" if field.is_required() else ""
         text = (field.description or "").replace("|", "\\|")
@@ -235,6 +303,8 @@ def _type_name(annotation: Any) -> str:
         return f"liste de {_type_name(args[0])}" if args else "liste"
     if origin is dict:
         return f"dictionnaire {_type_name(args[0])} → {_type_name(args[1])}" if len(args) == 2 else "dictionnaire"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"« {_model_title(annotation).split(' (')[0]} » (ci-dessous)"
     if isinstance(annotation, type):
         return {"str": "texte", "bool": "booléen", "int": "entier", "float": "nombre"}.get(
             annotation.__name__, annotation.__name__

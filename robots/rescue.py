@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from robots.private_files import private_folder
+
 RESCUE_ENV = "CHORUS_ROBOT_RESCUE_DIR"
 
 
@@ -30,7 +32,7 @@ def rescue(key: str, fields: dict[str, Any]) -> Path | None:
     for folder in folders():
         path = folder / f"{key}-{stamp}.json"
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(folder, must_own=True)  # not a folder another user squats in /tmp
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             try:
                 os.write(descriptor, body)

@@ -28,6 +28,7 @@ from robots.renewal.sink import JournalSink, store_pending
 from robots.ride_through import RetryPolicy
 from robots.runner import CredentialSink, Runner, RunResult, StepObserver
 from robots.sealed import refuse_if_sealed
+from robots.secret_needs import needed_secrets
 from robots.secrets import SecretProvider
 from robots.session import VIEWPORT, BrowserOptions, open_browser
 from robots.validation import require_valid
@@ -106,6 +107,21 @@ SIRET_PROBLEMS = {
 }
 
 
+def require_secrets(flow: Flow, inputs: dict[str, str], request: RunRequest) -> None:
+    """Every secret the run will certainly type is there, before a browser starts or the journal notes a run."""
+    missing = []
+    for name, declared_env in needed_secrets(flow, request.flow, inputs):
+        if name in request.secret_sources:
+            continue  # asked for when its screen comes (a second-factor code)
+        env_name = request.secret_env.get(name, declared_env)
+        try:
+            SecretProvider({name: env_name} if env_name else {}).get(name)
+        except BadInput as exc:
+            missing.append(str(exc))
+    if missing:
+        raise BadInput(f"{request.flow} : " + " ; ".join(dict.fromkeys(missing)))
+
+
 def prepare(request: RunRequest) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flow, inputs."""
     config = load_config()
@@ -116,6 +132,7 @@ def prepare(request: RunRequest) -> Prepared:
     if "entry" in inputs:
         environment.check_entry(inputs["entry"], request.env_name)
     require_valid(request.flow, catalogue, known=set(inputs))
+    require_secrets(flow, inputs, request)
     scope = {
         **inputs,
         "env": environment.model_dump(),

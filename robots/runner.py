@@ -28,6 +28,7 @@ from robots.catalogue import Catalogue, ElementHandle
 from robots.errors import BadInput, RobotError, RunStopped, StepFailed
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
+from robots.private_files import private_folder
 from robots.secrets import REDACTOR, SecretProvider
 from robots.variables import UnknownVariable, interpolate
 
@@ -272,7 +273,7 @@ class Runner:
         return failure
 
     def screenshot(self, ctx: StepContext, step: Step) -> Path:
-        self.failures_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.failures_dir)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", step.title())[:60].strip("-")
         path = self.failures_dir / f"{stamp}-{name}.png"

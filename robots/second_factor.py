@@ -26,6 +26,13 @@ SECRET_NAME = "second_factor_code"
 TOTP_ENV = "CHORUS_TOTP_SECRET"  # `run`'s authenticator secret (base32)
 CODE_WAIT_S = 120
 _CODE = r"(?<!\d)(\d{6})(?!\d)"
+NO_SOURCE = (
+    "le portail demande un second facteur (la page « Code à usage unique » qui suit le mot de passe) et aucune "
+    "source de code n'est donnée ; aucun code n'a été tapé, rien n'a changé sur le portail. Donnez-en une : "
+    f"pour `run`, --mailbox URL (le code envoyé à CHORUS_LOGIN) ou la variable {TOTP_ENV}, ou lancez-le à un "
+    "terminal pour taper le code ; pour `renew`, dans le roster, `second_factor: email` avec `mailbox:` ou "
+    "`second_factor: totp` avec `totp_env:`"
+)
 
 _used_lock = threading.Lock()
 _used_messages: set[str] = set()  # an e-mailed code is typed once, even when two logins come in the same second
@@ -77,6 +84,26 @@ class MailedCode(CodeSource):
 
 
 @dataclass
+class AccountMailboxCode(CodeSource):
+    """A new user's first login (`accounts create`): the code mailed to her address, read from the mailbox the
+    account commands read the portal's e-mails from (--mailbox, robots.accounts.services)."""
+
+    address: str
+    since: datetime = field(default_factory=lambda: datetime.now().astimezone())
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return f"code envoyé à {self.address}"
+
+    def code(self) -> str:
+        from robots.accounts import services
+
+        account_services = services.current()
+        mailed = MailedCode(account_services.mailbox(), self.address, self.since, account_services.mail_timeout_s)
+        return mailed.code()
+
+
+@dataclass
 class AskedCode(CodeSource):
     """An attended run: the person types the code she received (not echoed)."""
 
@@ -96,10 +123,7 @@ def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
 
     def obtain() -> str:
         if source is None:
-            raise StepFailed(
-                "le portail demande un second facteur : donnez au compte `second_factor` (roster) ou, pour `run`, "
-                f"--mailbox URL ou {TOTP_ENV}", kind="second_factor",
-            )  # fmt: skip
+            raise StepFailed(NO_SOURCE, kind="second_factor")
         try:
             value = source.code()
         except RobotError as exc:
@@ -113,11 +137,12 @@ def sources(source: CodeSource | None) -> dict[str, Callable[[], str]]:
 def sources_for_run(
     mailbox_url: str | None, environ: dict[str, str] | None = None, mail_environ: dict[str, str] | None = None
 ) -> dict[str, Callable[[], str]]:
-    """`run`: --mailbox (the code mailed to CHORUS_LOGIN), else CHORUS_TOTP_SECRET, else ask at a terminal.
+    """`run`: --mailbox (the code mailed to CHORUS_LOGIN, or to DGFIP_LOGIN's address), else CHORUS_TOTP_SECRET,
+    else ask at a terminal.
 
     `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, robots.accounts.services.mail_environ)."""
     environ = dict(os.environ) if environ is None else environ
-    address = environ.get("CHORUS_LOGIN", "")
+    address = environ.get("CHORUS_LOGIN") or environ.get("DGFIP_LOGIN", "")  # the DGFiP entry: its identifiant
     if mailbox_url:
         return sources(source_for("email", address=address, mailbox_url=mailbox_url, mail_environ=mail_environ))
     if environ.get(TOTP_ENV):

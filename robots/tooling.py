@@ -70,12 +70,19 @@ def check_schema_file() -> list[Problem]:
     return []
 
 
-def validate(paths: list[Path], catalogue_folder: Path | None = None) -> int:
-    """Prints every problem (file:line: message); exit 2 if there is any."""
+SHIPPED_FLOWS = PROJECT_ROOT / "flows"
+
+
+def validate(paths: list[Path], catalogue_folder: Path | None = None, warnings: str = "own") -> int:
+    """Prints every problem (file:line: message); exit 2 if there is any. `warnings`: « own » for the flows the
+    author wrote (not those shipped with the robot), « all », or « none »."""
     problems, flows, screens = collect_problems(paths, catalogue_folder)
     for problem in problems:
         print(problem)
-    for warning in unlabelled(paths):
+    shown = [] if warnings == "none" else unlabelled(paths)
+    if warnings == "own":
+        shown = [w for w in shown if not Path(w.file).resolve().is_relative_to(SHIPPED_FLOWS.resolve())]
+    for warning in shown:
         print(f"attention : {warning}")
     if problems:
         print(f"{len(problems)} problème(s)")

@@ -3,15 +3,21 @@
 Structure (unknown step, missing field) comes from the models; this module adds what only the
 whole picture tells: unknown screens and elements, row actions, variables used before they are
 set, undeclared secrets, sub-flows that are missing or broken, `${…}` that are no reference, and a
-row's columns (`where:`, `${row.column}`) against the table's `columns:` in the catalogue.
+row's columns (`where:`, `${row.column}`) against the table's `columns:` in the catalogue, and where a
+secret may go (issue 17): `${secret.…}` and a captured password only into the value of a `fill` or the
+`password` of a `store`; no condition on them but the forbidden-characters test.
 `unlabelled_steps` lists the steps a person would see without a sentence (warnings, not errors).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from robots import flow_model as m
 from robots.catalogue import Catalogue
@@ -33,6 +39,8 @@ class _Walk:
     problems: list[Problem] = field(default_factory=list)
     visiting: tuple[Path, ...] = ()
     rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # variable → (table, its columns)
+    captured: dict[str, str] = field(default_factory=dict)  # variable holding a secret → where it came from
+    secret_fields: set[str] = field(default_factory=set)  # elements a secret was typed into
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
@@ -55,14 +63,40 @@ def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
     flow, raw, problems = parse_flow(path)
     walk.problems.extend(problems)
     if flow is None:
+        flow = _without_broken_steps(raw)  # the other steps are still checked: every problem in one pass
+    if flow is None:
         return
     outer_path, outer_secrets = walk.path, walk.secrets
     walk.path, walk.secrets = path, outer_secrets | set(flow.secrets)
     walk.visiting += (path.resolve(),)
     defined |= set(flow.inputs)
+    if flow.subject and isinstance(raw, LineDict):
+        _refuse_secrets(walk, "subject", flow.subject, raw.key_lines.get("subject"))
     _check_steps(walk, flow.steps, raw.get("steps") if isinstance(raw, dict) else None, defined)
     walk.visiting = walk.visiting[:-1]
     walk.path, walk.secrets = outer_path, outer_secrets
+
+
+_STEP = TypeAdapter(m.AnyStep)
+_PLACEHOLDER = {"log": ""}  # stands for a broken step, so that the others keep their index (and their line)
+
+
+def _without_broken_steps(raw: Any) -> m.Flow | None:
+    """The flow with each step whose structure is wrong (already reported) replaced by a placeholder; None when
+    what is wrong lies outside the steps."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
+        return None
+    steps = []
+    for step in raw["steps"]:
+        try:
+            _STEP.validate_python(step)
+            steps.append(step)
+        except ValidationError:
+            steps.append(_PLACEHOLDER)
+    try:
+        return m.Flow.model_validate({**raw, "steps": steps})
+    except ValidationError:
+        return None
 
 
 def _line(raw_list: Any, index: int) -> int | None:
@@ -87,16 +121,17 @@ def _check_steps(walk: _Walk, steps: list[m.Step], raw_steps: Any, defined: set[
 def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: set[str]) -> None:
     if isinstance(step, m.Repeat):
         defined.add("attempt")
+    _taint(walk, step)
     for template in _templates(step):
         _check_template(walk, template, line, defined)
     match step:
         case m.ExpectScreen(expect_screen=name):
             if walk.catalogue.screen(name) is None:
-                walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+                walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.WhichScreen(which_screen=args):
             for name in args.among:
                 if walk.catalogue.screen(name) is None:
-                    walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+                    walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.PickRow(pick_row=args):
             handle = _check_element(walk, args.table, line)
             if handle and args.click and args.click not in handle.element.row_actions:
@@ -135,6 +170,8 @@ def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: 
     ref = _element_of(step)
     if ref:
         _check_element(walk, ref, line)
+    _check_secret_places(walk, step, line)
+    _check_secret_conditions(walk, step, line)
     defined |= _defines(step)
 
 
@@ -163,25 +200,31 @@ def _defines(step: m.Step) -> set[str]:
 
 def _templates(step: m.Step) -> list[str]:
     """Every text of the step where ${...} may appear (nested steps excluded)."""
-    args = step.args
+    return [template for _, template in _named_templates(step)]
+
+
+def _named_templates(step: m.Step) -> list[tuple[str, str]]:
+    """Every text of the step where ${...} may appear, with where it stands: `goto`, `fail.message`, `set.x`…"""
+    command, args = step.command, step.args
     if isinstance(args, str):
-        return [args]
-    if isinstance(step, m.SetVars):
-        return list(step.set.values())
-    if isinstance(step, m.PickRow):
-        return list(args.where.values())
-    if isinstance(step, m.Call):
-        return list(args.with_.values())
+        return [(command, args)]
+    if isinstance(step, m.SetVars | m.PickRow | m.Call):
+        texts = step.set if isinstance(step, m.SetVars) else args.where if isinstance(step, m.PickRow) else args.with_
+        where = {"set": "set", "pick_row": "pick_row.where", "call": "call.with"}[command]
+        return [(f"{where}.{key}", text) for key, text in texts.items()]
     if isinstance(step, m.Repeat):
-        texts = [str(args.max_attempts)]
-        return texts + ([args.on_exhausted.message] if args.on_exhausted else [])
+        texts = [("repeat.max_attempts", str(args.max_attempts))]
+        return texts + ([("repeat.on_exhausted.message", args.on_exhausted.message)] if args.on_exhausted else [])
     if isinstance(step, m.If | m.ForEach | m.ReadFields | m.WriteFields):
         return []
-    return [v for v in args.model_dump().values() if isinstance(v, str)]
+    return [(f"{command}.{key}", v) for key, v in args.model_dump().items() if isinstance(v, str)]
 
 
 def _check_template(walk: _Walk, template: str, line: int | None, defined: set[str]) -> None:
     for written in malformed(template):
+        if not written.endswith("}"):
+            walk.problem(line, f"« {written} » : « ${{ » sans « }} » qui le ferme (le texte partirait tel quel)")
+            continue
         walk.problem(line, f"« {written} » n'est pas une référence : des minuscules, chiffres et « _ », p. ex. "
                            "${ligne.raison_sociale} pour la colonne « Raison sociale »")  # fmt: skip
     for name in references(template):
@@ -217,12 +260,104 @@ def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set
         case m.VisibleCondition(visible=ref) | m.KeptCondition(kept=ref):
             _check_element(walk, ref, line)
         case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
-            walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
         case m.NotCondition(not_=inner):
             _check_condition(walk, inner, line, defined)
         case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
             for each in inner:
                 _check_condition(walk, each, line, defined)
+
+
+# ---------------------------------------------------------------- where a secret may go (issue 17)
+
+SECRET_PLACE = "règle « un secret reste à sa place »"
+SECRET_CONDITION = "règle « pas de condition sur un secret »"
+FORBIDDEN_CHARACTERS_TEST = "${settings.forbidden_characters}"
+
+
+def _taint(walk: _Walk, step: m.Step) -> None:
+    """Variables holding a secret after this step: read from an element the catalogue (`sensitive: true`) or the
+    step (`secret: true`) marks secret, or from a field a secret was typed into; set or passed from a secret."""
+    match step:
+        case m.Read(read=args) if args.secret or _holds_secret(walk, args.element):
+            walk.captured[args.into] = f"secret lu sur « {args.element} »"
+        case m.ReadFields(read_fields=args):
+            for ref in (r for r in args.fields.values() if _holds_secret(walk, r)):
+                walk.captured[args.into] = f"secret lu sur « {ref} »"
+        case m.Fill(fill=args) if _secrets_in(walk, args.value):
+            walk.secret_fields.add(args.element)
+        case m.SetVars(set=assigned) | m.Call(call=m.CallArgs(with_=assigned)):
+            for name, template in assigned.items():
+                if found := _secrets_in(walk, template):
+                    walk.captured[name] = f"tiré de ${{{found[0]}}}"
+
+
+def _holds_secret(walk: _Walk, ref: str) -> bool:
+    handle = walk.catalogue.element(ref)
+    return ref in walk.secret_fields or bool(handle and handle.element.sensitive)
+
+
+def _secrets_in(walk: _Walk, template: str) -> list[str]:
+    """The secrets a text refers to: `secret.…`, and variables holding a captured password."""
+    return list(dict.fromkeys(name for name in references(template) if _is_secret(walk, name)))
+
+
+def _is_secret(walk: _Walk, name: str) -> bool:
+    head = name.partition(".")[0]
+    return head == "secret" or head in walk.captured
+
+
+def _shown(walk: _Walk, name: str) -> str:
+    """`${secret.pw}`, or `${new_password} (secret lu sur « … »)`: what the refusal names."""
+    origin = walk.captured.get(name.partition(".")[0]) if not name.startswith("secret.") else None
+    return f"${{{name}}}" + (f" ({origin})" if origin else "")
+
+
+def _check_secret_places(walk: _Walk, step: m.Step, line: int | None) -> None:
+    """A secret is typed (`fill`, masked in recordings), kept (`store … password:`) or passed to a sub-flow
+    (`call … with`, secret there too); never in a URL, a log, a message, a key, a search, a variable."""
+    for where, template in _named_templates(step):
+        if where != "fill.value" and not where.startswith("call.with."):
+            _refuse_secrets(walk, where, template, line)
+    if isinstance(step, m.WriteFields | m.ForEach):
+        where, name = ("write_fields.values", step.args.values) if isinstance(step, m.WriteFields) else (
+            "for_each.items", step.args.items)  # fmt: skip
+        _refuse_secrets(walk, where, f"${{{name}}}", line)
+
+
+def _refuse_secrets(walk: _Walk, where: str, template: str, line: int | None) -> None:
+    for name in _secrets_in(walk, template):
+        walk.problem(line, f"{SECRET_PLACE} : {_shown(walk, name)} dans `{where}` ; un secret ne va que dans "
+                           "la valeur d'un `fill` ou le `password` d'un `store`")  # fmt: skip
+
+
+def _check_secret_conditions(walk: _Walk, step: m.Step, line: int | None) -> None:
+    """A condition on a secret reveals it piece by piece: only the forbidden-characters test is allowed."""
+    condition = step.if_.when if isinstance(step, m.If) else step.repeat.until if isinstance(step, m.Repeat) else None
+    for test in _var_conditions(condition):
+        on_secret = _is_secret(walk, test.var) and not _is_forbidden_characters_test(test)
+        against = [name for text in (test.equals, test.contains_any) if text for name in _secrets_in(walk, text)]
+        if on_secret or against:
+            tested = _shown(walk, test.var) if on_secret else f"« {test.var} » comparée à {_shown(walk, against[0])}"
+            walk.problem(line, f"{SECRET_CONDITION} : {tested} ; une condition révèle un secret morceau par "
+                               f"morceau, seul le test des caractères interdits est permis : "
+                               f"{{var: {test.var}, contains_any: \"{FORBIDDEN_CHARACTERS_TEST}\"}}")  # fmt: skip
+
+
+def _var_conditions(condition: Any) -> list[m.VarCondition]:
+    match condition:
+        case m.VarCondition():
+            return [condition]
+        case m.NotCondition(not_=inner):
+            return _var_conditions(inner)
+        case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
+            return [test for each in inner for test in _var_conditions(each)]
+    return []
+
+
+def _is_forbidden_characters_test(test: m.VarCondition) -> bool:
+    others = (test.equals, test.matches, test.is_set, test.empty)
+    return test.contains_any == FORBIDDEN_CHARACTERS_TEST and all(value is None for value in others)
 
 
 def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-untyped-def]
@@ -231,10 +366,10 @@ def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-
         screen_name, _, element_name = ref.partition(".")
         screen = walk.catalogue.screen(screen_name)
         if screen is None:
-            walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk)}")
+            walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk, screen_name)}")
         else:
-            known = ", ".join(sorted(screen.elements))
-            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} » (connus : {known})")
+            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} »"
+                               f"{_nearest(element_name, screen.elements)}")  # fmt: skip
     return handle
 
 
@@ -248,8 +383,19 @@ def _check_call(walk: _Walk, target: str, line: int | None, defined: set[str]) -
         _check_file(walk, path, defined)
 
 
-def _known_screens(walk: _Walk) -> str:
-    return f" (connus : {', '.join(sorted(walk.catalogue.screens))})"
+def _known_screens(walk: _Walk, name: str = "") -> str:
+    return _nearest(name, walk.catalogue.screens)
+
+
+def _nearest(name: str, known: Iterable[str]) -> str:
+    """« (vouliez-vous dire … ?) » with the closest names, else the list when it is short; nothing otherwise."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return f" (vouliez-vous dire {' ou '.join(f'« {c} »' for c in close)} ?)"
+    if len(known) <= 8:
+        return f" (connus : {', '.join(known)})"
+    return f" ({len(known)} connus : `chorus-robot screens` les liste)"
 
 
 def unlabelled_steps(path: Path) -> list[Problem]:

@@ -26,9 +26,15 @@ def references(template: str) -> Iterator[str]:
     yield from REFERENCE.findall(template)
 
 
+UNCLOSED = re.compile(r"\$\{[^}]*$")
+
+
 def malformed(template: str) -> list[str]:
-    """The `${…}` of a text that are no reference (a header with spaces, capitals): shown as written."""
-    return [f"${{{inner}}}" for inner in ANY_REFERENCE.findall(template) if not REFERENCE.fullmatch(f"${{{inner}}}")]
+    """The `${…}` of a text that are no reference (a header with spaces, capitals), and a `${` never closed
+    (`${structure`, sent as written at run time): shown as written."""
+    found = [f"${{{inner}}}" for inner in ANY_REFERENCE.findall(template) if not REFERENCE.fullmatch(f"${{{inner}}}")]
+    unclosed = UNCLOSED.search(ANY_REFERENCE.sub("", template))
+    return found + ([unclosed.group(0)] if unclosed else [])
 
 
 def column_key(header: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import pyrage
 
 from robots.errors import EXIT_FAILURE, BadInput, StorageFailed, is_storage_failure, storage_reason
+from robots.private_files import open_lock, private_folder
 from robots.secrets import REDACTOR
 
 DEFAULT_VAULT = Path("var/vault/technical-accounts.json")
@@ -169,7 +170,7 @@ class Vault:
         self.read()
         folder = self.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(folder)
             descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".vault-check-")
             os.close(descriptor)
             os.unlink(probe)
@@ -189,8 +190,7 @@ class Vault:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            lock = open(self.lock_path, "a")  # noqa: SIM115 - held for the whole block below
+            lock = os.fdopen(open_lock(self.lock_path), "r+")  # held for the whole block below
         except OSError as exc:
             raise _write_error(f"coffre {self.path} : verrou {self.lock_path} impossible", exc) from None
         with lock:

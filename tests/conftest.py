@@ -102,7 +102,7 @@ def impatient(private_var: Path) -> float:
 def mock_server() -> Iterator[str]:
     from fixtures.mock_portal import MockPortalServer
 
-    with MockPortalServer(DEMO_DATA) as server:
+    with MockPortalServer(DEMO_DATA, generation="legacy") as server:  # the seeds' portal; a test switches
         yield server.url
 
 

@@ -85,3 +85,25 @@ def test_probe_opens_the_screens_url_when_no_path_is_given(mock_server: str):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "/portail/" in done.stdout
     assert time.monotonic() - started < 60
+
+
+def test_the_demo_resets_a_password_on_today_s_portal_by_default_and_on_the_seeds_one_on_demand():
+    today = robot("demo")
+    assert today.returncode == 0, today.stderr
+    assert "Portail de démonstration (portail de services)" in today.stdout
+    assert "Mot de passe rangé dans le coffre" in today.stdout and "nouveau mot de passe : acceptée" in today.stdout
+    seeds = robot("demo", "--generation", "legacy")
+    assert seeds.returncode == 0, seeds.stderr
+    assert "Portail de démonstration (Chorus Pro des guides, 2016–2020)" in seeds.stdout
+
+
+def test_a_missing_portal_secret_is_said_before_any_browser_or_journal(tmp_path: Path):
+    """The DGFiP entry (the default) always types DGFIP_LOGIN and DGFIP_PASSWORD: both are asked for at once."""
+    journal, vault = tmp_path / "journal.sqlite", tmp_path / "vault.json"
+    where = ["--journal", str(journal), "--vault", str(vault), "--portal-url", "http://127.0.0.1:9"]
+    unset = {"DGFIP_LOGIN": "", "DGFIP_PASSWORD": "", "CHORUS_LOGIN": "", "CHORUS_PASSWORD": ""}
+    done = robot("run", FLOW, "--var", "structure=21300351900013", *where, env=unset)
+    assert done.returncode == 2, done.stderr
+    assert "DGFIP_LOGIN" in done.stderr and "DGFIP_PASSWORD" in done.stderr and "CHORUS" not in done.stderr
+    assert not journal.exists() and not vault.exists(), "no run noted, nothing opened"
+    assert "navigateur" not in done.stderr and "Traceback" not in done.stderr and "recordings" not in done.stderr

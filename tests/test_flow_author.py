@@ -91,3 +91,28 @@ def test_the_reference_page_is_generated_and_complete():
         assert f"- `{parser}`" in text
     for command in ("run", "renew", "status", "probe", "procedure", "vault show", "validate", "reference"):
         assert f"### `chorus-robot {command}`" in text
+
+
+def test_the_reference_documents_every_key_of_a_flow_roster_and_desired_state_file():
+    from pydantic import BaseModel
+
+    from robots.flow_model import Flow
+    from robots.parametrage.model import DesiredState
+    from robots.reference import _models_in
+    from robots.renewal.roster import Roster
+
+    text = reference_text()
+    waiting: list[type[BaseModel]] = [Flow, Roster, DesiredState]
+    seen: set[type[BaseModel]] = set()
+    while waiting:
+        model = waiting.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            if model is Flow and name == "steps":
+                continue
+            assert f"| `{field.alias or name}` |" in text, f"{model.__name__}.{name}"
+            waiting += _models_in(field.annotation)
+    for internal in ("Account", "StructureEntry", "EmailDelivery", "InputSpec", "StructureState"):
+        assert f" {internal} " not in text and f" {internal}\n" not in text, internal

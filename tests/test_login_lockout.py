@@ -36,7 +36,7 @@ def renew(tmp_path: Path, portal: Portal, roster_path: Path, login: str, passwor
 
 
 def test_the_mock_locks_an_account_after_five_failed_logins_for_an_hour():
-    client = create_app(DEMO_DATA).test_client()
+    client = create_app(DEMO_DATA, generation="legacy").test_client()
     account = next(a for a in client.get("/__mock__/state").json["accounts"] if a["login"] == COMPANY)
     answers = [client.post("/cpp/connexion", data={"username": COMPANY, "password": "mauvais"}) for _ in range(5)]
     assert all("mot de passe incorrect" in a.get_data(as_text=True) for a in answers[:4])
@@ -51,7 +51,7 @@ def test_the_mock_locks_an_account_after_five_failed_logins_for_an_hour():
 
 
 def test_a_right_password_clears_the_count():
-    client = create_app(DEMO_DATA).test_client()
+    client = create_app(DEMO_DATA, generation="legacy").test_client()
     password = next(a for a in client.get("/__mock__/state").json["accounts"] if a["login"] == COMPANY)["password"]
     for _ in range(4):
         client.post("/cpp/connexion", data={"username": COMPANY, "password": "mauvais"})

@@ -24,7 +24,7 @@ PASSWORD = "Bonjour-2026x"
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[FlaskClient]:
-    app = create_app(DEMO_DATA, account_settings=AccountSettings(maildir=tmp_path / "Maildir"))
+    app = create_app(DEMO_DATA, generation="legacy", account_settings=AccountSettings(maildir=tmp_path / "Maildir"))
     app.config["maildir"] = tmp_path / "Maildir"
     yield app.test_client()
 
@@ -219,7 +219,9 @@ def test_the_activation_mail_goes_out_over_smtp():
     controller = Controller(Keep(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        client = create_app(DEMO_DATA, account_settings=AccountSettings(smtp=f"127.0.0.1:{port}")).test_client()
+        client = create_app(
+            DEMO_DATA, generation="legacy", account_settings=AccountSettings(smtp=f"127.0.0.1:{port}")
+        ).test_client()
         submit(client, start(client, "smtp@ex.fr", KNOWN_SIRET), **person("smtp@ex.fr"))
     finally:
         controller.stop()

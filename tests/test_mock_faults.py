@@ -19,7 +19,7 @@ from tests.conftest import DEMO_DATA, PROJECT, ROBOT
 
 @pytest.fixture
 def client() -> Iterator[FlaskClient]:
-    yield create_app(DEMO_DATA).test_client()
+    yield create_app(DEMO_DATA, generation="legacy").test_client()
 
 
 def fault(client: FlaskClient, spec: dict) -> dict:

@@ -23,7 +23,7 @@ from fixtures.mock_portal.state import PASSWORD_ALPHABET
 from tests.conftest import DEMO_DATA, Portal
 
 
-def taux_tva(portal: Portal, header: str | None) -> tuple[int, dict]:
+def taux_tva(portal: Portal, header: str | None) -> tuple[int, dict | bytes]:
     request = urllib.request.Request(portal.url + "/cpro/transverses/v1/recuperer/tauxtva", data=b"{}", method="POST")
     if header is not None:
         request.add_header("cpro-account", header)
@@ -31,7 +31,7 @@ def taux_tva(portal: Portal, header: str | None) -> tuple[int, dict]:
         with urllib.request.urlopen(request) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, error.read()  # a refusal is a bare 401: no JSON body
 
 
 def account_header(login: str, password: str) -> str:
@@ -43,9 +43,7 @@ def test_the_api_check_accepts_the_technical_account_and_refuses_anything_else(p
 
     assert taux_tva(portal, account_header(technical["login"], technical["password"]))[1]["codeRetour"] == 0
     for header in (account_header(technical["login"], "wrong"), "not base64!", None, account_header("x", "y")):
-        status, body = taux_tva(portal, header)
-        assert status == 401
-        assert body == {"codeRetour": 401, "libelle": "Impossible d'authentifier l'utilisateur dans le LDAP."}
+        assert taux_tva(portal, header) == (401, b"")
 
 
 def test_a_password_holding_colons_is_split_on_the_first_colon_only(portal: Portal, syndicate: dict):
@@ -96,7 +94,7 @@ def test_a_manager_cannot_open_a_structure_of_someone_else(portal: Portal, syndi
 
 
 def test_latency_is_added_to_portal_pages_only():
-    with MockPortalServer(DEMO_DATA, latency_ms=300) as server:
+    with MockPortalServer(DEMO_DATA, latency_ms=300, generation="legacy") as server:
         started = time.monotonic()
         urllib.request.urlopen(server.url + "/portail/").read()
         page = time.monotonic() - started
@@ -145,7 +143,7 @@ class MockPortalSession:
 @pytest.fixture
 def app_client() -> Iterator[tuple[FlaskClient, dict]]:
     """A fresh portal (its own state) and a client; the state snapshot read through the control API."""
-    app = create_app(DEMO_DATA)
+    app = create_app(DEMO_DATA, generation="legacy")
     client = app.test_client()
     yield client, client.get("/__mock__/state").get_json()
 
@@ -291,7 +289,8 @@ def test_a_reset_shows_the_new_password_once_and_kills_the_old_one(app_client):
 
     def check(secret: str) -> int:
         header = account_header(structure["technical_user"]["login"], secret)
-        return client.post("/cpro/transverses/v1/recuperer/tauxtva", headers={"cpro-account": header}).status_code
+        answer = client.post("/cpro/transverses/v1/recuperer/tauxtva", json={}, headers={"cpro-account": header})
+        return answer.status_code
 
     assert (check(structure["technical_user"]["password"]), check(password)) == (401, 200)
     assert client.post("/__mock__/reset").get_json() == {"ok": True}
@@ -326,7 +325,7 @@ def test_relative_dates_are_resolved_at_reset_time(tmp_path: Path):
         "  technical_user: {login: T, password: q, expires_at: '+20d'}}]\n",
         encoding="utf-8",
     )
-    client = create_app(data).test_client()
+    client = create_app(data, generation="legacy").test_client()
     expires = datetime.fromisoformat(structure_of(client, "1")["technical_user"]["expires_at"])
     assert abs(expires - (datetime.now() + timedelta(days=20))) < timedelta(minutes=1)
     data.write_text(data.read_text().replace("+20d", "2031-05-18T12:02:25"), encoding="utf-8")
@@ -360,4 +359,4 @@ def test_pages_are_french_uncached_and_the_public_screens_answer(app_client):
         assert '<html lang="fr">' in text(answer) and "<title>" in text(answer)
     creation = text(client.get("/cpp/ecran/creation-de-compte"))
     assert "Je complète mes informations personnelles" in creation  # screens 9–16: tests/test_mock_accounts.py
-    assert client.get("/cpro/transverses/v1/health-check").get_json()["codeRetour"] == 0
+    assert client.get("/cpro/transverses/v1/health-check").status_code == 401  # the API wants a technical account

@@ -19,7 +19,7 @@ def test_each_line_counts_names_and_tells_the_time_left():
     second = progress.line(Outcome("siagep", "21300321200015", SKIPPED, "expire dans 80 jours"))
     assert "2/3" in second and "rien à faire (expire dans 80 jours)" in second
     last = progress.line(Outcome("siagep", "21300351900013", FAILED, error="l'écran « Accueil » était attendu"))
-    assert last.startswith("3/3 ") and last.endswith("en échec : l'écran « Accueil » était attendu")
+    assert last.startswith("3/3 ") and last.endswith("en échec — l'écran « Accueil » était attendu")
 
 
 def test_an_account_taking_all_its_structures_completes_the_total_once_listed():

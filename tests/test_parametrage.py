@@ -31,7 +31,7 @@ CREDENTIALS = {"PARAM_LOGIN": "gp.syndicat", "PARAM_PASSWORD": "Gp-Synd1cat!"}
 def param_server() -> Iterator[str]:
     from fixtures.mock_portal import MockPortalServer
 
-    with MockPortalServer(DATA) as server:
+    with MockPortalServer(DATA, generation="legacy") as server:
         yield server.url
 
 
@@ -188,6 +188,7 @@ def test_export_writes_the_desired_state_format_and_apply_on_it_changes_nothing(
     out = tmp_path / "export.yaml"
     done = cli("export", str(account_only), "--out", str(out), portal=portal)
     assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600, "the export is the robot's user's alone"
     exported = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert [s["identifiant"] for s in exported["structures"]] == [VILLENEUVE, EAUX, ALES]
     assert exported["structures"][2]["services"][1] == {
@@ -270,6 +271,7 @@ structures:
     report = tmp_path / "apply.json"
     done = cli("apply", str(path), "--report", str(report), portal=portal)
     assert done.returncode == 1, done.stderr
+    assert report.stat().st_mode & 0o777 == 0o600
     results = {s["identifiant"]: s for s in json.loads(report.read_text(encoding="utf-8"))["structures"]}
     assert results[VILLENEUVE]["result"] == "changed"
     assert results[EAUX]["result"] == "failed"

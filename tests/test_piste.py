@@ -1,4 +1,5 @@
-"""Issue 8 point 4: the API check as the real API works, behind PISTE (OAuth2 client credentials)."""
+"""Issue 8 point 4, issue 18 point 5: the API check as the real API works, behind PISTE (OAuth2 client credentials),
+classified from what the robot sent."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from fixtures.mock_portal import create_app
-from robots.api_check import ACCEPTED, IMPOSSIBLE, REFUSED, PisteClient, account_header, check_technical_account
+from robots import api_check as api_check_module
+from robots.api_check import ACCEPTED, BAD_REQUEST, IMPOSSIBLE, REFUSED, PisteClient, check_technical_account
+from robots.renewal import job
 from tests.conftest import DEMO_DATA, Portal, robot
 
 PISTE = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))["piste"]
@@ -30,10 +34,10 @@ def technical(portal: Portal) -> tuple[str, str]:
 
 
 def test_the_gateway_answers_a_bare_401_or_403_without_a_valid_token():
-    app = create_app(DEMO_DATA, options={"piste": True})
+    app = create_app(DEMO_DATA, options={"piste": True, "generation": "legacy"})
     http = app.test_client()
     user = next(s for s in http.get("/__mock__/state").json["structures"])["technical_user"]
-    headers = {"cpro-account": account_header(user["login"], user["password"])}
+    headers = {"cpro-account": api_check_module.account_header(user["login"], user["password"])}
 
     no_token = http.post(TAUX_TVA, json={}, headers=headers)
     bad_token = http.post(TAUX_TVA, json={}, headers={**headers, "Authorization": "Bearer inconnu"})
@@ -59,7 +63,8 @@ def test_the_robot_gets_a_token_and_sends_both_headers(piste_portal: Portal):
     login, password = technical(piste_portal)
     assert check_technical_account(piste_portal.url, login, password, client(piste_portal)).outcome == ACCEPTED
     refused = check_technical_account(piste_portal.url, login, "pas-le-bon", client(piste_portal))
-    assert refused.outcome == REFUSED and "codeRetour 401" in refused.detail
+    assert refused.outcome == REFUSED and "HTTP 401 avec un jeton PISTE valide" in refused.detail
+    assert refused.accepted is False
 
 
 @pytest.mark.parametrize(
@@ -77,15 +82,61 @@ def test_without_a_usable_token_the_check_is_impossible_not_refused(piste_portal
     assert "mauvais-secret" not in result.detail
 
 
-def test_a_bare_gateway_rejection_is_impossible(portal: Portal):
-    """The gateway forgets the token (403 with no body): the API never saw the account."""
+class CountingClient(PisteClient):
+    fetched = 0
+
+    def _fetch(self) -> tuple[str, float]:
+        self.fetched += 1
+        return super()._fetch()
+
+
+def test_a_token_the_gateway_dropped_is_renewed_once(portal: Portal):
+    """A kept token the gateway forgot (403): the robot does not read that as the account refused."""
     login, password = technical(portal)
-    piste = client(portal)
+    piste = CountingClient(portal.url + "/piste/oauth/token", PISTE["client_id"], PISTE["client_secret"])
     piste.token()
     portal.call("POST", "/__mock__/reset", {})  # tokens are forgotten
     portal.call("POST", "/__mock__/options", {"piste": True})
-    result = check_technical_account(portal.url, login, password, piste)
-    assert result.outcome == IMPOSSIBLE and "HTTP 403" in result.detail
+    assert check_technical_account(portal.url, login, password, piste).outcome == ACCEPTED
+    assert piste.fetched == 2
+
+
+def test_a_refusal_with_a_kept_token_is_confirmed_with_a_new_one(piste_portal: Portal):
+    login, password = technical(piste_portal)
+    piste = CountingClient(piste_portal.url + "/piste/oauth/token", PISTE["client_id"], PISTE["client_secret"])
+    assert check_technical_account(piste_portal.url, login, password, piste).outcome == ACCEPTED
+    refused = check_technical_account(piste_portal.url, login, "ancien", piste)
+    assert refused.outcome == REFUSED and piste.fetched == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "detail"),
+    [
+        ({"path_prefix": "/cpro/", "status": 503, "count": 2}, "API en erreur (HTTP 503)"),
+        ({"path_prefix": "/cpro/", "status": 404, "count": 2}, "réponse inattendue de l'API (HTTP 404)"),
+        ({"slow": {"path_prefix": "/cpro/", "ms": 3000}}, "API muette : pas de réponse en 0.5 s"),
+    ],
+)
+def test_a_failing_or_silent_api_makes_the_check_impossible(piste_portal: Portal, fault: dict, detail: str):
+    login, password = technical(piste_portal)
+    piste_portal.call("POST", "/__mock__/faults", fault)
+    result = check_technical_account(piste_portal.url, login, password, client(piste_portal), timeout_s=0.5)
+    assert result.outcome == IMPOSSIBLE and result.accepted is None and detail in result.detail
+
+
+def test_our_own_malformed_request_is_said_as_such_and_the_password_still_delivered(
+    piste_portal: Portal, monkeypatch: pytest.MonkeyPatch
+):
+    """A 400 is the robot's fault, not the password's: a distinct outcome, not a refusal, not a failure."""
+    monkeypatch.setattr(api_check_module, "CHECK_BODY", b"[]")  # the robot's bug: not the JSON object expected
+    login, password = technical(piste_portal)
+    result = check_technical_account(piste_portal.url, login, password, client(piste_portal))
+    assert result.outcome == BAD_REQUEST and result.accepted is None
+    assert result.detail == "HTTP 400, codeRetour 20001 : corps de requête : un objet JSON est attendu"
+    credential = SimpleNamespace(login=login, password=password)
+    check = job.api_check(piste_portal.url, credential, "ancien", client(piste_portal))  # type: ignore[arg-type]
+    assert check["result"] == BAD_REQUEST and check["old_refused"] is None
+    assert job.api_problem(check) is None  # delivered like « impossible », with its own warning
 
 
 # ---------------------------------------------------------------- in the nightly job

@@ -1,18 +1,23 @@
-"""Issue 13, point 1: the illustrated procedure of a structure on page 3 of « Mes structures » shows
-each page turn, then page 3 with that row's pencil outlined, each section on one PDF page."""
+"""Issue 13, point 1, and issue 19, point 4: the illustrated procedure of a structure on page 3 of
+« Mes structures » shows each page turn, then page 3 with that row's pencil outlined; it prints each
+section on one PDF page (or continued « (suite) »), badges apart, quotations unbroken, pictures at a
+scale where the portal's text reads at 8 pt or more."""
 
 from __future__ import annotations
 
 import json
-import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
-from robots.replay.procedure import crop_area, sections
+from robots.replay.procedure import layout
+from robots.replay.procedure_layout import PT_PER_CSS_PX, Picture
+from robots.replay.procedure_sections import Item, sections
 from robots.replay.recording import RecordOptions
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal
@@ -73,34 +78,105 @@ def test_each_page_turn_is_a_step_then_the_row_on_page_three(page_three: Recorde
     assert row["screenshot"] not in {t["screenshot"] for t in turns}
 
 
+def sheets(recorded: Recorded):
+    data = json.loads((recorded.folder / "steps.json").read_text(encoding="utf-8"))
+    return layout(data, recorded.folder)
+
+
+def pictures_of(recorded: Recorded) -> list[Picture]:
+    return [c for sheet in sheets(recorded) for part in sheet for b in part.blocks for c in b.content
+            if isinstance(c, Picture)]  # fmt: skip
+
+
 def test_the_outline_is_on_that_row_and_off_the_pencil(page_three: Recorded):
     picked = next(s for s in page_three.steps if s["command"] == "pick_row")
     html = (page_three.folder / "procedure.html").read_text(encoding="utf-8")
     section = next(s for s in sections(page_three.steps) if any(i.step is picked for i in s.items))
     number = next(i.number for i in section.items if i.step is picked)
-    figure = next(f for f in section.figures if f.screenshot == picked["screenshot"])
-    assert (number, {**picked["box"], "badge": picked.get("badge") or ""}) in figure.boxes
+    picture = next(p for p in pictures_of(page_three) if str(number) in [b.text for b in p.badges]
+                   and p.screenshot == picked["screenshot"])  # fmt: skip
     assert picked["badge"] in {"right", "left", "above", "below"}
-    x, y, w, h = crop_area([b for _, b in figure.boxes] + figure.context, 1280, 900)
-    assert w < 1280 or h < 900, "the picture is cropped to the area acted on"
-    assert f'data-crop="{x:.0f},{y:.0f},{w:.0f},{h:.0f}"' in html
-    # The outline sits 4 px outside the pencil on every side.
-    left = (picked["box"]["x"] - 4 - x) / w * 100
-    assert f"left:{left:.3f}%" in html
+    crop = picture.crop
+    assert crop.w < 1280, "the picture is cropped to the area acted on"
+    assert f'data-crop="{crop.x:.0f},{crop.y:.0f},{crop.w:.0f},{crop.h:.0f}"' in html
+    (outline,) = picture.outlines
+    # The outline sits 4 px outside the pencil on every side, the badge beside it.
+    assert outline.x == pytest.approx(picked["box"]["x"] - 4 - crop.x)
+    assert outline.w == pytest.approx(picked["box"]["width"] + 8)
+    assert f"left:{outline.x * PT_PER_CSS_PX:.2f}pt" in html
+    (badge,) = picture.badges
+    assert not badge.rect.overlaps(outline) and badge.rect.inside(crop.w, crop.h)
 
 
-def test_the_pdf_keeps_each_section_on_one_page(page_three: Recorded):
-    reader = PdfReader(page_three.folder / "procedure.pdf")
-    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
-    identifiant = page_three.structure["identifiant"]
-    holding = [n for n, t in enumerate(texts) if identifiant in t and "page 3 du tableau" in t]
-    assert len(holding) == 1, texts
-    page = reader.pages[holding[0]]
-    assert "Écran « Activités du gestionnaire »" in texts[holding[0]]
-    assert len(page.images) >= 1, "the screenshot is on the same page as its step"
-    for n, text in enumerate(texts):
-        for heading in re.findall(r"Écran « [^»]+ »", text):
-            assert reader.pages[n].images, f"« {heading} » printed away from its screenshot"
+def pdf_texts(recorded: Recorded) -> tuple[PdfReader, list[str]]:
+    reader = PdfReader(recorded.folder / "procedure.pdf")
+    return reader, [page.extract_text() for page in reader.pages]
+
+
+def test_each_section_prints_on_its_page_with_its_steps_and_pictures(page_three: Recorded):
+    reader, texts = pdf_texts(page_three)
+    laid = sheets(page_three)
+    assert len(reader.pages) == len(laid), "the PDF has the pages the layout planned: nothing overflowed"
+    for n, sheet in enumerate(laid):
+        text = " ".join(unicodedata.normalize("NFKC", texts[n]).split())  # ligatures (ﬁ) as letters
+        shown = [c for part in sheet for b in part.blocks for c in b.content]
+        assert len(reader.pages[n].images) == sum(isinstance(c, Picture) for c in shown)
+        for part in sheet:
+            heading = " ".join(part.section.heading.split()) + (" (suite)" if part.continued else "")
+            assert heading in text, (heading, text)
+        for item in (c for c in shown if isinstance(c, Item)):
+            assert " ".join(item.step["label"].split())[:40] in text, (item.step["label"], n)
+    # The section of « Mes structures » is taller than a page: it goes on « (suite) », each step with its picture.
+    parts = [p for sheet in laid for p in sheet if p.section.title == "Activités du gestionnaire"]
+    assert len(parts) > 1 and all(p.continued for p in parts[1:])
+    for part in parts:
+        contents = [c for b in part.blocks for c in b.content]
+        assert isinstance(contents[-1], Picture), "no step printed away from its picture"
+
+
+def test_pictures_print_the_portal_text_at_8_pt_or_more(page_three: Recorded):
+    reader, _ = pdf_texts(page_three)
+    scales = []
+    for page in reader.pages:
+        images = {k: v.get_object() for k, v in page["/Resources"].get("/XObject", {}).items()}
+        ctm, stack = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0], []
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator == b"q":
+                stack.append(ctm)
+            elif operator == b"Q":
+                ctm = stack.pop()
+            elif operator == b"cm":
+                ctm = multiply([float(v) for v in operands], ctm)
+            elif operator == b"Do" and images[operands[0]].get("/Subtype") == "/Image":
+                # The screenshot's pixels are CSS px (1280 × 900 window): its width on paper per pixel.
+                scales.append(abs(ctm[0]) / float(images[operands[0]]["/Width"]))
+    assert scales and len(scales) == len(pictures_of(page_three))
+    for scale in scales:
+        assert 14 * scale >= 8, f"14 px text of the portal prints at {14 * scale:.1f} pt"
+
+
+def multiply(m: list[float], n: list[float]) -> list[float]:
+    a, b, c, d, e, f = m
+    return [a * n[0] + b * n[2], a * n[1] + b * n[3], c * n[0] + d * n[2], c * n[1] + d * n[3],
+            e * n[0] + f * n[2] + n[4], e * n[1] + f * n[3] + n[5]]  # fmt: skip
+
+
+def test_no_line_breaks_inside_a_quotation(page_three: Recorded):
+    _, texts = pdf_texts(page_three)
+    lines = [line.strip(" \u00a0") for text in texts for line in text.splitlines()]
+    assert any("«\u00a0" in line for line in lines), "French quotes hold non-breaking spaces"
+    for line in lines:
+        assert not line.startswith(("»", ":", ";", ">")), line
+        assert not line.endswith(("«", ">")), line
+    assert any("(flèche «\u00a0>\u00a0»)" in " ".join(text.split(" ")).replace("\ufb02", "fl") for text in texts)
+
+
+def test_badges_of_the_procedure_never_overlap(page_three: Recorded):
+    for picture in pictures_of(page_three):
+        for n, badge in enumerate(picture.badges):
+            assert badge.rect.inside(picture.crop.w, picture.crop.h)
+            for other in picture.badges[n + 1 :]:
+                assert not badge.rect.overlaps(other.rect), (picture.screenshot, badge, other)
 
 
 def test_same_named_screens_of_two_portals_have_distinct_headings(page_three: Recorded):

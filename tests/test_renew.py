@@ -293,6 +293,8 @@ def test_the_it_service_receives_each_new_password_by_email(scenario: Scenario, 
         assert user["login"] in body
         assert datetime.fromisoformat(user["expires_at"]).strftime("%d/%m/%Y") in body
         assert message["From"] == "robot@syndicat.example.org"
+        assert message["Date"] and re.fullmatch(r"<.+@.+>", message["Message-ID"]), "every e-mail is dated and named"
+        assert "télécharge les factures" in body, "no line break in the middle of a sentence"
 
 
 def test_the_command_hook_gets_the_password_on_stdin_only(scenario: Scenario):
@@ -362,6 +364,13 @@ def test_the_operator_email_names_the_files_used_and_has_date_and_id(scenario: S
     assert "var/renewal/logs/renew.log" not in body
     assert "command:" in body and "«secret»" not in body.split("À traiter :")[1].split("Résumé")[0]
     assert body.count("terminée avec le code 1") == 2  # once to treat, once in the summary
+    to_treat = body.split("À traiter :")[1].split("Résumé")[0]
+    (hook,) = {d["target"] for o in scenario.night.report("first")["outcomes"] for d in o["deliveries"]
+               if d["result"] == "failed"}  # fmt: skip
+    assert to_treat.count(hook.removeprefix("command:")) == 1, "the hook's command said once"
+    renewed = next(o for o in scenario.night.report("first")["outcomes"] if o["identifiant"] == scenario.hook_fails_for)
+    new_expiry = datetime.fromisoformat(renewed["new_expiry"]).strftime("%d/%m/%Y")
+    assert f"nouveau mot de passe, expire le {new_expiry}" in to_treat, "the expiry after the renewal, not before"
 
 
 def test_junit_has_one_testcase_per_structure(scenario: Scenario):

@@ -77,7 +77,7 @@ def test_kill_9_during_a_jobs_8_renew_of_100_structures_then_a_rerun_loses_no_pa
 ):
     data = write_data(tmp_path, STRUCTURES)
     roster, env = write_roster(tmp_path)
-    with MockPortalServer(data) as server:
+    with MockPortalServer(data, generation="legacy") as server:
         portal = Portal(server.url)
         portal.next_passwords(clean_passwords(STRUCTURES + 20))  # no « / »: each structure's reset is one capture
 

@@ -43,7 +43,7 @@ def big_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Porta
     folder = tmp_path_factory.mktemp("big-portal")
     data = write_data(folder, STRUCTURES)
     roster, env = write_roster(folder)
-    with MockPortalServer(data) as server:
+    with MockPortalServer(data, generation="legacy") as server:
         pager = PagerRequests(server.app.wsgi_app)
         server.app.wsgi_app = pager  # type: ignore[method-assign]
         yield Portal(server.url), pager, roster, env

@@ -15,9 +15,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from playwright.sync_api import Browser
+from pypdf import PdfReader
 
 from robots.errors import StepFailed
-from robots.replay.procedure import sections
+from robots.replay.procedure import layout, sections
 from robots.replay.recording import KINDS, RecordOptions, ensure_video_encoder
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
@@ -205,8 +206,10 @@ def test_the_procedure_follows_the_screens(reset_recording: Recorded):
     titles = [s.title for s in sections(reset_recording.steps["steps"])]
     assert titles[: len(SCREENS)] == SCREENS
     assert titles.count("Mot de passe réinitialisé") == 2  # one per reset
-    html = (folder / "procedure.html").read_text(encoding="utf-8")
-    headings = re.findall(r"<h2>Écran « (.+?) »(?: — [^<]+)?</h2>", html)
+    printed = (folder / "procedure.html").read_text(encoding="utf-8")
+    # As a reader sees it: quotations are unbreakable spans, French spaces non-breaking.
+    html = re.sub(r'<span class="q">(.*?)</span>', r"\1", printed).replace("\u00a0", " ")
+    headings = re.findall(r"<h2>Écran « (.+?) »(?: — [^<(]+)?</h2>", html)
     assert [h.replace("&#x27;", "'") for h in headings] == titles
     assert "<h2>Écran « Accueil » — Chorus Pro</h2>" in html
     assert "<h1>Changement de mot de passe du compte technique Chorus Pro</h1>" in html
@@ -216,6 +219,8 @@ def test_the_procedure_follows_the_screens(reset_recording: Recorded):
     assert html.count("data:image/png;base64,") >= len(titles)
     assert html.count('class="box"') >= 8  # the elements to act on, outlined
     assert (folder / "procedure.pdf").read_bytes()[:5] == b"%PDF-"
+    # Printed as laid out (issue 19): no section ran over onto a page the layout did not plan.
+    assert len(PdfReader(folder / "procedure.pdf").pages) == len(layout(reset_recording.steps, folder))
 
 
 def test_no_secret_in_the_recording_of_a_reset(reset_recording: Recorded):

@@ -57,7 +57,7 @@ def reset_first_structure(browser: Browser, portal: Portal, vault: Path, sources
 
 def test_the_mock_mails_a_code_and_opens_the_session_only_with_it(tmp_path: Path):
     maildir = tmp_path / "mail"
-    app = create_app(DEMO_DATA, options={"second_factor": "email", "maildir": str(maildir)})
+    app = create_app(DEMO_DATA, options={"second_factor": "email", "maildir": str(maildir), "generation": "legacy"})
     client = app.test_client()
     account = next(a for a in client.get("/__mock__/state").json["accounts"] if a["login"] == COMPANY)
 
@@ -77,7 +77,7 @@ def test_the_mock_mails_a_code_and_opens_the_session_only_with_it(tmp_path: Path
 
 
 def test_the_mock_takes_an_authenticator_code(tmp_path: Path):
-    client = create_app(DEMO_DATA, options={"second_factor": "totp"}).test_client()
+    client = create_app(DEMO_DATA, options={"second_factor": "totp", "generation": "legacy"}).test_client()
     password = next(a for a in client.get("/__mock__/state").json["accounts"] if a["login"] == COMPANY)["password"]
     client.post("/cpp/connexion", data={"username": COMPANY, "password": password})
     page = client.get("/cpp/connexion/code").get_data(as_text=True)
@@ -194,8 +194,10 @@ def test_renew_computes_the_authenticator_code_from_the_named_variable(portal: P
     [
         ({"second_factor": "email"}, "second_factor: email demande `mailbox:`"),
         ({"second_factor": "totp"}, "second_factor: totp demande `totp_env:`"),
-        ({"second_factor": "email", "mailbox": "pop3://x@y"}, "maildir:///CHEMIN ou"
-            " imaps://UTILISATEUR@HÔTE/DOSSIER attendu"),
+        (
+            {"second_factor": "email", "mailbox": "pop3://x@y"},
+            "maildir:///CHEMIN ou imaps://UTILISATEUR@HÔTE/DOSSIER attendu",
+        ),
     ],
 )
 def test_a_second_factor_without_its_source_is_bad_input(portal: Portal, tmp_path: Path, second: dict, message: str):
@@ -214,7 +216,9 @@ def test_the_mock_can_mail_the_code_through_smtp():
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        client = create_app(DEMO_DATA, options={"second_factor": "email", "smtp": f"127.0.0.1:{port}"}).test_client()
+        client = create_app(
+            DEMO_DATA, options={"second_factor": "email", "smtp": f"127.0.0.1:{port}", "generation": "legacy"}
+        ).test_client()
         password = next(a for a in client.get("/__mock__/state").json["accounts"] if a["login"] == COMPANY)["password"]
         client.post("/cpp/connexion", data={"username": COMPANY, "password": password})
     finally:

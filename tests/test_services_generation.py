@@ -64,8 +64,9 @@ def services_client() -> FlaskClient:
     return app.test_client()
 
 
-def test_the_mock_serves_the_services_generation_on_demand_and_the_legacy_one_by_default():
-    legacy = create_app(DEMO_DATA).test_client()
+def test_the_mock_serves_the_services_generation_by_default_and_the_legacy_one_on_demand():
+    assert create_app(DEMO_DATA).extensions["portal_state"].options["generation"] == "services"
+    legacy = create_app(DEMO_DATA, generation="legacy").test_client()
     assert "Vous avez déjà un compte" in legacy.get("/cpp/").text
 
     client = services_client()
@@ -221,7 +222,7 @@ def test_mock_portal_takes_the_generation_and_the_markup_on_its_command_line():
 
     args = build_parser().parse_args(["mock-portal", "--generation", "services", "--markup", "variants"])
     assert (args.generation, args.markup) == ("services", "variants")
-    assert build_parser().parse_args(["mock-portal"]).generation == "legacy"
+    assert build_parser().parse_args(["mock-portal"]).generation == "services"
     app = create_app(DEMO_DATA, generation=args.generation, markup=args.markup)
     options = app.extensions["portal_state"].options
     assert (options["generation"], options["markup"]) == ("services", "variants")

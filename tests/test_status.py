@@ -1,11 +1,14 @@
-"""Issue 13, point 2: `chorus-robot status` for an operator — the terminal's width, one date format,
-the most urgent first, a reason, « renouvelée, livraison en attente », and nothing created by reading."""
+"""`chorus-robot status` for an operator — never wider than the terminal, one date format, problems first then
+the most urgent, a reason, « livraison en attente », nights only, plain JSON, and nothing created by reading."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from robots.renewal.journal import Journal
 from robots.renewal.sink import Expected, JournalSink
@@ -41,18 +44,23 @@ def night(tmp_path: Path) -> tuple[Path, Path]:
     return journal_path, vault_path
 
 
-def test_status_fits_the_terminal_sorted_by_days_left(tmp_path: Path):
+def table_of(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    return [line for line in lines[: lines.index("Dernières nuits :")] if re.search(r"\d{14}", line)]
+
+
+def test_status_fits_the_terminal_problems_first_then_by_days_left(tmp_path: Path):
     journal, vault = night(tmp_path)
     done = robot("status", "--journal", str(journal), "--vault", str(vault), env={"COLUMNS": "100"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100, done.stdout
-    table = [line for line in lines[: lines.index("Dernières exécutions :")] if re.search(r"\d{14}", line)]
+    table = table_of(done.stdout)
     order = [re.search(r"\d{14}", line).group(0) for line in table]
-    assert order == ["21300321200015", "21300351900013", "21300258600013"]
+    assert order == ["21300321200015", "21300258600013", "21300351900013"], "the failure, the delivery due, the rest"
     assert table[0].startswith("!"), "under 30 days: flagged"
     assert not table[1].startswith("!")
-    assert "renouvelée, livraison en attente" in table[2]
+    assert "livraison en attente" in table[1] and "à livrer : command:true" in table[1]
     assert "l'écran « Accueil »" in table[0] or "l'écran" in table[0], "a short reason"
     assert not re.search(r"\d{4}-\d{2}-\d{2}", done.stdout), "one date format: JJ/MM/AAAA"
     assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", done.stdout)
@@ -66,3 +74,38 @@ def test_status_creates_nothing_it_reads(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert f"Pas de journal {journal}" in done.stdout
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_status_never_overflows_a_narrow_terminal_and_keeps_the_result_readable(tmp_path: Path, columns: int):
+    journal, vault = night(tmp_path)
+    done = robot("status", "--journal", str(journal), "--vault", str(vault), env={"COLUMNS": str(columns)})
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= columns, done.stdout
+    table = table_of(done.stdout)
+    assert all(re.search(r"\d{14}", line) for line in table), "the identifiant is never cut"
+    if columns == 80:
+        assert "livraison en attente" in table[1] and "en échec" in table[0]
+
+
+def test_a_run_of_one_flow_is_no_night(tmp_path: Path):
+    """`run` shares the journal: it is not « Renouvellement n°2 », nor a line of « Dernières nuits »."""
+    journal_path, vault = night(tmp_path)
+    journal = Journal(journal_path)
+    journal.finish_run(journal.start_run("run reset_technical_password", False), "ok", {})
+    second = journal.start_run("renew --roster r.yaml", dry_run=True)
+    journal.finish_run(second, "ok", {"dry_run": 2})
+    assert journal.night_number(second) == 2
+    journal.close()
+    done = robot("status", "--journal", str(journal_path), "--vault", str(vault), env={"COLUMNS": "120"})
+    nights = done.stdout.split("Dernières nuits :")[1].strip().splitlines()
+    assert [line.split()[0] for line in nights] == ["n°2", "n°1"], done.stdout
+    assert "(simulation)" in nights[0] and "reset_technical_password" not in done.stdout
+
+
+def test_status_json_is_plain_json(tmp_path: Path):
+    journal, vault = night(tmp_path)
+    done = robot("status", "--journal", str(journal), "--vault", str(vault), "--json")
+    data = json.loads(done.stdout)
+    assert data["runs"][0]["summary"] == {"renewed": 1, "failed": 1, "skipped": 1}
+    assert data["runs"][0]["night"] == 1

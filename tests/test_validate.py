@@ -11,6 +11,7 @@ import pytest
 
 from robots.tooling import SCHEMA_FILE, collect_problems, flow_schema, schema_reference, validate
 from tests.conftest import PROJECT, robot
+from tests.test_flow_secrets import SECRET_LEAKS
 
 BROKEN = PROJECT / "tests" / "broken_flows"
 
@@ -27,6 +28,7 @@ EXPECTED = {
     "wrong_type.yaml": (10, "steps.1.read_table.all_pages : un booléen attendu"),
     "unknown_row_action.yaml": (8, "n'a pas d'action de ligne « supprimer »"),
     "missing_schema_line.yaml": (1, "$schema=../../schema/flow.schema.json"),
+    **SECRET_LEAKS,
 }
 LINE = re.compile(r"^(?P<file>[^:]+\.yaml):(?P<line>\d+): (?P<message>.+)$")
 

@@ -20,11 +20,13 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser
 
+from robots import second_factor
 from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
 from robots.config import load_config
 from robots.error_kinds import labelled
 from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed
+from robots.private_files import write_private
 from robots.run_flow import RunRequest, prepare
 from robots.runner import Runner
 from robots.secrets import REDACTOR, SecretProvider
@@ -106,10 +108,14 @@ class FlowRunner:
         environ = {names[name]: value for name, value in (secret_values or {}).items()}
         for value in environ.values():
             REDACTOR.add(value)
+        # A first login that asks the second factor: the code mailed to the new user, from the same mailbox.
+        codes = second_factor.sources(second_factor.AccountMailboxCode(variables["email"])) if "email" in variables \
+            else {}  # fmt: skip
         context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
         try:
             runner = Runner(
-                context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ), sink=_NoSink(),
+                context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ, sources=codes),
+                sink=_NoSink(),
                 timeout_s=prepared.config.settings.timeout_s,
             )  # fmt: skip
             return runner.run(FLOWS / flow, prepared.scope).scope
@@ -218,8 +224,7 @@ def _write_report(path: Path | None, outcomes: list[Outcome]) -> None:
     text = json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, indent=2)
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(REDACTOR.redact(text) + "\n", encoding="utf-8")
+    write_private(path, REDACTOR.redact(text) + "\n")
 
 
 def summary(outcomes: list[Outcome]) -> list[str]:

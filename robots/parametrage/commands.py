@@ -11,6 +11,7 @@ import yaml
 
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, StorageFailed, is_storage_failure, storage_reason
+from robots.private_files import write_private
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
 
@@ -83,8 +84,7 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _write_report(report: Path, data: dict) -> None:
     try:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_private(report, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     except OSError as exc:
         if not is_storage_failure(exc):
             raise
@@ -116,7 +116,7 @@ def _export(args: argparse.Namespace) -> int:
         document = jobs.export(session, desired)
     text = export_text(document, args.out)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_private(Path(args.out), text)
         print(f"état actuel de {len(document['structures'])} structure(s) écrit dans {args.out}", file=sys.stderr)
     else:
         print(text, end="")

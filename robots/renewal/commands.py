@@ -56,7 +56,7 @@ def _renew(args: argparse.Namespace) -> int:
     report = run_renewal(options, outputs)
     from robots.renewal.report import summary_lines
 
-    if not getattr(args, "quiet", False):
+    if not getattr(args, "quiet", False) or report.exit_code:
         print(summary_lines(report)[0])  # the structures were told one by one as they were done
     return report.exit_code
 

@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,7 @@ def password_message(sender: str, recipient: str, new: NewPassword) -> EmailMess
         f"Utilisateur technique (compte technique) : {new.login}\n"
         f"Nouveau mot de passe : {new.password}\n"
         f"Expiration du mot de passe : {_french(new.expires_at)}\n\n"
-        "L'ancien mot de passe ne fonctionne plus : reportez le nouveau dans le connecteur qui télécharge les\n"
+        "L'ancien mot de passe ne fonctionne plus : reportez le nouveau dans le connecteur qui télécharge les "
         f"factures (Corail : {CORAIL_PATH}).\n\n"
         "Message envoyé par chorus-robot (renouvellement automatique des mots de passe techniques).\n"
     )
@@ -159,7 +160,17 @@ def send_password_email(settings: SmtpSettings, recipient: str, new: NewPassword
     send_email(settings, password_message(settings.sender, recipient, new))
 
 
+def stamped(message: EmailMessage) -> EmailMessage:
+    """`Date:` and `Message-ID:` on every message the robot sends (mail filters and archives expect both)."""
+    if "Date" not in message:
+        message["Date"] = formatdate(localtime=True)
+    if "Message-ID" not in message:
+        message["Message-ID"] = make_msgid("chorus-robot", domain=socket.getfqdn() or "localhost")
+    return message
+
+
 def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
+    stamped(message)
     context = ssl.create_default_context(cafile=settings.cafile)
     try:
         if settings.ssl:
@@ -212,14 +223,14 @@ def run_hook(command: list[str], new: NewPassword, timeout_s: float) -> None:
             env=hook_environment(new), cwd=Path.cwd(), check=False,
         )  # fmt: skip
     except FileNotFoundError:
-        raise DeliveryFailed(f"commande « {shown} » : programme introuvable") from None
+        raise DeliveryFailed("programme introuvable") from None  # the delivery's label names the command
     except PermissionError:
-        raise DeliveryFailed(f"commande « {shown} » : pas exécutable") from None
+        raise DeliveryFailed("programme non exécutable") from None
     except subprocess.TimeoutExpired:
-        raise DeliveryFailed(f"commande « {shown} » : pas de réponse après {timeout_s:g} s (arrêtée)") from None
+        raise DeliveryFailed(f"pas de réponse après {timeout_s:g} s (arrêtée)") from None
     output = REDACTOR.redact((done.stderr or done.stdout or "").strip())
     if output:
         logger.debug("  command « {} » said: {}", shown, output[-500:])
     if done.returncode != 0:
         tail = output.splitlines()[-1] if output else "no output"
-        raise DeliveryFailed(f"commande « {shown} » terminée avec le code {done.returncode} : {tail[:300]}")
+        raise DeliveryFailed(f"terminée avec le code {done.returncode} : {tail[:300]}")

@@ -29,7 +29,7 @@ from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
 from robots import second_factor
-from robots.api_check import CLIENT_SECRET_ENV, PisteClient, check_technical_account
+from robots.api_check import BAD_REQUEST, CLIENT_SECRET_ENV, PisteClient, check_technical_account
 from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
@@ -307,9 +307,31 @@ def _fail_leftovers(shared: Shared) -> None:
             unit = shared.units.get_nowait()
         except queue.Empty:
             return
-        for identifiant in unit.identifiants or [ALL_STRUCTURES]:
-            shared.add(Outcome(unit.account.name, identifiant, FAILED, error=error))
+        for outcome in unreached(shared, unit.account.name, unit.identifiants, error):
+            shared.add(outcome)
         shared.units.task_done()
+
+
+def unreached(
+    shared: Shared, account: str, identifiants: list[str] | None, error: str, kind: str | None = None
+) -> list[Outcome]:
+    """A failure for each structure an account could not reach (login refused, browser gone, run stopped): those
+    the roster names or, for `structures: all`, those the journal knows for the account — each with its expiry, so
+    that one expiring soon stays URGENT in every report; « (toutes) » only when nothing is known of the account."""
+    known = {row["identifiant"]: row for row in shared.journal.structures() if row["account"] == account}
+    outcomes = []
+    for identifiant in identifiants if identifiants is not None else (list(known) or [ALL_STRUCTURES]):
+        row = known.get(identifiant, {})
+        outcome = Outcome(
+            account, identifiant, FAILED, error=error, error_kind=kind, raison_sociale=row.get("raison_sociale") or "",
+            technical_login=row.get("technical_login"), old_expiry=row.get("expires_at"),
+            days_left=days_until(row.get("expires_at")),
+        )  # fmt: skip
+        if identifiant != ALL_STRUCTURES:
+            shared.journal.note_structure(identifiant, account, last_run_id=shared.run_id, last_action=FAILED,
+                                          last_error=error)  # fmt: skip
+        outcomes.append(outcome)
+    return outcomes
 
 
 # ---------------------------------------------------------------- one account's session
@@ -342,13 +364,13 @@ class AccountSession:
                     done += 1
             except RunStopped as exc:
                 # The operator stopped the night in step mode: what was not done is reported, not lost.
-                for identifiant in (identifiants or [ALL_STRUCTURES])[done:]:
-                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=str(exc)))
+                left = identifiants[done:] if identifiants is not None else None
+                for outcome in unreached(self.shared, self.account.name, left, str(exc)):
+                    self.shared.add(outcome)
                 raise
             except _LoginFailed as exc:
-                for identifiant in unit.identifiants or [ALL_STRUCTURES]:
-                    self.shared.add(Outcome(self.account.name, identifiant, FAILED, error=exc.message,
-                                            error_kind=exc.kind))  # fmt: skip
+                for outcome in unreached(self.shared, self.account.name, unit.identifiants, exc.message, exc.kind):
+                    self.shared.add(outcome)
             finally:
                 self.close()
 
@@ -498,14 +520,12 @@ class AccountSession:
         forced = self.shared.forced.get(outcome.identifiant)
         within = self.plan.options.within_days
         if not forced and outcome.days_left is not None and outcome.days_left > within:
-            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)} (> {within} jours)"
-            logger.info("  {} : rien à faire ({})", outcome.identifiant, outcome.reason)
+            outcome.action, outcome.reason = SKIPPED, f"{_when(outcome.days_left)}, seuil {within} jours"
             self._heal_vault(outcome)
             return
-        outcome.reason = forced or f"{_when(outcome.days_left)} (≤ {within} jours)"
+        outcome.reason = forced or f"{_when(outcome.days_left)}, seuil {within} jours"
         if self.plan.options.dry_run:
             outcome.action = DRY_RUN
-            logger.info("  {} : serait renouvelée ({})", outcome.identifiant, outcome.reason)
             return
         self._reset(outcome)
 
@@ -672,7 +692,10 @@ def api_check(
     result: dict[str, Any] = {"new_accepted": new.accepted, "old_refused": None, "result": new.outcome}
     if new.detail:
         result["detail"] = new.detail
-    if new.accepted is None:
+    if new.outcome == BAD_REQUEST:
+        logger.warning("  vérification API non faite : l'API juge notre requête mal formée ({}) ; un défaut du "
+                       "robot à signaler, le mot de passe n'est pas en cause : il est livré", new.detail)  # fmt: skip
+    elif new.accepted is None:
         logger.warning("  vérification API impossible : {}", new.detail)
     if old_password and old_password != credential.password and new.accepted is not None:
         REDACTOR.add(old_password)
@@ -682,7 +705,7 @@ def api_check(
 
 
 def api_problem(check: dict[str, Any]) -> str | None:
-    """What makes the check a failure (a refusal), or None (accepted, or impossible: a warning only)."""
+    """What makes the check a failure (a refusal), or None (accepted; impossible or bad_request: a warning)."""
     if check.get("new_accepted") is False:
         return f"le nouveau mot de passe est refusé par l'API (tauxtva) : {check.get('detail', '')}".rstrip(" :")
     if check.get("old_refused") is False:

@@ -23,6 +23,7 @@ from typing import Any
 from loguru import logger
 
 from robots.errors import BadInput, StorageFailed, is_storage_failure
+from robots.private_files import private_folder, tighten_database
 from robots.vault import now_iso
 
 DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
@@ -64,6 +65,7 @@ CREATE TABLE IF NOT EXISTS structures (
 # shown (portail de services: the password is shown in a form not submitted yet; it becomes pending when
 # « Soumettre » is about to be clicked, and is abandoned if the form never was).
 OPEN_STATUSES = ("pending", "failed")
+_A_NIGHT = "command NOT LIKE 'run %'"  # `renew` runs; `run FLOW` (robots/run_flow.py) shares the journal, no night
 VAULT_TARGET = {"vault": True}  # older journals: the vault of the run that reads them
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -129,10 +131,10 @@ class Journal:
         self.failure: str | None = None  # why the journal could not be written, once it could not
         check_journal_file(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(self.path.parent)
             # Passwords pass through this file: 0600 before SQLite creates it (its -wal and -shm files follow).
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
+            tighten_database(self.path)
             with self.db:
                 self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -206,6 +208,16 @@ class Journal:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(row) for row in rows]
+
+    def nights(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The `renew` runs, the newest first, each with `night`: its number among them (a `run` is no night)."""
+        rows = self.db.execute(f"SELECT * FROM runs WHERE {_A_NIGHT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{**dict(row), "night": self.night_number(row["id"])} for row in rows]
+
+    def night_number(self, run_id: int) -> int:
+        """« Renouvellement n°N »: how many nights up to this run, this one included."""
+        row = self.db.execute(f"SELECT COUNT(*) FROM runs WHERE {_A_NIGHT} AND id <= ?", (run_id,)).fetchone()
+        return int(row[0])
 
     def event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str = "") -> None:
         with self._writing():

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from robots.errors import EXIT_LOCKED, RobotError
+from robots.errors import EXIT_LOCKED, BadInput, RobotError
+from robots.private_files import open_lock
 from robots.vault import now_iso
 
 
@@ -33,8 +34,10 @@ def holder_of(path: Path) -> str:
 
 @contextmanager
 def exclusive(path: Path, what: str = "renew") -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        descriptor = open_lock(path)
+    except OSError as exc:
+        raise BadInput(f"verrou {path} impossible ({exc.strerror or exc}) ; rien n'a été fait") from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from loguru import logger
@@ -22,9 +20,11 @@ from robots.renewal.job import RenewOptions, plan, recover, run_pool, units_of
 from robots.renewal.journal import DEFAULT_JOURNAL, Journal, JournalWriteFailed
 from robots.renewal.progress import Counted, Progress
 from robots.renewal.report import (
+    RENEWED,
     RUN_WORDS,
     Outcome,
     RunReport,
+    french_date,
     redact_except,
     sort_outcomes,
     summary_lines,
@@ -74,7 +74,8 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
         raise JournalWriteFailed(f"{exc} ; renouvellement arrêté avant toute réinitialisation") from None
     started = now_iso()
     where = f", étapes dans {outputs.log_file}" if outputs.log_file else ""
-    logs.operator("Renouvellement n°{} : registre {}, journal {}{}", run_id, options.roster_path, outputs.journal,
+    night = journal.night_number(run_id)
+    logs.operator("Renouvellement n°{} : registre {}, journal {}{}", night, options.roster_path, outputs.journal,
                   where)  # fmt: skip
     try:
         try:
@@ -89,17 +90,18 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
         report = RunReport(
             run_id=run_id, started=started, finished=now_iso(), env=options.env_name, roster=str(options.roster_path),
             within_days=options.within_days, jobs=options.jobs, shard=str(options.shard) if options.shard else None,
-            dry_run=options.dry_run, recovered=recovered,
+            dry_run=options.dry_run, recovered=recovered, night=night,
             outcomes=sort_outcomes(shared.outcomes, [a.name for a in checked.roster.accounts]),
             storage_failure=journal.failure,
         )  # fmt: skip
         _tell_storage_failure(journal, shared.kept)
+        _name_from_journal(report.outcomes, journal)
         _write_outputs(report, outputs)
         journal.best_effort(journal.finish_run, run_id, report.result, report.counts())
         headline, *details = summary_lines(report)
         logger.info("{}", headline)  # the command prints it: the log file keeps it
-        for line in details:
-            logger.debug("{}", line)
+        for line in details:  # each structure was told as it was done: the log file keeps the list again
+            logger.bind(file_only=True).debug("{}", line)
         notify = outputs.notify or checked.roster.notify
         if notify and not options.dry_run:
             notify_operator(report, notify, outputs)
@@ -126,6 +128,13 @@ def _write_outputs(report: RunReport, outputs: Outputs) -> None:
     if outputs.junit:
         write_junit(report, outputs.junit)
         logs.operator("Rapport JUnit : {}", outputs.junit)
+
+
+def _name_from_journal(outcomes: list[Outcome], journal: Journal) -> None:
+    """A structure that failed before its page was read keeps the raison sociale an earlier night read."""
+    names = {row["identifiant"]: row["raison_sociale"] for row in journal.structures() if row["raison_sociale"]}
+    for outcome in outcomes:
+        outcome.raison_sociale = outcome.raison_sociale or names.get(outcome.identifiant, "")
 
 
 def needs_attention(report: RunReport) -> list[str]:
@@ -156,8 +165,12 @@ def _problem(outcome: Outcome) -> str:
 
 
 def _structure(outcome: Outcome) -> str:
-    days = outcome.days_left
-    when = f"expire dans {days} jours" if days is not None else "expiration inconnue"
+    if outcome.action == RENEWED and outcome.new_expiry:  # renewed, its delivery failed: the new expiry
+        when = f"nouveau mot de passe, expire le {french_date(outcome.new_expiry)}"
+    elif outcome.days_left is not None:
+        when = f"expire dans {outcome.days_left} jours"
+    else:
+        when = "expiration inconnue"
     name = " ".join(p for p in (outcome.account, outcome.identifiant, outcome.raison_sociale) if p)
     return REDACTOR.redact(f"{name} ({when})")
 
@@ -175,9 +188,7 @@ def notify_operator(report: RunReport, address: str, outputs: Outputs | None = N
         return
     failed = sum(1 for o in report.outcomes if o.failed)
     message["From"], message["To"] = settings.sender, address
-    message["Subject"] = f"chorus-robot : renouvellement n°{report.run_id} — {failed} structure(s) à voir"
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid("chorus-robot", domain=socket.getfqdn() or "localhost")
+    message["Subject"] = f"chorus-robot : renouvellement n°{report.night} — {failed} structure(s) à voir"
     files = [f"- journal SQLite : {outputs.journal}"]
     if outputs.log_file:
         files.append(f"- fichier de log (les étapes) : {outputs.log_file}")
@@ -185,7 +196,7 @@ def notify_operator(report: RunReport, address: str, outputs: Outputs | None = N
     files += [f"- rapport {kind} : {path}" for kind, path in reports if path]
     result = RUN_WORDS.get(report.result, report.result)
     body = [
-        f"Exécution n°{report.run_id} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {result}.", "",
+        f"Renouvellement n°{report.night} du {datetime.now():%d/%m/%Y %H:%M} ({report.env}) : {result}.", "",
         "À traiter :", *problems, "", "Résumé :", *summary_lines(report), "",
         f"Voir `chorus-robot status --journal {outputs.journal}` et :", *files,
     ]  # fmt: skip

@@ -66,7 +66,7 @@ class Counted(Shared):
     def add(self, outcome: Outcome) -> None:
         super().add(outcome)
         if self.progress is not None:
-            logs.operator("{}", self.progress.line(outcome))
+            logs.operator("{}", self.progress.line(outcome), problem=outcome.failed)
 
     def listed(self, account: str, count: int) -> None:
         if self.progress is not None:

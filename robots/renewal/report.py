@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
+from robots.private_files import FILE_MODE, make_parents
 from robots.secrets import REDACTOR
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
 # What people read for each outcome (the keys stay English in JSON and the journal).
 WORDS = {RENEWED: "renouvelée", SKIPPED: "rien à faire", DRY_RUN: "à renouveler (simulation)", FAILED: "en échec"}
+API_NOT_CHECKED = {  # robots.api_check's outcomes that leave the new password unchecked: said on the console too
+    "impossible": "vérification API impossible",
+    "bad_request": "vérification API non faite (requête du robot refusée)",
+}
 RUN_WORDS = {"ok": "réussie", "failed": "en échec", "interrupted": "interrompue"}
 
 
@@ -60,13 +65,15 @@ class Outcome:
         text = WORDS.get(self.action, self.action)
         if self.action == RENEWED and self.new_expiry:
             text += f", expire le {french_date(self.new_expiry)}"
+        if self.action == RENEWED and self.api_check.get("result") in API_NOT_CHECKED:
+            text += f", {API_NOT_CHECKED[str(self.api_check['result'])]}"
         elif self.reason:
             text += f" ({self.reason})"
         failed = [d for d in self.deliveries if d.get("result") == "failed"]
         if failed:
             text += ", livraison en échec : " + "; ".join(f"{d['target']} ({d.get('error')})" for d in failed)
         if self.error:
-            text += f" : {self.error}"
+            text += f" — {self.error}"
         return redact_except(text, self.failed_targets)
 
 
@@ -108,6 +115,7 @@ class RunReport:
     dry_run: bool
     outcomes: list[Outcome]
     recovered: list[Recovered]
+    night: int = 0  # « Renouvellement n°N »: the journal's Nth `renew` (run_id counts `run`s too)
     storage_failure: str | None = None  # the journal's disk full or read-only during the run (exit 1)
 
     @property
@@ -189,7 +197,8 @@ def _details(outcome: Outcome) -> str:
     lines = [
         f"résultat : {WORDS.get(outcome.action, outcome.action)} {outcome.reason}".rstrip(),
         f"utilisateur technique : {outcome.technical_login or '?'}",
-        f"expiration : {outcome.old_expiry or '?'} → {outcome.new_expiry or '-'}",
+        f"expiration : {french_date(outcome.old_expiry) if outcome.old_expiry else '?'} → "
+        f"{french_date(outcome.new_expiry) if outcome.new_expiry else '-'}",
         f"réinitialisations : {outcome.attempts}",
     ]
     lines += [
@@ -203,20 +212,30 @@ def write_junit(report: RunReport, path: Path) -> None:
 
 
 def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(redact_except(text, keep or []))
-    os.chmod(temporary, 0o640)
+    os.chmod(temporary, FILE_MODE)
     os.replace(temporary, path)
+
+
+COUNT_WORDS = {**WORDS, DRY_RUN: "à renouveler", "delivery_failed": "livraison en échec"}
+
+
+def _counted(report: RunReport) -> list[str]:
+    """The counts a reader needs: « à renouveler » in a dry run only, a delivery failure only when there is one."""
+    counts = report.counts()
+    keys = [DRY_RUN, SKIPPED, FAILED] if report.dry_run else [RENEWED, SKIPPED, FAILED]
+    return keys + (["delivery_failed"] if counts["delivery_failed"] else [])
 
 
 def summary_lines(report: RunReport) -> list[str]:
     counts = report.counts()
     lines = [
-        f"Renouvellement n°{report.run_id} ({report.env}{', simulation' if report.dry_run else ''}) : "
-        f"{counts[RENEWED]} renouvelée(s), {counts[SKIPPED]} non échue(s), {counts[DRY_RUN]} à renouveler "
-        f"(simulation), {counts[FAILED]} en échec, {counts['delivery_failed']} livraison(s) en échec."
+        f"Renouvellement n°{report.night or report.run_id} ({report.env}{', simulation' if report.dry_run else ''}) : "
+        + ", ".join(f"{COUNT_WORDS[key]} {counts[key]}" for key in _counted(report))
+        + "."
     ]
     for recovered in report.recovered:
         lines.append(f"  reprise {recovered.identifiant} : {recovered.finding} → {recovered.action}")

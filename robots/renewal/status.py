@@ -1,8 +1,8 @@
 """`chorus-robot status`: the operator's view of every structure the journal or the vault knows.
 
-Sorted by days left (the most urgent first, « ! » under 30 days), dates as the portal writes them
-(JJ/MM/AAAA), a short reason, as wide as the terminal. It reads: a journal or vault that does not
-exist is reported, never created.
+Problems first (a failure, a delivery still due), then by days left (« ! » under 30 days), dates as the portal
+writes them (JJ/MM/AAAA), a short reason, never wider than the terminal. Below, the last nights (`renew` runs;
+a `run` of one flow is not a night). It reads: a journal or vault that does not exist is reported, never created.
 """
 
 from __future__ import annotations
@@ -54,9 +54,15 @@ def structure_lines(journal: Journal | _NoJournal, vault: Vault) -> list[dict[st
     return sorted(lines.values(), key=_urgency)
 
 
-def _urgency(line: dict[str, Any]) -> tuple[int, int, str, str]:
+def _urgency(line: dict[str, Any]) -> tuple[bool, bool, int, str, str]:
     days = line.get("days_left")
-    return (days is None, days if days is not None else 0, line.get("account") or "~", line["identifiant"])
+    return (not is_problem(line), days is None, days if days is not None else 0, line.get("account") or "~",
+            line["identifiant"])  # fmt: skip
+
+
+def is_problem(line: dict[str, Any]) -> bool:
+    """What the operator must look at: a failure, or a password whose delivery is still due."""
+    return line.get("last_result") == "failed" or bool(line.get("open_deliveries"))
 
 
 def state_of(line: dict[str, Any]) -> str:
@@ -64,7 +70,7 @@ def state_of(line: dict[str, Any]) -> str:
     result = line.get("last_result")
     waiting = line.get("open_deliveries")
     if line.get("last_renewed") and waiting and result in ("renewed", "failed") and not line.get("last_error"):
-        return "renouvelée, livraison en attente"
+        return "livraison en attente"
     return WORDS.get(result or "", result or "-")
 
 
@@ -77,7 +83,7 @@ class _NoJournal:
     def open_deliveries(self) -> list[dict[str, Any]]:
         return []
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def nights(self, limit: int = 20) -> list[dict[str, Any]]:
         return []
 
     def close(self) -> None:
@@ -88,9 +94,11 @@ def status(journal_path: Path, vault_path: Path, as_json: bool = False, runs: in
     journal: Journal | _NoJournal = Journal(journal_path) if journal_path.exists() else _NoJournal()
     try:
         structures = structure_lines(journal, load_config().vault(vault_path))
-        history = journal.runs(runs)
+        history = journal.nights(runs)
     finally:
         journal.close()
+    for night in history:
+        night["summary"] = json.loads(night["summary"]) if night["summary"] else {}
     if as_json:
         print(json.dumps({"structures": structures, "runs": history}, indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -103,20 +111,19 @@ def status(journal_path: Path, vault_path: Path, as_json: bool = False, runs: in
         print("\n".join(table_lines(structures, width)))
     if history:
         print()
-        print("Dernières exécutions :")
-        print("\n".join(_fit(run_line(run), width) for run in history))
+        print("Dernières nuits :")
+        print("\n".join(_fit(night_line(night), width) for night in history))
     return EXIT_OK
 
 
-def run_line(run: dict[str, Any]) -> str:
-    summary = json.loads(run["summary"]) if run["summary"] else {}
-    counts = ", ".join(f"{_count_word(k)} {v}" for k, v in summary.items() if v)
-    mode = " (simulation)" if run["dry_run"] else ""
-    unknown = "en cours ou interrompue" if not run["finished"] else "?"
-    result = RUN_WORDS.get(run["result"] or "", run["result"] or unknown)
-    finished = short_moment(run["finished"]) if run["finished"] else "…"
-    where = f"[pid {run['pid']} sur {run['host']}]"
-    return f"  n°{run['id']} {short_moment(run['started'])} → {finished} {result}{mode} : {counts} {where}"
+def night_line(night: dict[str, Any]) -> str:
+    counts = ", ".join(f"{_count_word(k)} {v}" for k, v in night["summary"].items() if v)
+    mode = " (simulation)" if night["dry_run"] else ""
+    unknown = "en cours ou interrompue" if not night["finished"] else "?"
+    result = RUN_WORDS.get(night["result"] or "", night["result"] or unknown)
+    finished = short_moment(night["finished"]) if night["finished"] else "…"
+    where = f"(pid {night['pid']} sur {night['host']})"
+    return f"  n°{night['night']} {short_moment(night['started'])} → {finished} {result}{mode}, {counts} {where}"
 
 
 def _count_word(key: str) -> str:
@@ -124,9 +131,10 @@ def _count_word(key: str) -> str:
 
 
 HEADERS = ("", "Jours", "Expiration", "Identifiant", "Raison sociale", "Compte", "Utilisateur technique",
-           "Dernier résultat", "Motif", "Dernière exécution")  # fmt: skip
+           "Dernier résultat", "Motif", "Dernier passage")  # fmt: skip
 SHRINKABLE = {8: 14, 4: 14, 6: 10}  # column → narrowest: the reason, the name, the login give way first
 DROPPABLE = (9, 5, 6, 2)  # then whole columns: last run, account, login, expiry date (days left stay)
+LAST_RESORT = {7: 8, 8: 8, 4: 8}  # still too wide (a 60-column terminal): the result, the reason, the name
 URGENT_DAYS = 30
 
 
@@ -144,11 +152,13 @@ def table_lines(structures: list[dict[str, Any]], width: int) -> list[str]:
         if excess() <= 0:
             break
         shown.remove(column)
+    for column, floor in LAST_RESORT.items():
+        widths[column] -= max(0, min(excess(), widths[column] - floor))
     natural = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    for column in reversed(SHRINKABLE):  # room left by a dropped column goes back to the names first
+    for column in (*LAST_RESORT, *reversed(SHRINKABLE)):  # room left by a dropped column: the result first
         if column in shown:
             widths[column] += max(0, min(-excess(), natural[column] - widths[column]))
-    return ["  ".join(_cell(row[i], widths[i]) for i in shown).rstrip() for row in rows]
+    return [_fit("  ".join(_cell(row[i], widths[i]) for i in shown).rstrip(), width) for row in rows]
 
 
 def _row(line: dict[str, Any]) -> list[str]:
@@ -157,8 +167,8 @@ def _row(line: dict[str, Any]) -> list[str]:
     pending = len(line.get("open_deliveries") or [])
     reason = line.get("last_error") or ""
     if not reason and pending:
-        reason = f"{pending} livraison(s) en attente"
-    run = f"n°{line['last_run']} {short_moment(line.get('last_run_started'))}" if line.get("last_run") else "-"
+        reason = "à livrer : " + ", ".join(d["label"] for d in line["open_deliveries"])
+    run = short_moment(line.get("last_run_started")) if line.get("last_run") else "-"
     return [
         flag, "-" if days is None else str(days), _date(line.get("expires_at")),
         line["identifiant"], line.get("raison_sociale") or "-", line.get("account") or "-",

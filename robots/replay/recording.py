@@ -30,6 +30,7 @@ from robots.catalogue import Catalogue, ElementHandle, Screen
 from robots.errors import BadInput, RobotError, RunStopped
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
+from robots.private_files import private_folder
 from robots.replay.privacy import init_script, mark_secret, mask_locators, secret_field_script
 from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
 from robots.runner import Decision, StepContext, target_ref
@@ -118,7 +119,8 @@ class Recorder:
 
     def start(self, context: BrowserContext) -> None:
         """Before the first page: secrets blurred from the first paint, tracing on, the log file."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.options.root)  # an older recordings/ made 0755 is brought back to 0700
+        private_folder(self.dir)
         self._log_context = logger.contextualize(run=self.dir.name)
         self._log_context.__enter__()
         self._log_sink = logs.add_file(self.dir / LOG_FILE)

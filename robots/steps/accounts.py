@@ -10,13 +10,14 @@ from loguru import logger
 from robots.accounts import services
 from robots.errors import BadInput, StepFailed
 from robots.flow_model import ReadMail, SolveCaptcha
+from robots.private_files import private_folder
 from robots.runner import StepContext
 
 
 def solve_captcha(ctx: StepContext, step: SolveCaptcha) -> None:
     current = services.current()
     _, image = ctx.locate(step.solve_captcha.image)
-    current.captcha_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(current.captcha_dir)
     path = current.captcha_dir / f"captcha-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
     image.screenshot(path=str(path), timeout=ctx.timeout_s * 1000)
     answer = current.captcha.solve(path)

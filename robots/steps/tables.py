@@ -14,7 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 from robots import locate, observe, ride_through
 from robots.catalogue import ElementHandle
 from robots.crash_points import crash_point
-from robots.errors import PORTAL_UNAVAILABLE, StepFailed
+from robots.errors import NOT_IN_TABLE, PORTAL_UNAVAILABLE, StepFailed
 from robots.flow_model import PickRow, ReadTable
 from robots.runner import StepContext
 
@@ -177,7 +177,8 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
         criteria = ", ".join(f"{c} = « {v} »" for c, v in where.items())
         raise StepFailed(
             f"aucune ligne où {criteria} dans « {handle.element.description or handle.ref} » "
-            f"({found.seen} page(s) parcourue(s))"
+            f"({found.seen} page(s) parcourue(s))",
+            kind=NOT_IN_TABLE,
         )
     if args.into:
         ctx.scope[args.into] = found.cells
