@@ -98,7 +98,7 @@ class StorageFailed(RobotError):
 
 
 # What a full, read-only or failing disk raises: OSError errnos, SQLite's error names (prefixes).
-_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO}
 _STORAGE_SQLITE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_CANTOPEN")
 
 
