@@ -10,6 +10,7 @@ Each test then reads the password back from where the message says it is, and co
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import subprocess
@@ -50,12 +51,12 @@ def robot_with_broken_disk(
 
 
 def renew(
-    portal: Portal, folder: Path, journal: Path, vault: Path, point: str, spec: str
+    portal: Portal, folder: Path, journal: Path, vault: Path, point: str, spec: str, *more: str
 ) -> subprocess.CompletedProcess:
     args = [
         "renew", "--env", "mock", "--portal-url", portal.url, "--roster", str(folder / "roster.yaml"),
         "--within", "30", "--journal", str(journal), "--vault", str(vault), "--report", str(folder / "report.json"),
-        "--log-file", str(folder / "renew.log"),
+        "--log-file", str(folder / "renew.log"), *more,
     ]  # fmt: skip
     extra = {**environment(portal, folder), "CHORUS_ROBOT_RESCUE_DIR": str(folder / "rescue")}
     return robot_with_broken_disk(args, point, spec, extra)
@@ -260,3 +261,54 @@ def test_run_with_the_journal_disk_broken_from_the_start_resets_nothing(
     assert_named_failure(done)
     assert "rien n'a été réinitialisé" in done.stderr
     assert portal.structure(DUE[0])["reset_count"] == 0
+
+
+@pytest.mark.parametrize(("broken", "lock"), [("full", "beside"), ("full", "elsewhere"), ("read-only", "beside")])
+def test_renew_with_the_journal_disk_broken_from_the_start_stops_before_any_reset(
+    portal: Portal, tmp_path: Path, disk: Path, broken: str, lock: str
+):
+    write_roster(tmp_path, DUE)
+    journal, vault = disk / "journal.sqlite", tmp_path / "vault.json"
+    Journal(journal).close()
+    subprocess.run(["python3", "-c", "from robots.crash_points import break_disk; import sys; break_disk(sys.argv[1])",
+                    f"{broken}:{disk}"], cwd=PROJECT, check=True)  # fmt: skip
+
+    done = renew(
+        portal, tmp_path, journal, vault, "none", "", *(["--lock", str(tmp_path / "lk")] if lock == "elsewhere" else [])
+    )
+
+    assert_named_failure(done)
+    assert str(journal) in done.stderr
+    said = ("rien n'a été fait", "rien n'a été réinitialisé", "arrêté avant toute réinitialisation")
+    assert any(words in done.stderr for words in said), done.stderr
+    assert all(portal.structure(i)["reset_count"] == 0 for i in DUE)
+
+
+def test_a_storage_failure_is_one_kind_whoever_meets_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    from robots.cli import main
+    from robots.error_kinds import KINDS, kind_of
+    from robots.renewal import commands
+    from robots.renewal.journal import JournalWriteFailed
+    from robots.vault import VaultWriteFailed
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    for exc in (
+        VaultWriteFailed("coffre v.json : écriture impossible"),
+        JournalWriteFailed("journal j : …"),
+        full,
+        OSError(errno.EROFS, "Read-only file system"),
+        sqlite3.OperationalError("database or disk is full"),
+    ):
+        assert kind_of(exc) == "storage_failed", exc  # fmt: skip
+    assert KINDS["storage_failed"].exit_code == VaultWriteFailed.exit_code == JournalWriteFailed.exit_code == 1
+    assert kind_of(OSError(errno.ENOENT, "absent")) == "internal"
+
+    def disk_full(args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", "status.json")
+
+    monkeypatch.setattr(commands, "_status", disk_full)  # a command that met a full disk nobody named better
+
+    assert main(["status"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("chorus-robot: stockage en échec : ") and "No space left on device" in said, said
+    assert "erreur interne" not in said
