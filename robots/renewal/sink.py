@@ -91,8 +91,8 @@ class JournalSink:
     def _journal_down_before(self, key: str, event: str, error: JournalWriteFailed) -> None:
         """The journal cannot note that a reset is about to be confirmed: the reset goes on only if the vault
         has room for its password; a form of the portail de services is never submitted."""
-        crash_points.reset_ended(key)
         if event == "reset_submitted":
+            crash_points.reset_ended(key)
             raise NowhereToKeep(f"structure {key} : {error} ; « Soumettre » n'est pas cliqué : le mot de passe "
                                 f"affiché n'est pas celui du compte, l'ancien reste valable") from None  # fmt: skip
         if event != "reset_requested":
@@ -100,6 +100,7 @@ class JournalSink:
         try:
             self.vault.room_for_a_write()
         except VaultError as exc:
+            crash_points.reset_ended(key)
             raise NowhereToKeep(f"structure {key} : {error} et {exc} : aucune réinitialisation, son mot de passe "
                                 f"ne pourrait être gardé nulle part{self._so_far()}") from None  # fmt: skip
         logger.warning("  {} : structure {} réinitialisée quand même, son mot de passe ira directement dans le "
