@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 import urllib.error
@@ -27,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from robots.secrets import REDACTOR
+from robots.secrets import ENVIRON, REDACTOR
 
 TAUX_TVA_PATH = "/cpro/transverses/v1/recuperer/tauxtva"
 CLIENT_ID_ENV, CLIENT_SECRET_ENV = "PISTE_CLIENT_ID", "PISTE_CLIENT_SECRET"
@@ -62,7 +61,7 @@ class PisteClient:
 
     @classmethod
     def from_env(cls, token_url: str, environ: Mapping[str, str] | None = None) -> PisteClient | None:
-        environ = os.environ if environ is None else environ
+        environ = ENVIRON if environ is None else environ
         client_id, secret = environ.get(CLIENT_ID_ENV, ""), environ.get(CLIENT_SECRET_ENV, "")
         return cls(token_url, client_id, secret) if client_id and secret and token_url else None
 

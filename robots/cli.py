@@ -10,8 +10,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from dotenv import load_dotenv
-
 from fixtures.mock_portal.faults import add_fault_options
 from fixtures.mock_portal.options import add_account_options, add_login_options
 from robots import conventions, logs, sealed, vault_show
@@ -22,7 +20,7 @@ from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFaile
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
-from robots.secrets import REDACTOR
+from robots.secrets import REDACTOR, load_env_file, sealed_environment
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -239,10 +237,21 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
-    load_dotenv(Path.cwd() / ".env", override=False)
+    with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
+        try:
+            load_env_file(Path.cwd() / ".env")
+        except BadInput as exc:  # said once the command is known: --version and --help still answer
+            return _main(argv, env_problem=exc)
+        return _main(argv)
+
+
+def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     parser = build_parser()
     conventions.complete(parser)
     args = parser.parse_args(argv)
+    if env_problem is not None:
+        print(f"chorus-robot: {env_problem}", file=sys.stderr)
+        return env_problem.exit_code
     steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
     logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler

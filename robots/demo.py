@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import yaml
 
 from robots.api_check import technical_account_works
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_OK
 from robots.run_flow import RunRequest, run, summary
+from robots.secrets import provide
 from robots.session import BrowserOptions
 
 DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"
@@ -37,7 +36,8 @@ def demo(headed: bool = False, generation: str = "services") -> int:
     data = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
     account, structure = _syndicate_and_its_last_structure(data)
     # The demo account's credentials are part of the demo data, like a training login.
-    os.environ["DGFIP_LOGIN"], os.environ["DGFIP_PASSWORD"] = account["login"], account["password"]
+    provide("DGFIP_LOGIN", account["login"])
+    provide("DGFIP_PASSWORD", account["password"])
     with MockPortalServer(DEMO_DATA, generation=generation) as portal:
         print(
             f"Portail de démonstration ({GENERATION_NAMES[generation]}) : {portal.url} — compte {account['login']}, "

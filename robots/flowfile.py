@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from robots.errors import BadInput, Problem
-from robots.flow_model import Flow
+from robots.flow_model import Call, Flow
 from robots.yamlfile import load_yaml, problems_from
 
 
@@ -40,3 +41,36 @@ def load_flow(path: Path) -> Flow:
     except FileNotFoundError:
         raise BadInput(f"{path} : fichier de flow introuvable") from None
     return _load(path.resolve(), mtime)
+
+
+def secret_variables(path: Path) -> set[str]:
+    """The environment variables named under `secrets:` by the flow at `path` and by every sub-flow it calls
+    (known before a browser starts: robots/secrets.py keeps them from every child process)."""
+    names: set[str] = set()
+    seen: set[Path] = set()
+    waiting = [path.resolve()]
+    while waiting:
+        current = waiting.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            flow = load_flow(current)
+        except BadInput:
+            continue  # validation tells what is wrong with it
+        names.update(spec.env for spec in flow.secrets.values())
+        waiting += [(current.parent / target).resolve() for target in _called_flows(flow)]
+    return names
+
+
+def _called_flows(node: object) -> Iterator[str]:
+    if isinstance(node, Call):
+        yield node.call.flow
+    if isinstance(node, BaseModel):
+        children: Iterable[object] = node.__dict__.values()
+    elif isinstance(node, dict):
+        children = node.values()
+    else:
+        children = node if isinstance(node, list | tuple) else ()
+    for child in children:
+        yield from _called_flows(child)

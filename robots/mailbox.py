@@ -19,10 +19,10 @@ import email.policy
 import imaplib
 import ipaddress
 import mailbox as maildir_lib
-import os
+import socket
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from robots.errors import BadInput, RobotError
-from robots.secrets import REDACTOR
+from robots.secrets import ENVIRON, REDACTOR
 
 PASSWORD_ENV = "CHORUS_ROBOT_IMAP_PASSWORD"
 CAFILE_ENV = "CHORUS_ROBOT_IMAP_CAFILE"
@@ -59,6 +59,10 @@ class Mailbox:
     url: str
 
     def candidates(self, to: str, since: datetime) -> Iterable[EmailMessage]:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Raises when the mailbox cannot be read: BadInput (its folder, its login), RobotError (unreachable)."""
         raise NotImplementedError
 
     def newest(self, to: str, since: datetime, exclude: Iterable[str] = ()) -> Message | None:
@@ -100,6 +104,10 @@ class MaildirMailbox(Mailbox):
     def __init__(self, path: Path, url: str) -> None:
         self.path, self.url = path, url
 
+    def check(self) -> None:
+        if not self.path.is_dir() and not self.path.parent.is_dir():  # a mail server creates the Maildir itself
+            raise BadInput(f"boîte aux lettres {self.url} : ni le dossier {self.path} ni son parent n'existent")
+
     def candidates(self, to: str, since: datetime) -> Iterable[EmailMessage]:
         if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
             return []
@@ -115,19 +123,40 @@ class ImapMailbox(Mailbox):
     def _connect(self) -> imaplib.IMAP4:
         try:
             if self.tls:
-                context = ssl.create_default_context(cafile=os.environ.get(CAFILE_ENV) or None)
+                context = ssl.create_default_context(cafile=ENVIRON.get(CAFILE_ENV) or None)
                 return imaplib.IMAP4_SSL(self.host, self.port, ssl_context=context, timeout=30)
             return imaplib.IMAP4(self.host, self.port, timeout=30)
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise RobotError(f"boîte aux lettres {self.url} injoignable : {exc}") from None
+            raise RobotError(f"boîte aux lettres {self.url} injoignable : {_why_unreachable(exc, self)}") from None
 
-    def candidates(self, to: str, since: datetime) -> Iterable[EmailMessage]:
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[imaplib.IMAP4]:
+        """Connected, logged in, the folder selected (read only)."""
         imap = self._connect()
         try:
-            imap.login(self.user, self._password)
+            try:
+                imap.login(self.user, self._password)
+            except imaplib.IMAP4.error as exc:
+                raise BadInput(
+                    f"boîte aux lettres {self.url} : connexion refusée pour {self.user} "
+                    f"({REDACTOR.redact(str(exc))}) ; vérifiez {PASSWORD_ENV}"
+                ) from None
             status, _ = imap.select(_quoted(self.folder), readonly=True)
             if status != "OK":
-                raise RobotError(f"boîte aux lettres {self.url} : dossier « {self.folder} » introuvable")
+                raise BadInput(f"boîte aux lettres {self.url} : dossier « {self.folder} » introuvable")
+            yield imap
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise RobotError(f"boîte aux lettres {self.url} : {REDACTOR.redact(str(exc))}") from None
+        finally:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                imap.logout()
+
+    def check(self) -> None:
+        with self._opened():
+            pass
+
+    def candidates(self, to: str, since: datetime) -> Iterable[EmailMessage]:
+        with self._opened() as imap:
             # SINCE compares dates only (RFC 3501): the day before, for time zones; the exact time is checked after.
             day = (since - timedelta(days=1)).strftime("%d-%b-%Y")
             status, data = imap.uid("SEARCH", "SINCE", day, "TO", _quoted(to))
@@ -139,16 +168,11 @@ class ImapMailbox(Mailbox):
                 if status == "OK" and raw:
                     messages.append(email.message_from_bytes(raw, policy=email.policy.default))
             return messages
-        except imaplib.IMAP4.error as exc:
-            raise RobotError(f"boîte aux lettres {self.url} : {REDACTOR.redact(str(exc))}") from None
-        finally:
-            with contextlib.suppress(OSError, imaplib.IMAP4.error):
-                imap.logout()
 
 
 def open_mailbox(url: str, environ: Mapping[str, str] | None = None) -> Mailbox:
     """The mailbox a URL names (BadInput when the URL or its password is wrong)."""
-    environ = os.environ if environ is None else environ
+    environ = ENVIRON if environ is None else environ
     parts = urlsplit(url)
     if parts.scheme == "maildir":
         path = Path(unquote(parts.path))
@@ -173,6 +197,16 @@ def open_mailbox(url: str, environ: Mapping[str, str] | None = None) -> Mailbox:
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
     return ImapMailbox(parts.hostname, parts.port or (993 if tls else 143), unquote(parts.username), password,
                        folder, tls, url)  # fmt: skip
+
+
+def _why_unreachable(exc: Exception, box: ImapMailbox) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"hôte « {box.host} » inconnu ({exc.strerror})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"rien n'écoute sur {box.host}:{box.port} (connexion refusée)"
+    if isinstance(exc, TimeoutError):
+        return f"pas de réponse de {box.host}:{box.port}"
+    return str(exc)
 
 
 def _loopback(host: str) -> bool:

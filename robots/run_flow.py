@@ -21,7 +21,7 @@ from robots.catalogue import Catalogue
 from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError, StorageFailed
 from robots.flow_model import Flow
-from robots.flowfile import load_flow
+from robots.flowfile import load_flow, secret_variables
 from robots.parsers import SIRET_KEY_WRONG, siret_problem
 from robots.renewal.journal import Journal, JournalWriteFailed
 from robots.renewal.sink import JournalSink, store_pending
@@ -29,7 +29,7 @@ from robots.ride_through import RetryPolicy
 from robots.runner import CredentialSink, Runner, RunResult, StepObserver
 from robots.sealed import refuse_if_sealed
 from robots.secret_needs import needed_secrets
-from robots.secrets import SecretProvider
+from robots.secrets import SecretProvider, withhold
 from robots.session import VIEWPORT, BrowserOptions, open_browser
 from robots.validation import require_valid
 from robots.vault import Vault
@@ -128,6 +128,7 @@ def prepare(request: RunRequest) -> Prepared:
     environment = config.environment(request.env_name, request.portal_url)
     catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
     flow = load_flow(request.flow)
+    withhold([*secret_variables(request.flow), *request.secret_env.values()])  # never in a child's environment
     inputs = flow_inputs(flow, request.variables, request.flow)
     if "entry" in inputs:
         environment.check_entry(inputs["entry"], request.env_name)

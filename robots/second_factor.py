@@ -8,7 +8,6 @@ redactor like any secret, and only « code obtenu » is written.
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import sys
 import threading
@@ -21,6 +20,7 @@ from loguru import logger
 
 from robots.errors import BadInput, RobotError, StepFailed
 from robots.mailbox import Mailbox, open_mailbox
+from robots.secrets import ENVIRON
 
 SECRET_NAME = "second_factor_code"
 TOTP_ENV = "CHORUS_TOTP_SECRET"  # `run`'s authenticator secret (base32)
@@ -141,7 +141,7 @@ def sources_for_run(
     else ask at a terminal.
 
     `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, robots.accounts.services.mail_environ)."""
-    environ = dict(os.environ) if environ is None else environ
+    environ = dict(ENVIRON) if environ is None else environ
     address = environ.get("CHORUS_LOGIN") or environ.get("DGFIP_LOGIN", "")  # the DGFiP entry: its identifiant
     if mailbox_url:
         return sources(source_for("email", address=address, mailbox_url=mailbox_url, mail_environ=mail_environ))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Browser, sync_playwright
 
 from robots import browser as chromium
+from robots.secrets import scrub
 
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -22,7 +23,11 @@ class BrowserOptions:
 
 @contextmanager
 def open_browser(options: BrowserOptions, extra_args: list[str] | None = None) -> Iterator[Browser]:
-    """Chromium launched here (with `extra_args`), or the remote one of `--browser-cdp`."""
+    """Chromium launched here (with `extra_args`), or the remote one of `--browser-cdp`.
+
+    Playwright's driver copies the environment when it starts, and Chromium and ffmpeg inherit it: no secret
+    variable may be there (robots/secrets.py)."""
+    scrub()
     with sync_playwright() as playwright:
         if options.cdp_url:
             browser = chromium.connect(playwright, options.cdp_url)

@@ -26,7 +26,7 @@ import pyrage
 
 from robots.errors import EXIT_FAILURE, BadInput, StorageFailed, is_storage_failure, storage_reason
 from robots.private_files import open_lock, private_folder
-from robots.secrets import REDACTOR
+from robots.secrets import ENVIRON, REDACTOR
 
 DEFAULT_VAULT = Path("var/vault/technical-accounts.json")
 LOCK_WAIT_S = 10.0
@@ -80,8 +80,8 @@ def load_cipher(encryption: str, key_file: Path | None) -> AgeCipher | None:
     """The vault's cipher per the settings: None for a plain file; the key from the environment or its file."""
     if encryption == "none":
         return None
-    if os.environ.get(KEY_ENV):
-        return AgeCipher(os.environ[KEY_ENV].strip(), KEY_ENV)
+    if ENVIRON.get(KEY_ENV):
+        return AgeCipher(ENVIRON[KEY_ENV].strip(), KEY_ENV)
     if key_file is None:
         raise BadInput(f"vault_encryption: {encryption} : donnez la clé ({KEY_ENV} ou settings.vault_key_file)")
     try:

@@ -107,3 +107,13 @@ def test_a_missing_portal_secret_is_said_before_any_browser_or_journal(tmp_path:
     assert "DGFIP_LOGIN" in done.stderr and "DGFIP_PASSWORD" in done.stderr and "CHORUS" not in done.stderr
     assert not journal.exists() and not vault.exists(), "no run noted, nothing opened"
     assert "navigateur" not in done.stderr and "Traceback" not in done.stderr and "recordings" not in done.stderr
+
+
+def test_a_dot_env_not_in_utf8_is_named_and_version_still_answers(tmp_path: Path):
+    (tmp_path / ".env").write_bytes("DGFIP_LOGIN=x\nDGFIP_PASSWORD=café\n".encode("latin-1"))
+    version = robot("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("chorus-robot ")
+    status = robot("status", cwd=tmp_path)
+    assert status.returncode == 2
+    assert f"{tmp_path / '.env'} : le fichier n'est pas en UTF-8 (octet 0xe9 ligne 2)" in status.stderr
+    assert "Traceback" not in status.stderr and "erreur interne" not in status.stderr

@@ -89,7 +89,7 @@ def test_the_mock_takes_an_authenticator_code(tmp_path: Path):
 def test_mock_portal_refuses_email_codes_with_nowhere_to_send_them():
     result = robot("mock-portal", "--second-factor", "email", "--port", "0")
     assert result.returncode == 2
-    assert "--maildir DIR or --smtp HOST:PORT" in result.stderr
+    assert "--maildir DOSSIER ou --smtp HÔTE:PORT" in result.stderr
 
 
 # ---------------------------------------------------------------- the robot

@@ -7,7 +7,6 @@ structure with its message and the others go on. export reads everything into th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from robots.parametrage import diff
 from robots.parametrage.generations import BY_FRAME, DETECT_FLOW, GENERATIONS, Generation, generation_named
 from robots.parametrage.model import DesiredState, StructureState
 from robots.runner import Runner
-from robots.secrets import REDACTOR, SecretProvider
+from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
 from robots.session import VIEWPORT, BrowserOptions, open_browser
 from robots.validation import require_valid
 
@@ -76,11 +75,12 @@ def prepare(desired: DesiredState, options: Options) -> Prepared:
         for name, known in FLOW_INPUTS.items():
             require_valid(each.flow(name), catalogue, known=known)
     account = desired.account
-    missing = [n for n in (account.login_env, account.password_env) if not os.environ.get(n)]
+    withhold([account.login_env, account.password_env])  # no child process (driver, Chromium) sees them
+    missing = [n for n in (account.login_env, account.password_env) if not ENVIRON.get(n)]
     if missing:
         raise BadInput(f"donnez la ou les variables d'environnement {', '.join(missing)} (ou .env)"
             f" du compte « {account.name} »")
-    REDACTOR.add(os.environ.get(account.password_env))
+    REDACTOR.add(ENVIRON.get(account.password_env))
     return Prepared(desired, config, environment, catalogue, generation)
 
 

@@ -12,7 +12,6 @@ are set; a non-zero exit or a timeout is a failed delivery, retried by the next 
 
 from __future__ import annotations
 
-import os
 import smtplib
 import socket
 import ssl
@@ -29,7 +28,7 @@ from loguru import logger
 from robots.crash_points import crash_point
 from robots.errors import BadInput
 from robots.renewal.roster import Delivery, EmailDelivery
-from robots.secrets import REDACTOR
+from robots.secrets import ENVIRON, REDACTOR, child_environment, withhold
 from robots.vault import Vault
 
 SMTP_PREFIX = "CHORUS_ROBOT_SMTP_"
@@ -95,7 +94,7 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if environ is None else environ
+        env = ENVIRON if environ is None else environ
 
         def get(name: str, default: str | None = None) -> str | None:
             return env.get(SMTP_PREFIX + name) or default
@@ -194,20 +193,15 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
 # ---------------------------------------------------------------- command hook
 
 
-# Variables never passed to a hook (the roster's credentials, the SMTP password), whatever their value.
-HIDDEN_VARIABLES: set[str] = {SMTP_PREFIX + "PASSWORD"}
-
-
 def hide_variables(names: list[str]) -> None:
-    """Keeps these variables away from hooks."""
-    HIDDEN_VARIABLES.update(names)
+    """Keeps these variables (the roster's credentials) away from hooks and from every other child process."""
+    withhold(names)
 
 
 def hook_environment(new: NewPassword, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The hook's environment: ours without any secret value (portal credentials), plus the structure's facts."""
-    secrets = set(REDACTOR.values) | {new.password}
-    source = os.environ if base is None else base
-    env = {name: value for name, value in source.items() if value not in secrets and name not in HIDDEN_VARIABLES}
+    """The hook's environment: what every child gets (no secret: robots.secrets.child_environment), plus the
+    structure's facts."""
+    env = child_environment(base, hidden_values=[new.password])
     env.update(
         CHORUS_STRUCTURE=new.identifiant, CHORUS_RAISON_SOCIALE=new.raison_sociale,
         CHORUS_TECHNICAL_LOGIN=new.login, CHORUS_EXPIRES_AT=new.expires_at or "",

@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import hashlib
 import math
-import os
 import queue
 import threading
 import time
@@ -35,6 +34,7 @@ from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
 from robots.error_kinds import kind_of, labelled
 from robots.errors import INTERNAL, STORAGE_FAILED, BadInput, RobotError, RunStopped, StepFailed
+from robots.flowfile import secret_variables
 from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.mailbox import open_mailbox
 from robots.renewal import resume
@@ -56,7 +56,7 @@ from robots.renewal.sink import Expected, JournalSink
 from robots.ride_through import RetryPolicy
 from robots.runner import Runner, StepObserver
 from robots.sealed import waiting_message
-from robots.secrets import REDACTOR, SecretProvider
+from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
 from robots.session import VIEWPORT, BrowserOptions
 from robots.validation import require_valid
 from robots.vault import Vault, now_iso
@@ -141,8 +141,8 @@ def plan(options: RenewOptions) -> Plan:
         if account.mailbox:
             open_mailbox(account.mailbox)  # a wrong URL is bad input, before anything runs
     for account in roster.accounts:  # redacted from the start, not only once its account logs in
-        REDACTOR.add(os.environ.get(account.password_env))
-        REDACTOR.add(os.environ.get(account.totp_env or ""))
+        REDACTOR.add(ENVIRON.get(account.password_env))
+        REDACTOR.add(ENVIRON.get(account.totp_env or ""))
     if roster.uses_email() and not options.dry_run:
         SmtpSettings.from_env()
     if options.jobs < 1:
@@ -157,6 +157,7 @@ def plan(options: RenewOptions) -> Plan:
     catalogue = Catalogue.load(folder)
     for flow, known in FLOW_INPUTS.items():
         require_valid(flow, catalogue, known=known)
+        withhold(secret_variables(flow))  # no child process sees them
     vault = config.vault(options.vault_path)
     vault.check()
     return Plan(options, config, environment, roster, vault, folder)
@@ -433,8 +434,8 @@ class AccountSession:
         if account.second_factor == "ask" and not second_factor.attended():
             return None
         return second_factor.source_for(
-            account.second_factor, address=os.environ.get(account.login_env, ""), mailbox_url=account.mailbox,
-            totp_secret=os.environ.get(account.totp_env or "", ""),
+            account.second_factor, address=ENVIRON.get(account.login_env, ""), mailbox_url=account.mailbox,
+            totp_secret=ENVIRON.get(account.totp_env or "", ""),
         )  # fmt: skip
 
     def close(self) -> None:

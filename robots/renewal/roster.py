@@ -18,7 +18,6 @@ accounts:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +28,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError
 from robots.errors import BadInput, Problem
 from robots.flow_model import Model
 from robots.parsers import SIRET_KEY_WRONG, siret_problem
+from robots.secrets import ENVIRON
 from robots.yamlfile import line_of, load_yaml, problems_from
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -249,7 +249,7 @@ class _Untagged:
 
 def missing_credentials(roster: Roster, environ: Mapping[str, str] | None = None) -> list[str]:
     """The environment variables the roster names that are not set."""
-    environ = os.environ if environ is None else environ
+    environ = ENVIRON if environ is None else environ
     names = [n for a in roster.accounts for n in (a.login_env, a.password_env, a.totp_env) if n]
     if any(a.second_factor == "email" and (a.mailbox or "").startswith("imap") for a in roster.accounts):
         names.append("CHORUS_ROBOT_IMAP_PASSWORD")
