@@ -16,7 +16,7 @@ from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
 from robots.error_kinds import kind_of, labelled
-from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed
+from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed, StorageFailed, is_storage_failure
 from robots.parametrage import commands as parametrage_commands
 from robots.renewal import commands as renewal_commands
 from robots.replay import commands as replay_commands
@@ -263,13 +263,17 @@ def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     except BrokenPipeError:
         return conventions.quiet_broken_pipe()
     except RobotError as exc:
-        message = labelled(kind_of(exc), str(exc)) if isinstance(exc, StepFailed) else str(exc)  # its kind first
+        labelled_first = isinstance(exc, (StepFailed, StorageFailed))
+        message = labelled(kind_of(exc), str(exc)) if labelled_first else str(exc)  # its kind first
         print(f"chorus-robot: {REDACTOR.redact(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("chorus-robot: interrompu", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a person gets a sentence, not a traceback
+        if is_storage_failure(exc):  # a disk full or read-only that no command named better
+            print(f"chorus-robot: {labelled(kind_of(exc), REDACTOR.redact(str(exc)))}", file=sys.stderr)
+            return EXIT_FAILURE
         print(f"chorus-robot: erreur interne : {type(exc).__name__}: {REDACTOR.redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILURE
 

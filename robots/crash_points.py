@@ -6,6 +6,11 @@ environment variable CHORUS_ROBOT_CRASH_AT names that point (`after-journal-comm
 the second time the point is reached). The usual fault-injection technique: the moments are exact, not guessed
 with timers, and the code that runs in production is the code tested. POINTS lists the moments and where they are.
 
+With CHORUS_ROBOT_CRASH_DISK set too (`full:DIR` or `read-only:DIR`), the point does not kill: it fills the
+filesystem holding DIR (a file of zeros until ENOSPC) or remounts it read-only (root only), each time it is
+reached from the N-th on, and the run goes on — to prove that a full or read-only disk at that exact moment is a
+named failure that loses no password (tests/test_full_disk.py).
+
 Two resets in flight at once (`--jobs 2`) are counted here too (`reset_started`/`reset_ended`): the point
 `while-another-resets` fires when a worker starts a reset while another worker's is not read yet.
 """
@@ -14,13 +19,19 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
+import uuid
 from collections import Counter
+from pathlib import Path
 
 ENV = "CHORUS_ROBOT_CRASH_AT"
+DISK_ENV = "CHORUS_ROBOT_CRASH_DISK"
 POINTS = {
     "after-login": "the account's login flow is done (robots/renewal/job.py)",
     "in-mes-structures": "the structure's row was found in « Mes structures » (robots/steps/tables.py)",
+    "before-reset-requested": "the journal is about to note that « Confirmer » will be clicked"
+    " (robots/renewal/sink.py)",
     "after-reset-confirmed": "« Confirmer » clicked, the new password not read yet (robots/steps/reading.py)",
     "before-journal": "the password read, not journaled yet (robots/renewal/sink.py)",
     "after-journal-commit": "the password committed to the journal, not in the vault yet (robots/renewal/sink.py)",
@@ -58,7 +69,32 @@ def crash_point(name: str) -> None:
         _reached[name] += 1
         if _reached[name] < wanted[1]:
             return
+    disk = os.environ.get(DISK_ENV, "")
+    if disk:
+        break_disk(disk)
+        return
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def break_disk(spec: str) -> None:
+    """`full:DIR`: fills the filesystem holding DIR; `read-only:DIR`: remounts it read-only."""
+    how, _, folder = spec.partition(":")
+    if how == "read-only":
+        subprocess.run(["mount", "-o", "remount,ro", folder], check=True, capture_output=True)
+        return
+    descriptor = os.open(Path(folder) / f"filler-{uuid.uuid4().hex}", os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        while True:
+            os.write(descriptor, b"\0" * 65536)
+    except OSError:  # ENOSPC: full
+        pass
+    try:
+        while True:  # the last pages
+            os.write(descriptor, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def reset_started(key: str) -> None:

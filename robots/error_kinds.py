@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robots import errors as e
-from robots.errors import BadInput, RobotError, StepFailed
+from robots.errors import BadInput, RobotError, StepFailed, StorageFailed
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,11 @@ KINDS: dict[str, ErrorKind] = {
         ErrorKind(e.LOCKED, "exécution déjà en cours", e.EXIT_LOCKED,
                   "another run holds the lock (its pid, host and start time are named)",
                   "wait for it, or see whether it hung"),
+        ErrorKind(e.STORAGE_FAILED, "stockage en échec", e.EXIT_FAILURE,
+                  "the disk of the journal, the vault or another file the robot writes is full, read-only or failing; "
+                  "the message says where every password generated so far is (vault, journal or rescue file, named)",
+                  "free space or make the disk writable, then run again; a password in a rescue file: put it where "
+                  "it belongs, then delete the file. Do not reset by hand"),
         ErrorKind(e.INTERNAL, "erreur interne", e.EXIT_FAILURE,
                   "a fault of the robot itself (its traceback is in the log file)",
                   "report it with the log; the other structures went on"),
@@ -76,6 +81,8 @@ def kind_of(exc: BaseException) -> str:
     """The kind of an error a run ends with."""
     from robots.renewal.lock import Locked
 
+    if isinstance(exc, StorageFailed):
+        return e.STORAGE_FAILED
     if isinstance(exc, StepFailed):
         if exc.kind:
             return exc.kind
@@ -84,6 +91,8 @@ def kind_of(exc: BaseException) -> str:
         return e.BAD_INPUT
     if isinstance(exc, Locked):
         return e.LOCKED
+    if e.is_storage_failure(exc):
+        return e.STORAGE_FAILED
     if isinstance(exc, RobotError):
         return e.PORTAL_REFUSED if exc.exit_code == e.EXIT_FAILURE else e.BAD_INPUT
     return e.INTERNAL

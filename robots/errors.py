@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ DELIVERY_FAILED = "delivery_failed"
 BAD_INPUT = "bad_input"
 FORBIDDEN_CHARACTERS = "forbidden_characters"
 LOCKED = "locked"  # another run holds the lock
+STORAGE_FAILED = "storage_failed"  # the journal's, the vault's or another written file's disk full or read-only
 INTERNAL = "internal"
 
 
@@ -85,6 +88,35 @@ class StepFailed(RobotError):
         if self.screenshot:
             parts.append(f"capture : {self.screenshot}")
         return " — ".join(parts)
+
+
+class StorageFailed(RobotError):
+    """A disk the robot writes to (journal, vault, rescue folder, report) is full, read-only or failing. The
+    message says where every password generated so far is."""
+
+    exit_code = EXIT_FAILURE
+
+
+# What a full, read-only or failing disk raises: OSError errnos, SQLite's error names (prefixes).
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO}
+_STORAGE_SQLITE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_CANTOPEN")
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """A disk full, read-only or failing, whoever met it (an OSError, SQLite)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _STORAGE_ERRNOS
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        return name.startswith(_STORAGE_SQLITE) or "disk is full" in str(exc) or "readonly" in str(exc)
+    return False
+
+
+def storage_reason(exc: BaseException) -> str:
+    """The words of the system for a storage failure: « No space left on device », « database or disk is full »."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
 class RunStopped(RobotError):

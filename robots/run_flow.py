@@ -19,11 +19,11 @@ from playwright.sync_api import Browser
 
 from robots.catalogue import Catalogue
 from robots.config import Config, Environment, load_config
-from robots.errors import BadInput, RobotError
+from robots.errors import BadInput, RobotError, StorageFailed
 from robots.flow_model import Flow
 from robots.flowfile import load_flow, secret_variables
 from robots.parsers import SIRET_KEY_WRONG, siret_problem
-from robots.renewal.journal import Journal
+from robots.renewal.journal import Journal, JournalWriteFailed
 from robots.renewal.sink import JournalSink, store_pending
 from robots.ride_through import RetryPolicy
 from robots.runner import CredentialSink, Runner, RunResult, StepObserver
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from robots.replay.recording import Recorder, RecordOptions
 
 
-class PasswordNotInVault(RobotError):
+class PasswordNotInVault(StorageFailed):
     """The new password is in the journal, but the vault could not take it."""
 
 
@@ -88,8 +88,9 @@ def flow_inputs(flow: Flow, given: dict[str, str], flow_file: Path) -> dict[str,
     for name, spec in flow.inputs.items():
         if name not in values:
             if spec.default is None:
-                raise BadInput(f"{flow_file} : l'entrée « {name} » est obligatoire : --var {name}=…"
-                    f" ({spec.description})")
+                raise BadInput(
+                    f"{flow_file} : l'entrée « {name} » est obligatoire : --var {name}=… ({spec.description})"
+                )
             values[name] = spec.default
         if spec.pattern and not re.fullmatch(spec.pattern, values[name]):
             hint = spec.pattern_message or f"motif attendu {spec.pattern}"
@@ -156,7 +157,11 @@ def run_in_browser(
     if sink is not None:
         return _run_in_context(browser, prepared, request, sink)
     journal = Journal(prepared.journal_path)
-    run_id = journal.start_run(f"run {request.flow.name}", False)
+    try:
+        run_id = journal.start_run(f"run {request.flow.name}", False)
+    except JournalWriteFailed as exc:
+        journal.close()
+        raise JournalWriteFailed(f"{exc} ; rien n'a été réinitialisé") from None
     result = "interrupted"
     try:
         _store_pending(journal, run_id, prepared.vault)
@@ -168,11 +173,24 @@ def run_in_browser(
             _tell_where_passwords_are(journal_sink)
             raise
         _store_pending(journal, run_id, prepared.vault, journal_sink)
+        _fail_if_journal_failed(journal, journal_sink)
         result = "ok"
         return done
     finally:
-        journal.finish_run(run_id, result, {})
+        journal.best_effort(journal.finish_run, run_id, result, {})  # never hides what the run ended with
         journal.close()
+
+
+def _fail_if_journal_failed(journal: Journal, sink: JournalSink) -> None:
+    """The flow went to its end, but the journal could not note all of it: exit 1, saying where each password is."""
+    if journal.failure is None:
+        return
+    kept = sink.whereabouts()
+    raise StorageFailed(
+        f"{journal.failure} ; la procédure est allée au bout"
+        + (f" ; mots de passe générés : {kept}" if kept else " ; aucun mot de passe généré")
+        + ". Libérez de la place (ou rendez le disque accessible en écriture) avant la prochaine exécution."
+    )
 
 
 def _store_pending(journal: Journal, run_id: int, vault: Vault, sink: JournalSink | None = None) -> None:
@@ -193,9 +211,8 @@ def _store_pending(journal: Journal, run_id: int, vault: Vault, sink: JournalSin
 
 
 def _tell_where_passwords_are(sink: JournalSink) -> None:
-    for key in sink.vault_failures:
-        logger.error("Le nouveau mot de passe de la structure {} est au journal {} (pas dans le coffre {})",
-                     key, sink.journal.path, sink.vault.path)  # fmt: skip
+    for key, where in sink.where.items():
+        logger.error("Le nouveau mot de passe de la structure {} est {}", key, where)
 
 
 def _run_in_context(browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink) -> RunResult:

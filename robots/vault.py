@@ -24,7 +24,7 @@ from typing import Any
 
 import pyrage
 
-from robots.errors import BadInput
+from robots.errors import EXIT_FAILURE, BadInput, StorageFailed, is_storage_failure, storage_reason
 from robots.private_files import open_lock, private_folder
 from robots.secrets import ENVIRON, REDACTOR
 
@@ -40,6 +40,18 @@ def now_iso() -> str:
 
 class VaultError(BadInput):
     """The vault cannot be read or written: the file is left as it was."""
+
+
+class VaultWriteFailed(VaultError, StorageFailed):
+    """The vault's disk is full, read-only or failing: the file is left as it was (exit 1, not bad input)."""
+
+    exit_code = EXIT_FAILURE
+
+
+def _write_error(message: str, exc: OSError) -> VaultError:
+    """A full or read-only disk is a storage failure; anything else stays a vault that cannot be written."""
+    cls = VaultWriteFailed if is_storage_failure(exc) else VaultError
+    return cls(f"{message} ({storage_reason(exc)})")
 
 
 class AgeCipher:
@@ -136,7 +148,22 @@ class Vault:
             try:
                 self._write(entries)
             except OSError as exc:
-                raise VaultError(f"coffre {self.path} : écriture impossible ({exc.strerror or exc})") from None
+                raise _write_error(f"coffre {self.path} : écriture impossible", exc) from None
+
+    def room_for_a_write(self) -> None:
+        """Raises VaultWriteFailed unless the vault's folder takes a file as big as the vault and a page more
+        (the test before a reset whose password could go nowhere else). Writes nothing that stays."""
+        try:
+            size = self.path.stat().st_size if self.path.exists() else 0
+            descriptor, probe = tempfile.mkstemp(dir=self.path.parent, prefix=".vault-room-")
+            try:
+                os.write(descriptor, b"\0" * (size + 4096))
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+                os.unlink(probe)
+        except OSError as exc:
+            raise _write_error(f"coffre {self.path} : écriture impossible", exc) from None
 
     def check(self) -> None:
         """Before anything is reset: the vault can be read (valid, or absent) and written, its lock taken."""
@@ -150,8 +177,11 @@ class Vault:
         except OSError as exc:
             raise VaultError(f"coffre {self.path} : le dossier {folder} n'est pas accessible en écriture "
                              f"({exc.strerror})") from None  # fmt: skip
-        with self._locked():
-            pass
+        try:
+            with self._locked():
+                pass
+        except VaultWriteFailed as exc:  # before anything is reset: nothing done, the input to fix
+            raise VaultError(str(exc)) from None
 
     @property
     def lock_path(self) -> Path:
@@ -162,7 +192,7 @@ class Vault:
         try:
             lock = os.fdopen(open_lock(self.lock_path), "r+")  # held for the whole block below
         except OSError as exc:
-            raise VaultError(f"coffre {self.path} : verrou {self.lock_path} impossible ({exc.strerror})") from None
+            raise _write_error(f"coffre {self.path} : verrou {self.lock_path} impossible", exc) from None
         with lock:
             _lock(lock, self.lock_path, self.path)
             try:

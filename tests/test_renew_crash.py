@@ -39,6 +39,7 @@ HOOK = ["python3", str(PROJECT / "tests" / "rosters" / "capture_stdin.py")]
 MOMENTS: dict[str, tuple[list[str], int, list[str]]] = {
     "after-login": (DUE[:1], 1, []),
     "in-mes-structures": (DUE[:1], 1, []),
+    "before-reset-requested": (DUE[:1], 1, []),
     "after-reset-confirmed": (DUE[:1], 1, []),
     "before-journal": (DUE[:1], 1, []),
     "after-journal-commit": (DUE[:1], 1, []),

@@ -24,7 +24,8 @@ from robots import second_factor
 from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
 from robots.config import load_config
-from robots.errors import EXIT_FAILURE, EXIT_OK, RobotError
+from robots.error_kinds import labelled
+from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed
 from robots.private_files import write_private
 from robots.run_flow import RunRequest, prepare
 from robots.runner import Runner
@@ -196,6 +197,10 @@ def _safely(flows: FlowRunner, vault: Vault, row: AccountRow, file: Path) -> Out
     logger.info("Ligne {} : {}", row.line, row.email)
     try:
         outcome = onboard_row(flows, vault, row)
+    except StorageFailed as exc:  # the vault's disk full or read-only: say where this account's password is
+        reason = f"{labelled(STORAGE_FAILED, REDACTOR.redact(str(exc)))} ; {_password_whereabouts(vault, row.email)}"
+        logger.error("{}:{}: {} : {}", file, row.line, row.email, reason)
+        return Outcome(row.line, row.email, "failed", reason)
     except RobotError as exc:
         reason = REDACTOR.redact(str(exc))
         if "reponse_structure" in reason:
@@ -204,6 +209,18 @@ def _safely(flows: FlowRunner, vault: Vault, row: AccountRow, file: Path) -> Out
         return Outcome(row.line, row.email, "failed", reason)
     logger.info("  {} : {}", outcome.outcome, outcome.reason)
     return outcome
+
+
+def _password_whereabouts(vault: Vault, email: str) -> str:
+    """Where the account's password is after the vault failed (read back: a full disk still reads)."""
+    try:
+        entry = vault.get(email) or {}
+    except RobotError:
+        entry = {}
+    if entry.get("password"):
+        return (f"son mot de passe est dans le coffre {vault.path} (étape « {entry.get('status')} ») : la prochaine "
+                "exécution reprend la ligne de là")  # fmt: skip
+    return "aucun mot de passe n'a été gardé pour ce compte : rien n'a été créé au portail"
 
 
 def _write_report(path: Path | None, outcomes: list[Outcome]) -> None:

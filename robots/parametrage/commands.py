@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from robots.config import PROJECT_ROOT
-from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
+from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, StorageFailed, is_storage_failure, storage_reason
 from robots.private_files import write_private
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
@@ -70,9 +70,6 @@ def _apply(args: argparse.Namespace) -> int:
     prepared = jobs.prepare(desired, options)
     with jobs.portal_session(prepared, options) as session:
         outcome = jobs.apply(session, desired)
-    if args.report:
-        report = Path(args.report)
-        write_private(report, json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2) + "\n")
     parts = [p for p in [outcome.mon_compte, *outcome.structures, outcome.requests] if p]
     for part in parts:
         line = f"{part.identifiant} : {part.result}"
@@ -80,7 +77,19 @@ def _apply(args: argparse.Namespace) -> int:
         print(line + (f" — {part.error}" if part.error else ""))
     changed, failed = sum(1 for p in parts if p.result == "changed"), len(outcome.failed)
     print(f"{changed} modifiée(s), {failed} en échec, {len(parts) - changed - failed} inchangée(s).")
+    if args.report:  # after what was done is said: a full disk cannot hide it
+        _write_report(Path(args.report), outcome.as_dict())
     return EXIT_FAILURE if outcome.failed else EXIT_OK
+
+
+def _write_report(report: Path, data: dict) -> None:
+    try:
+        write_private(report, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    except OSError as exc:
+        if not is_storage_failure(exc):
+            raise
+        raise StorageFailed(f"rapport {report} : écriture impossible ({storage_reason(exc)}) ; le portail a été "
+                            "modifié comme dit ci-dessus, aucun mot de passe n'est en jeu") from None  # fmt: skip
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -32,5 +32,11 @@ def recheck_refused(shared) -> None:  # type: ignore[no-untyped-def]  # job.Shar
         else:
             outcome.action, outcome.error = RENEWED, None
             logger.info("  {} : accepté par l'API à la seconde vérification", outcome.identifiant)
-        shared.journal.event(shared.run_id, outcome.account, outcome.identifiant, "api_rechecked",
-                             ", ".join(f"{k}={v}" for k, v in check.items() if k != "detail"))  # fmt: skip
+        shared.journal.best_effort(
+            shared.journal.event,
+            shared.run_id,
+            outcome.account,
+            outcome.identifiant,
+            "api_rechecked",
+            ", ".join(f"{k}={v}" for k, v in check.items() if k != "detail"),
+        )

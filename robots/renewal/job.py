@@ -33,7 +33,7 @@ from robots.catalogue import Catalogue
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
 from robots.error_kinds import kind_of, labelled
-from robots.errors import INTERNAL, BadInput, RobotError, RunStopped, StepFailed
+from robots.errors import INTERNAL, STORAGE_FAILED, BadInput, RobotError, RunStopped, StepFailed
 from robots.flowfile import secret_variables
 from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.mailbox import open_mailbox
@@ -131,8 +131,10 @@ def plan(options: RenewOptions) -> Plan:
         environment.check_entry(account.portal, options.env_name)
     missing = missing_credentials(roster)
     if missing:
-        raise BadInput(f"registre {options.roster_path} : donnez la ou les variables"
-            f" d'environnement {', '.join(missing)} (ou .env)")
+        raise BadInput(
+            f"registre {options.roster_path} : donnez la ou les variables"
+            f" d'environnement {', '.join(missing)} (ou .env)"
+        )
     hide_variables([a.password_env for a in roster.accounts] + [a.login_env for a in roster.accounts])
     hide_variables([a.totp_env for a in roster.accounts if a.totp_env] + [IMAP_PASSWORD_ENV, CLIENT_SECRET_ENV])
     for account in roster.accounts:
@@ -194,6 +196,8 @@ class Shared:
     browser_errors: list[str] = field(default_factory=list)
     logins: LoginGate = field(default_factory=LoginGate)
     rechecks: list[tuple[Outcome, Credential, str | None]] = field(default_factory=list)  # refused by the API
+    # Where the last password of each structure reset this run is (the sinks' `where`), told when storage fails.
+    kept: dict[str, str] = field(default_factory=dict)
 
     piste: PisteClient | None = None  # the API check's gateway client, one token for the run
 
@@ -345,8 +349,9 @@ class AccountSession:
         self.context: BrowserContext | None = None
         self.runner: Runner | None = None
         self.sink = JournalSink(
-            shared.journal, self.plan.vault, shared.run_id, self.plan.config.settings.forbidden_characters
-        )
+            shared.journal, self.plan.vault, shared.run_id, self.plan.config.settings.forbidden_characters,
+            where=shared.kept,
+        )  # fmt: skip
         self.catalogue = Catalogue.load(self.plan.catalogue_folder)
 
     def process(self, unit: Unit) -> None:
@@ -497,7 +502,8 @@ class AccountSession:
 
     def _renew(self, outcome: Outcome) -> None:
         seals = self.shared.journal.open_seals(outcome.identifiant)
-        if seals:  # the last password is on a sealed page: nothing until a person has read it
+        before = self.shared.journal.expiry_before_unread_reset(outcome.identifiant) if seals else None
+        if seals and before is None:  # the last password is on a sealed page: nothing until a person has read it
             outcome.action, outcome.error = FAILED, waiting_message(outcome.identifiant, seals)
             return
         runner = self.logged_in()
@@ -506,8 +512,10 @@ class AccountSession:
         outcome.technical_login = read.get("technical_login")
         outcome.old_expiry = read.get("old_expiry")
         outcome.days_left = days_until(outcome.old_expiry)
-        self.shared.journal.event(self.shared.run_id, self.account.name, outcome.identifiant, "expiry_read",
-                                  str(outcome.old_expiry))  # fmt: skip
+        self.shared.journal.best_effort(self.shared.journal.event, self.shared.run_id, self.account.name,
+                                        outcome.identifiant, "expiry_read", str(outcome.old_expiry))  # fmt: skip
+        if seals and not self._released_if_no_reset(outcome, seals, str(before)):
+            return
         if self._settled_submission(outcome):
             return
         forced = self.shared.forced.get(outcome.identifiant)
@@ -535,28 +543,78 @@ class AccountSession:
         outcome.new_expiry = result.scope.get("new_expiry")
         self._after_reset(outcome)
 
+    def _released_if_no_reset(self, outcome: Outcome, seals: list[dict[str, Any]], before: str) -> bool:
+        """A page sealed after « Confirmer » while the expiry, read again, is the one read before the request: the
+        reset never happened, the page held no password of the account: its seal is released, the structure is
+        decided as usual (True). Otherwise the seal stands (False, the structure waits for a person)."""
+        identifiant = outcome.identifiant
+        if not outcome.old_expiry or str(outcome.old_expiry) != before:
+            outcome.action, outcome.error = FAILED, waiting_message(identifiant, seals)
+            return False
+        self.shared.journal.release_seals(identifiant)
+        logger.warning("  {} : la réinitialisation demandée le {} n'avait pas eu lieu (expiration inchangée, {}) : "
+                       "la page scellée n°{} ne tenait aucun mot de passe du compte ; scellé libéré", identifiant,
+                       seals[0]["at"], before, ", ".join(str(s["id"]) for s in seals))  # fmt: skip
+        return True
+
     def _after_reset(self, outcome: Outcome) -> None:
         """The new password is in the journal and the vault: API check, deliveries."""
         identifiant = outcome.identifiant
+        if identifiant in self.sink.vault_only:
+            self._after_reset_without_journal(outcome)
+            return
         credential = self.shared.journal.credential(self.sink.latest[identifiant])
         credential = dataclasses.replace(credential, password=self.sink.passwords[identifiant])
         old = self.sink.old_password(identifiant, outcome.technical_login)
         api_url, piste = self.plan.environment.api_url, self.shared.piste
         outcome.api_check = self.shared.pool.offload(lambda: api_check(api_url, credential, old, piste))
-        self.shared.journal.event(self.shared.run_id, self.account.name, identifiant, "api_checked",
-                                  _api_detail(outcome.api_check))  # fmt: skip
+        self.shared.journal.best_effort(self.shared.journal.event, self.shared.run_id, self.account.name,
+                                        identifiant, "api_checked", _api_detail(outcome.api_check))  # fmt: skip
         # Never held because of the check: the old password is already dead, the new one is the only one.
         outcome.deliveries = self.shared.pool.offload(
             lambda: deliver_open(self.shared.journal, self.shared.run_id, credential, self.plan.vault,
                                  outcome.raison_sociale)
         )  # fmt: skip
         outcome.action = RENEWED
+        self._tell_journal_failure(outcome)
         api_error = api_problem(outcome.api_check)
         if api_error:
             outcome.action, outcome.error = FAILED, api_error + " (vérifié à nouveau plus tard)"
             with self.shared.lock:
                 self.shared.rechecks.append((outcome, credential, old))
         logger.info("  {} : renouvelée, expire le {}", identifiant, outcome.new_expiry)
+
+    def _after_reset_without_journal(self, outcome: Outcome) -> None:
+        """The journal could not take the new password, the vault did: API check and deliveries straight away,
+        untracked (the journal cannot say they are due): the report says which were made."""
+        identifiant = outcome.identifiant
+        credential = Credential(
+            id=0, run_id=self.shared.run_id, account=self.account.name, identifiant=identifiant,
+            login=outcome.technical_login, password=self.sink.passwords[identifiant], expires_at=outcome.new_expiry,
+        )  # fmt: skip
+        old = self.sink.old_password(identifiant, outcome.technical_login)
+        api_url, piste = self.plan.environment.api_url, self.shared.piste
+        outcome.api_check = self.shared.pool.offload(lambda: api_check(api_url, credential, old, piste))
+        new = NewPassword(identifiant, credential.login or "", credential.password or "", outcome.new_expiry,
+                          outcome.raison_sociale)  # fmt: skip
+        targets = self.sink.expected[identifiant].targets
+        outcome.deliveries = [{"target": "vault", "result": "done"}]
+        outcome.deliveries += self.shared.pool.offload(lambda: deliver_untracked(targets, new, self.plan.vault))
+        outcome.action = RENEWED
+        self._tell_journal_failure(outcome)
+        logger.info("  {} : renouvelée sans le journal, expire le {}", identifiant, outcome.new_expiry)
+
+    def _tell_journal_failure(self, outcome: Outcome) -> None:
+        """Renewed while the journal or the vault could not take everything: the structure's line says where its
+        password is."""
+        failure = self.shared.journal.failure or self.sink.vault_failures.get(outcome.identifiant)
+        if failure is None:
+            return
+        where = self.sink.where.get(outcome.identifiant, f"dans le coffre {self.plan.vault.path}")
+        outcome.error_kind = STORAGE_FAILED
+        outcome.error = f"{failure} ; le nouveau mot de passe est {where}"
+        if outcome.identifiant in self.sink.vault_failures:
+            outcome.error += " ; la prochaine exécution le rangera dans le coffre"
 
     def _settled_submission(self, outcome: Outcome) -> bool:
         """Portail de services, after a run stopped while « Soumettre » was clicked: the expiry just read says
@@ -592,15 +650,17 @@ class AccountSession:
             self.plan.vault.put(outcome.identifiant, expires_at=outcome.old_expiry)
 
     def _note(self, outcome: Outcome) -> None:
-        self.shared.journal.note_structure(
-            outcome.identifiant, self.account.name, raison_sociale=outcome.raison_sociale or None,
+        journal = self.shared.journal
+        journal.best_effort(
+            journal.note_structure, outcome.identifiant, self.account.name,
+            raison_sociale=outcome.raison_sociale or None,
             technical_login=outcome.technical_login, expires_at=outcome.new_expiry or outcome.old_expiry,
             last_run_id=self.shared.run_id, last_action="failed" if outcome.failed else outcome.action,
             last_error=outcome.error or "", last_renewed=now_iso() if outcome.action == RENEWED else None,
         )  # fmt: skip
         if outcome.action == FAILED:
-            self.shared.journal.event(self.shared.run_id, self.account.name, outcome.identifiant, "failed",
-                                      outcome.error or "")  # fmt: skip
+            journal.best_effort(journal.event, self.shared.run_id, self.account.name, outcome.identifiant, "failed",
+                                outcome.error or "")  # fmt: skip
 
 
 def _when(days_left: int | None) -> str:
@@ -676,13 +736,33 @@ def deliver_open(
             deliver(delivery.target, new, vault)
         except (DeliveryFailed, BadInput) as exc:
             error = REDACTOR.redact(str(exc))
-            journal.delivery_failed(run_id, delivery, error)
+            journal.best_effort(journal.delivery_failed, run_id, delivery, error)
             logger.error("  livraison {} de {} en échec : {}", delivery.label, credential.identifiant, error)
             results.append({"target": delivery.label, "result": "failed", "error": error})
             continue
-        journal.delivery_done(run_id, delivery)
-        logger.info("  livré : {} ({})", delivery.label, credential.identifiant)
+        if journal.best_effort(journal.delivery_done, run_id, delivery):
+            logger.info("  livré : {} ({})", delivery.label, credential.identifiant)
+        else:  # the journal still says it is due: the next run delivers the same password again
+            logger.warning("  livré : {} ({}), le journal n'a pu le noter", delivery.label, credential.identifiant)
         results.append({"target": delivery.label, "result": "done"})
+    return results
+
+
+def deliver_untracked(
+    targets: list[tuple[dict[str, Any], str]], new: NewPassword, vault: Vault
+) -> list[dict[str, Any]]:
+    """The deliveries of a password the journal could not take (it is in the vault): made now, not retried."""
+    results = []
+    for target, label in targets:
+        try:
+            deliver(target, new, vault)
+        except (DeliveryFailed, BadInput) as exc:
+            error = REDACTOR.redact(str(exc)) + " (non notée au journal : à refaire à la main)"
+            logger.error("  livraison {} de {} en échec : {}", label, new.identifiant, error)
+            results.append({"target": label, "result": "failed", "error": error})
+            continue
+        logger.info("  livré : {} ({})", label, new.identifiant)
+        results.append({"target": label, "result": "done"})
     return results
 
 
@@ -696,7 +776,7 @@ def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered],
     names = journal_names(journal)
     for lost in journal.lost_resets():
         identifiant = lost["identifiant"]
-        if journal.open_seals(identifiant):
+        if journal.open_seals(identifiant):  # decided once the structure is read again (expiry unchanged: released)
             found.append(Recovered(lost["account"], identifiant, "mot de passe non relu, page scellée",
                                    "en attente d'une personne (chorus-robot sealed)"))  # fmt: skip
             continue

@@ -14,11 +14,15 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robots.errors import BadInput
+from loguru import logger
+
+from robots.errors import BadInput, StorageFailed, is_storage_failure
 from robots.private_files import private_folder, tighten_database
 from robots.vault import now_iso
 
@@ -75,6 +79,10 @@ class JournalError(BadInput):
     """The journal cannot be opened: the file is left as it was."""
 
 
+class JournalWriteFailed(StorageFailed):
+    """The journal's disk is full, read-only or failing: what was being written is not in the journal."""
+
+
 def check_journal_file(path: Path) -> None:
     """A journal that exists must be a SQLite file; its folder must exist or be creatable. Writes nothing."""
     if path.is_dir():
@@ -120,6 +128,7 @@ class Journal:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        self.failure: str | None = None  # why the journal could not be written, once it could not
         check_journal_file(self.path)
         try:
             private_folder(self.path.parent)
@@ -132,7 +141,7 @@ class Journal:
             self.close()
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             message = f"journal {self.path} : ouverture impossible ({reason}) ; rien n'a été réinitialisé"
-            raise JournalError(message) from None
+            raise (JournalWriteFailed if is_storage_failure(exc) else JournalError)(message) from None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -155,10 +164,34 @@ class Journal:
             self._connections.clear()
         self._local = threading.local()
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a full, read-only or failing disk becomes JournalWriteFailed (told once in the log)."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.Error as exc:
+            if not is_storage_failure(exc):
+                raise
+            first = self.failure is None
+            self.failure = f"journal {self.path} : écriture impossible ({exc})"
+            if first:
+                logger.error("{}", self.failure)
+            raise JournalWriteFailed(self.failure) from None
+
+    def best_effort(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """History (an event, the operator's view, a run's end): a journal that cannot take it never stops the
+        run (told once by `_writing`). Returns whether it was written."""
+        try:
+            write(*args, **kwargs)
+        except JournalWriteFailed:
+            return False
+        return True
+
     # ------------------------------------------------------------ runs and events
 
     def start_run(self, command: str, dry_run: bool) -> int:
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO runs (started, pid, host, command, dry_run) VALUES (?, ?, ?, ?, ?)",
                 (now_iso(), os.getpid(), socket.gethostname(), command, int(dry_run)),
@@ -166,7 +199,7 @@ class Journal:
         return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, result: str, summary: dict[str, Any]) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE runs SET finished = ?, result = ?, summary = ? WHERE id = ?",
                 (now_iso(), result, json.dumps(summary, ensure_ascii=False), run_id),
@@ -187,7 +220,7 @@ class Journal:
         return int(row[0])
 
     def event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str = "") -> None:
-        with self.db:
+        with self._writing():
             self._event(run_id, account, identifiant, event, detail)
 
     def _event(self, run_id: int, account: str | None, identifiant: str | None, event: str, detail: str) -> None:
@@ -211,7 +244,7 @@ class Journal:
 
         `shown`: the password is displayed in a form not submitted yet: its deliveries wait (`submitted`)."""
         now = now_iso()
-        with self.db:
+        with self._writing():
             self._supersede(identifiant)
             cursor = self.db.execute(
                 "INSERT INTO credentials (run_id, account, identifiant, login, password, captured_at)"
@@ -242,7 +275,7 @@ class Journal:
         )
 
     def set_expiry(self, credential_id: int, expires_at: str) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute("UPDATE credentials SET expires_at = ? WHERE id = ?", (expires_at, credential_id))
 
     def credential(self, credential_id: int) -> Credential:
@@ -251,7 +284,7 @@ class Journal:
 
     def hold(self, credential_id: int, reason: str) -> None:
         """The password must not be delivered (refused by the API): the structure is reset again."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'held', last_error = ?, updated = ? WHERE credential_id = ?"
                 " AND status IN ('pending', 'failed')",
@@ -260,7 +293,7 @@ class Journal:
 
     def submitted(self, credential_id: int) -> None:
         """The form showing this password is being submitted: its deliveries are due (the vault's at least)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'shown'",
                 (now_iso(), credential_id),
@@ -269,7 +302,7 @@ class Journal:
     def abandon(self, credential_id: int, reason: str) -> None:
         """A password shown in a form that was never submitted, or whose submission the portal did not take: it
         never was the account's; forget it (its deliveries too, whether still `shown` or already due)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'superseded', last_error = ?, updated = ? WHERE credential_id = ?"
                 " AND status IN ('shown', 'pending', 'failed', 'held')",
@@ -281,7 +314,7 @@ class Journal:
 
     def release(self, credential_id: int) -> None:
         """Held deliveries become pending (the password was found good after all)."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = 'pending', updated = ? WHERE credential_id = ? AND status = 'held'",
                 (now_iso(), credential_id),
@@ -306,7 +339,7 @@ class Journal:
 
     def _delivery_result(self, run_id: int, delivery: PendingDelivery, status: str, error: str | None) -> None:
         credential = delivery.credential
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated = ? WHERE id = ?",
                 (status, error, now_iso(), delivery.id),
@@ -374,11 +407,29 @@ class Journal:
         expiry = before["detail"] if before and before["detail"] not in (None, "", "None") else None
         return credential, expiry
 
+    def expiry_before_unread_reset(self, identifiant: str) -> str | None:
+        """When the structure's last reset was requested and no password was read after it: the expiry read in that
+        run before the request (None otherwise, or when unknown). Read again on the portal and unchanged, it proves
+        the reset never happened."""
+        last = self.db.execute(
+            "SELECT * FROM events WHERE identifiant = ? AND event IN ('reset_requested', 'reset_submitted',"
+            " 'password_captured') ORDER BY id DESC LIMIT 1",
+            (identifiant,),
+        ).fetchone()
+        if last is None or last["event"] != "reset_requested":
+            return None
+        before = self.db.execute(
+            "SELECT detail FROM events WHERE identifiant = ? AND event = 'expiry_read' AND run_id = ? AND id < ?"
+            " ORDER BY id DESC LIMIT 1",
+            (identifiant, last["run_id"], last["id"]),
+        ).fetchone()
+        return before["detail"] if before and before["detail"] not in (None, "", "None") else None
+
     # ------------------------------------------------------------ pages kept for a person (password unread)
 
     def seal(self, run_id: int, account: str | None, identifiant: str, page_text: str) -> int:
         """Keeps the text of the page that holds a password the robot could not read, until a person has."""
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO sealed (run_id, at, account, identifiant, page_text) VALUES (?, ?, ?, ?, ?)",
                 (run_id, now_iso(), account, identifiant, page_text),
@@ -394,7 +445,7 @@ class Journal:
 
     def release_seals(self, identifiant: str) -> int:
         """A person has read the page and kept the password: the structure may be reset again; text erased."""
-        with self.db:
+        with self._writing():
             cursor = self.db.execute(
                 "UPDATE sealed SET released_at = ?, page_text = NULL WHERE identifiant = ? AND released_at IS NULL",
                 (now_iso(), identifiant),
@@ -407,7 +458,7 @@ class Journal:
         """Remembers what was last read or done on a structure (None leaves a field as it was)."""
         known = {k: v for k, v in fields.items() if v is not None}
         known["updated"] = now_iso()
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "INSERT INTO structures (identifiant, account) VALUES (?, ?) ON CONFLICT (identifiant)"
                 " DO UPDATE SET account = COALESCE(excluded.account, account)",

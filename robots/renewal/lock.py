@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from robots.errors import EXIT_LOCKED, BadInput, RobotError
+from robots.errors import EXIT_LOCKED, BadInput, RobotError, StorageFailed, is_storage_failure, storage_reason
 from robots.private_files import open_lock
 from robots.vault import now_iso
 
@@ -37,15 +37,20 @@ def exclusive(path: Path, what: str = "renew") -> Iterator[None]:
     try:
         descriptor = open_lock(path)
     except OSError as exc:
-        raise BadInput(f"verrou {path} impossible ({exc.strerror or exc}) ; rien n'a été fait") from None
+        kind = StorageFailed if is_storage_failure(exc) else BadInput  # a full or read-only disk: not bad input
+        raise kind(f"verrou {path} impossible ({storage_reason(exc)}) ; rien n'a été fait") from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Locked(f"un autre « {what} » est en cours ({holder_of(path)}) ; verrou {path}") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso(), "command": what}
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+        try:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+        except OSError as exc:
+            reason = storage_reason(exc)
+            raise StorageFailed(f"verrou {path} : écriture impossible ({reason}) ; rien n'a été fait") from None
         try:
             yield
         finally:

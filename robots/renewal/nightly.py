@@ -17,7 +17,7 @@ from robots.renewal import lock
 from robots.renewal.api_recheck import recheck_refused
 from robots.renewal.delivery import DeliveryFailed, SmtpSettings, send_email
 from robots.renewal.job import RenewOptions, plan, recover, run_pool, units_of
-from robots.renewal.journal import DEFAULT_JOURNAL, Journal
+from robots.renewal.journal import DEFAULT_JOURNAL, Journal, JournalWriteFailed
 from robots.renewal.progress import Counted, Progress
 from robots.renewal.report import (
     RENEWED,
@@ -67,14 +67,21 @@ def run_renewal(options: RenewOptions, outputs: Outputs, browser: Browser | None
 def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport:  # type: ignore[no-untyped-def]
     options = checked.options
     journal = Journal(outputs.journal)
-    run_id = journal.start_run(" ".join(sys.argv[1:]) or "renew", options.dry_run)
+    try:
+        run_id = journal.start_run(" ".join(sys.argv[1:]) or "renew", options.dry_run)
+    except JournalWriteFailed as exc:
+        journal.close()
+        raise JournalWriteFailed(f"{exc} ; renouvellement arrêté avant toute réinitialisation") from None
     started = now_iso()
     where = f", étapes dans {outputs.log_file}" if outputs.log_file else ""
     night = journal.night_number(run_id)
     logs.operator("Renouvellement n°{} : registre {}, journal {}{}", night, options.roster_path, outputs.journal,
                   where)  # fmt: skip
     try:
-        recovered, forced = recover(checked, journal, run_id)
+        try:
+            recovered, forced = recover(checked, journal, run_id)
+        except JournalWriteFailed as exc:
+            raise JournalWriteFailed(f"{exc} ; renouvellement arrêté avant toute réinitialisation") from None
         units, chunk = units_of(checked)
         shared = Counted(checked, journal, run_id, forced, chunk, progress=Progress.of(units, options.jobs))
         run_pool(shared, units, browser)
@@ -85,10 +92,12 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
             within_days=options.within_days, jobs=options.jobs, shard=str(options.shard) if options.shard else None,
             dry_run=options.dry_run, recovered=recovered, night=night,
             outcomes=sort_outcomes(shared.outcomes, [a.name for a in checked.roster.accounts]),
+            storage_failure=journal.failure,
         )  # fmt: skip
+        _tell_storage_failure(journal, shared.kept)
         _name_from_journal(report.outcomes, journal)
         _write_outputs(report, outputs)
-        journal.finish_run(run_id, report.result, report.counts())
+        journal.best_effort(journal.finish_run, run_id, report.result, report.counts())
         headline, *details = summary_lines(report)
         logger.info("{}", headline)  # the command prints it: the log file keeps it
         for line in details:  # each structure was told as it was done: the log file keeps the list again
@@ -98,10 +107,18 @@ def _locked_run(checked, outputs: Outputs, browser: Browser | None) -> RunReport
             notify_operator(report, notify, outputs)
         return report
     except BaseException:
-        journal.finish_run(run_id, "interrupted", {})
+        journal.best_effort(journal.finish_run, run_id, "interrupted", {})  # never hides why the run stopped
         raise
     finally:
         journal.close()
+
+
+def _tell_storage_failure(journal: Journal, kept: dict[str, str]) -> None:
+    """The journal failed during the night: the operator reads where each new password is."""
+    if journal.failure is None:
+        return
+    where = " ; ".join(f"structure {key} : {place}" for key, place in kept.items()) or "aucun"
+    logger.error("Stockage en échec : {}. Mots de passe générés cette nuit : {}", journal.failure, where)
 
 
 def _write_outputs(report: RunReport, outputs: Outputs) -> None:

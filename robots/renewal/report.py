@@ -116,10 +116,12 @@ class RunReport:
     outcomes: list[Outcome]
     recovered: list[Recovered]
     night: int = 0  # « Renouvellement n°N »: the journal's Nth `renew` (run_id counts `run`s too)
+    storage_failure: str | None = None  # the journal's disk full or read-only during the run (exit 1)
 
     @property
     def exit_code(self) -> int:
         failed = any(o.failed for o in self.outcomes) or any(r.failed for r in self.recovered)
+        failed = failed or self.storage_failure is not None
         return EXIT_FAILURE if failed else EXIT_OK
 
     @property

@@ -33,7 +33,7 @@ from robots.errors import (
     StepFailed,
 )
 from robots.renewal.logins import MAX_UNSUCCESSFUL_LOGINS, STOPPING_KINDS
-from robots.renewal.report import Outcome
+from robots.renewal.report import FAILED, Outcome
 from robots.secrets import REDACTOR
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ def renew_riding_through(session: AccountSession, outcome: Outcome) -> None:
         before = outcome.old_expiry
         try:
             body(outcome)
-            if tries and body == session._renew and identifiant in session.shared.forced and before:
+            read_again = outcome.action != FAILED  # FAILED: a sealed page stopped it before the structure was read
+            if tries and body == session._renew and identifiant in session.shared.forced and before and read_again:
                 _tell_doubt_outcome(outcome, before)
             return
         except StepFailed as exc:
@@ -93,7 +94,8 @@ def renew_riding_through(session: AccountSession, outcome: Outcome) -> None:
             logger.warning("  {} : {} — reconnexion, puis la structure est relue avant de décider", identifiant,
                            REDACTOR.redact(str(exc)))  # fmt: skip
             session.close()  # the next step logs in again
-            journal.event(session.shared.run_id, session.account.name, identifiant, "taken_up_again", exc.kind or "")
+            journal.best_effort(journal.event, session.shared.run_id, session.account.name, identifiant,
+                                "taken_up_again", exc.kind or "")  # fmt: skip
             body = _next_step(session, outcome, mark)
 
 

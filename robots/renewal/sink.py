@@ -7,7 +7,6 @@ when the journal cannot, a rescue file when neither can — and only then does t
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,15 +14,26 @@ from loguru import logger
 
 from robots import crash_points
 from robots.crash_points import crash_point
-from robots.errors import RobotError
-from robots.renewal.journal import OPEN_STATUSES, Credential, Journal, PendingDelivery, vault_target
+from robots.errors import StorageFailed
+from robots.renewal.journal import (
+    OPEN_STATUSES,
+    Credential,
+    Journal,
+    JournalWriteFailed,
+    PendingDelivery,
+    vault_target,
+)
 from robots.rescue import rescue
 from robots.secrets import REDACTOR
 from robots.vault import Vault, VaultError
 
 
-class PasswordAtRisk(RobotError):
+class PasswordAtRisk(StorageFailed):
     """Neither the journal nor the vault could keep a password the portal generated: stop resetting."""
+
+
+class NowhereToKeep(StorageFailed):
+    """The journal cannot be written and the vault has no room: no reset is started (nothing generated)."""
 
 
 @dataclass
@@ -52,6 +62,10 @@ class JournalSink:
     vault_errors: dict[str, str] = field(default_factory=dict)
     # Structures whose last password was shown in a form not submitted yet (portail de services).
     shown: set[str] = field(default_factory=set)
+    # Structures whose last password is in the vault only: the journal could not take it.
+    vault_only: set[str] = field(default_factory=set)
+    # Where the last password of each structure is, for a person (« coffre … », « fichier de secours … »).
+    where: dict[str, str] = field(default_factory=dict)
 
     def expect(self, identifiant: str, expected: Expected) -> None:
         self.expected[identifiant] = expected
@@ -61,15 +75,47 @@ class JournalSink:
     def checkpoint(self, key: str, event: str) -> None:
         if event in ("reset_requested", "reset_submitted"):
             crash_points.reset_started(key)
-        self.journal.event(self.run_id, self._account(key), key, event)
+        if event == "reset_requested":
+            crash_point("before-reset-requested")
+        try:
+            self.journal.event(self.run_id, self._account(key), key, event)
+            if event == "reset_submitted" and key in self.latest:
+                # « Soumettre » is about to be clicked: from now on the password shown may be the account's.
+                self.journal.submitted(self.latest[key])
+        except JournalWriteFailed as exc:
+            self._journal_down_before(key, event, exc)
         if event == "reset_submitted" and key in self.latest:
-            # « Soumettre » is about to be clicked: from now on the password shown may be the account's.
-            self.journal.submitted(self.latest[key])
             crash_point("services-before-submit")
         logger.debug("  journal : {} {}", key, event)
 
+    def _journal_down_before(self, key: str, event: str, error: JournalWriteFailed) -> None:
+        """The journal cannot note that a reset is about to be confirmed: the reset goes on only if the vault
+        has room for its password; a form of the portail de services is never submitted."""
+        if event == "reset_submitted":
+            crash_points.reset_ended(key)
+            raise NowhereToKeep(f"structure {key} : {error} ; « Soumettre » n'est pas cliqué : le mot de passe "
+                                f"affiché n'est pas celui du compte, l'ancien reste valable") from None  # fmt: skip
+        if event != "reset_requested":
+            return
+        try:
+            self.vault.room_for_a_write()
+        except VaultError as exc:
+            crash_points.reset_ended(key)
+            raise NowhereToKeep(f"structure {key} : {error} et {exc} : aucune réinitialisation, son mot de passe "
+                                f"ne pourrait être gardé nulle part{self._so_far()}") from None  # fmt: skip
+        logger.warning("  {} : structure {} réinitialisée quand même, son mot de passe ira directement dans le "
+                       "coffre {}", error, key, self.vault.path)  # fmt: skip
+
     def seal(self, key: str, page_text: str) -> str:
-        seal_id = self.journal.seal(self.run_id, self._account(key), key, page_text)
+        try:
+            seal_id = self.journal.seal(self.run_id, self._account(key), key, page_text)
+        except JournalWriteFailed as exc:
+            where = rescue(key, {"page_text": page_text})
+            if where is None:
+                raise PasswordAtRisk(f"structure {key} : {exc} ; la page qui montre le mot de passe n'a pu être "
+                                     "gardée nulle part : il reste affiché au portail") from None  # fmt: skip
+            self.where[key] = f"sur une page scellée dans le fichier de secours {where}"
+            return f"le fichier de secours {where} (0600 ; le journal est en échec : {exc})"
         return f"le journal {self.journal.path} (0600), scellé n°{seal_id}"
 
     def store(self, key: str, fields: dict[str, Any]) -> None:
@@ -84,8 +130,9 @@ class JournalSink:
             self._capture(key, fields)
             return
         if "expires_at" in fields and key in self.latest:
-            self.journal.set_expiry(self.latest[key], fields["expires_at"])
-            self.journal.event(self.run_id, self._account(key), key, "expiry_read", fields["expires_at"])
+            self.journal.best_effort(self.journal.set_expiry, self.latest[key], fields["expires_at"])
+            self.journal.best_effort(self.journal.event, self.run_id, self._account(key), key, "expiry_read",
+                                     fields["expires_at"])  # fmt: skip
         try:
             self.vault.put(key, **fields)
         except VaultError as exc:
@@ -112,7 +159,11 @@ class JournalSink:
                 self.run_id, expected.account or None, key, fields.get("login"), password, expected.targets, hold,
                 vault=vault_target(self.vault.path), shown=shown,
             )  # fmt: skip
-        except sqlite3.Error as exc:
+        except JournalWriteFailed as exc:
+            crash_points.reset_ended(key)
+            if shown:
+                raise NowhereToKeep(f"structure {key} : {exc} ; le mot de passe affiché n'est pas noté, « Soumettre »"
+                                    " n'est pas cliqué : l'ancien mot de passe reste valable") from None  # fmt: skip
             self._without_journal(key, fields, exc)
             return
         crash_points.reset_ended(key)
@@ -120,12 +171,14 @@ class JournalSink:
         self.latest[key] = credential
         self.passwords[key] = password
         self.captures[key] = self.captures.get(key, 0) + 1
+        self.vault_only.discard(key)
         if shown:
             self.shown.add(key)
             logger.info("  mot de passe affiché noté au journal, avant « Soumettre » (structure {})", key)
             crash_point("services-password-shown")
             return
         self.shown.discard(key)
+        self.where[key] = f"dans le journal {self.journal.path}"
         self._to_vault(key, fields)
         if hold:  # the « / » loop resets again next
             crash_point("in-slash-loop")
@@ -144,14 +197,18 @@ class JournalSink:
         try:
             self.vault.put(key, login=fields.get("login"), password=str(fields["password"]))
         except VaultError as exc:
-            self.journal.delivery_failed(self.run_id, delivery, str(exc))
+            self.journal.best_effort(self.journal.delivery_failed, self.run_id, delivery, str(exc))
             self._vault_failed(key, str(exc))
             return
         crash_point("after-vault-write")
         self.vault_failures.pop(key, None)
-        self.journal.delivery_done(self.run_id, delivery)
+        self.where[key] = f"dans le coffre {self.vault.path}"
         self.shown.discard(key)
-        logger.info("  mot de passe noté au journal puis rangé dans le coffre (structure {})", key)
+        if self.journal.best_effort(self.journal.delivery_done, self.run_id, delivery):
+            logger.info("  mot de passe noté au journal puis rangé dans le coffre (structure {})", key)
+        else:  # the next run stores it in the vault again (the same password), then erases it from the journal
+            logger.warning("  mot de passe de la structure {} rangé dans le coffre {} ; le journal n'a pu noter que "
+                           "c'est fait ({})", key, self.vault.path, self.journal.failure)  # fmt: skip
 
     def _vault_entry(self, key: str) -> dict[str, Any] | None:
         try:
@@ -161,22 +218,38 @@ class JournalSink:
 
     def _vault_failed(self, key: str, error: str) -> None:
         self.vault_failures[key] = error
+        self.where[key] = f"dans le journal {self.journal.path} (pas dans le coffre {self.vault.path})"
         logger.error("  {} — le mot de passe de la structure {} est noté au journal {} ; la prochaine exécution de "
                      "« run » ou « renew » le rangera dans le coffre", error, key, self.journal.path)  # fmt: skip
 
-    def _without_journal(self, key: str, fields: dict[str, Any], error: sqlite3.Error) -> None:
+    def _without_journal(self, key: str, fields: dict[str, Any], error: JournalWriteFailed) -> None:
         """The journal failed after the portal generated the password: the vault, else a rescue file."""
-        logger.error("  journal {} en échec ({}) : mot de passe rangé directement dans le coffre", self.journal.path,
-                     error)  # fmt: skip
+        password = str(fields["password"])
+        self.latest.pop(key, None)  # the journal's latest credential of this structure is not this password
+        self.passwords[key] = password
+        self.captures[key] = self.captures.get(key, 0) + 1
         try:
             self.vault.put(key, **fields)
-            return
         except VaultError as exc:
             where = rescue(key, fields)
             kept = f"mis à l'abri dans {where} (0600)" if where else "gardé nulle part : il reste affiché au portail"
+            self.where[key] = f"dans le fichier de secours {where}" if where else kept
+            logger.error("  {} ; {} : le nouveau mot de passe de la structure {} est {}", error, exc, key, kept)
             raise PasswordAtRisk(f"structure {key} : ni le journal ({error}) ni le coffre ({exc}) n'ont pu garder le "
-                                 f"nouveau mot de passe ; il est {kept}. Aucune autre réinitialisation n'est faite."
-                                 ) from None  # fmt: skip
+                                 f"nouveau mot de passe ; il est {kept}. Aucune autre réinitialisation n'est faite"
+                                 f"{self._so_far(key)}") from None  # fmt: skip
+        self.vault_only.add(key)
+        self.where[key] = f"dans le coffre {self.vault.path}"
+        logger.error("  {} : le nouveau mot de passe de la structure {} est rangé directement dans le coffre {} "
+                     "(pas au journal)", error, key, self.vault.path)  # fmt: skip
+
+    def whereabouts(self, but: str | None = None) -> str:
+        """« structure A : dans le coffre … ; structure B : dans le fichier de secours … »: this session's passwords."""
+        return " ; ".join(f"structure {key} : {where}" for key, where in self.where.items() if key != but)
+
+    def _so_far(self, but: str | None = None) -> str:
+        others = self.whereabouts(but)
+        return f". Mots de passe générés jusque-là : {others}" if others else ""
 
     def old_password(self, key: str, login: str | None) -> str | None:
         entry = self.previous.get(key) or {}
@@ -216,10 +289,10 @@ def store_pending(journal: Journal, run_id: int, vault: Vault) -> tuple[list[str
                 vault.put(credential.identifiant, login=credential.login, password=credential.password,
                           expires_at=credential.expires_at)  # fmt: skip
             except VaultError as exc:
-                journal.delivery_failed(run_id, delivery, str(exc))
+                journal.best_effort(journal.delivery_failed, run_id, delivery, str(exc))
                 failing[credential.identifiant] = str(exc)
                 continue
-            journal.delivery_done(run_id, delivery)
+            journal.best_effort(journal.delivery_done, run_id, delivery)
             stored.append(credential.identifiant)
             logger.warning("Reprise : le mot de passe de la structure {} laissé au journal (exécution n°{}) est rangé "
                            "dans le coffre {}", credential.identifiant, credential.run_id, vault.path)  # fmt: skip

@@ -99,8 +99,15 @@ def _password_from_page(ctx: StepContext, step: Read, failure: StepFailed) -> st
         ctx.remember_secret(found)
         logger.warning("  « {} » : {} ; mot de passe lu dans la phrase qui l'entoure", step.read.element, failure)
         return found
-    if not step.read.seal or any(locate.is_shown(ctx.page, s) for s in _no_password_screens(ctx)):
-        raise failure  # an error page or a login screen (the session ended) holds no password: nothing to seal
+    if (
+        not step.read.seal
+        or not text.strip()
+        or _browser_error_page(ctx)
+        or any(locate.is_shown(ctx.page, s) for s in _no_password_screens(ctx))
+    ):
+        # An empty page, the browser's own error page (the portal never answered), an error page or a login
+        # screen (the session ended) holds no password: nothing to seal; the journal says a reset was requested.
+        raise failure
     key = ctx.text(step.read.seal)
     where = ctx.sink.seal(key, text)
     raise StepFailed(
@@ -108,6 +115,10 @@ def _password_from_page(ctx: StepContext, step: Read, failure: StepFailed) -> st
         f"est scellé dans {where}. La structure {key} ne sera pas réinitialisée à nouveau avant qu'une personne "
         f"l'ait relevé : {HOW_TO.format(key=key)}"
     )
+
+
+def _browser_error_page(ctx: StepContext) -> bool:
+    return ctx.page.url.startswith(("chrome-error://", "about:"))
 
 
 def _no_password_screens(ctx: StepContext) -> list[Screen]:
