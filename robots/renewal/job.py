@@ -69,7 +69,7 @@ RESET_FLOW = FLOWS / "reset_until_clean.yaml"
 FLOW_INPUTS = {
     LOGIN_FLOW: {"entry"},
     LIST_FLOW: set(),
-    READ_FLOW: {"structure"},
+    READ_FLOW: {"structure", "technical_login"},
     RESET_FLOW: {"structure", "technical_login"},
 }
 ALL_STRUCTURES = "(toutes)"
@@ -131,8 +131,10 @@ def plan(options: RenewOptions) -> Plan:
         environment.check_entry(account.portal, options.env_name)
     missing = missing_credentials(roster)
     if missing:
-        raise BadInput(f"registre {options.roster_path} : donnez la ou les variables"
-            f" d'environnement {', '.join(missing)} (ou .env)")
+        raise BadInput(
+            f"registre {options.roster_path} : donnez la ou les variables"
+            f" d'environnement {', '.join(missing)} (ou .env)"
+        )
     hide_variables([a.password_env for a in roster.accounts] + [a.login_env for a in roster.accounts])
     hide_variables([a.totp_env for a in roster.accounts if a.totp_env] + [IMAP_PASSWORD_ENV, CLIENT_SECRET_ENV])
     for account in roster.accounts:
@@ -501,7 +503,8 @@ class AccountSession:
             outcome.action, outcome.error = FAILED, waiting_message(outcome.identifiant, seals)
             return
         runner = self.logged_in()
-        read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant)).scope
+        named = self.account.technical_login_of(outcome.identifiant)  # several technical accounts: which one
+        read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant, technical_login=named)).scope
         outcome.raison_sociale = str((read.get("structure_row") or {}).get("Raison sociale", ""))
         outcome.technical_login = read.get("technical_login")
         outcome.old_expiry = read.get("old_expiry")
