@@ -51,7 +51,8 @@ def loose(value: str, exact: bool = False) -> re.Pattern[str]:
         else:
             parts.append(re.escape(char))
     body = "".join(parts)
-    return re.compile(rf"^\s*{body}\s*$" if exact else body, re.IGNORECASE)
+    # Exact: the whole text, but for the « * » that marks a mandatory field.
+    return re.compile(rf"^\s*{body}\s*\*?\s*$" if exact else body, re.IGNORECASE)
 
 
 def _text(value: str, exact: bool) -> re.Pattern[str]:
@@ -64,9 +65,12 @@ def titled_block(page: Page | PwLocator, title: str, exact: bool = False) -> PwL
     return titles.first.locator(_BLOCK_XPATH)
 
 
-# The form control next to a <label> tied to none (no `for`, no ids): the first control of the label's
-# container (a form group).
-_CONTROL_BESIDE = "xpath=..//*[self::select or self::textarea or (self::input and not(@type='hidden'))]"
+# The form control next to a <label> tied to none (no `for`, no ids): the radio button or check box just before
+# it, else the first field of the label's container (a form group).
+_CONTROL_BESIDE = (
+    "xpath=preceding-sibling::input[@type='radio' or @type='checkbox'][1] | ..//*[self::select or self::textarea"
+    " or (self::input and not(@type='hidden' or @type='radio' or @type='checkbox'))]"
+)
 
 
 def _labelled(scope: Page | PwLocator, label: re.Pattern[str]) -> PwLocator:
