@@ -4,11 +4,13 @@ with it: read on the form, journaled, stored in the vault, e-mailed, handed to a
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,7 +21,7 @@ from robots.api_check import technical_account_works
 from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.vault import Vault
-from tests.conftest import Portal
+from tests.conftest import Portal, robot
 from tests.test_renew import Mailbox, free_port, piste_client
 
 PUNCTUATION = "()_-[]{}|;:,.!?*$%&@#"
@@ -121,3 +123,32 @@ def test_a_password_of_every_character_class_is_read_journaled_stored_mailed_hoo
     with sqlite3.connect(journal) as db:
         left = [p for (p,) in db.execute("SELECT password FROM credentials WHERE password IS NOT NULL")]
     assert left == [], "every delivery done: the journal forgets the password"
+
+
+def test_run_keeps_every_character_class_out_of_its_output_and_recordings_and_whole_in_the_vault(
+    portal: Portal, tmp_path: Path
+):
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    company = portal.biggest_account("chorus")
+    identifiant = portal.managed_by(company["login"])[-1]["identifiant"]
+    login = portal.structure(identifiant)["technical_user"]["login"]
+    portal.next_passwords([EVERY_CLASS])
+    vault = tmp_path / "vault.json"
+
+    done = robot(
+        "run", "reset_technical_password", "--portal-url", portal.url, "--var", f"structure={identifiant}",
+        "--var", "entry=chorus", "--var", f"technical_login={login}", "--vault", str(vault),
+        "--journal", str(tmp_path / "journal.sqlite"), "--record", "trace", "--recordings", str(tmp_path / "rec"),
+        env={"CHORUS_LOGIN": company["login"], "CHORUS_PASSWORD": company["password"]},
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert Vault(vault).get(identifiant)["password"] == EVERY_CLASS
+    assert portal.structure(identifiant)["technical_user"]["password"] == EVERY_CLASS
+    assert EVERY_CLASS not in done.stdout + done.stderr
+    recorded = [p for p in (tmp_path / "rec").rglob("*") if p.is_file()]
+    assert recorded
+    for path in recorded:
+        data = path.read_bytes()
+        for form in (EVERY_CLASS, html.escape(EVERY_CLASS), quote_plus(EVERY_CLASS), json.dumps(EVERY_CLASS)[1:-1]):
+            assert form.encode() not in data, path
