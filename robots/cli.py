@@ -162,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     mock.add_argument(
         "--markup", default="standard",
-        choices=("standard", "variants", "bouton_lien", "casse_accents", "sans_ids", "enveloppe", "radios",
-                 "titres_div"),
+        choices=("standard", "variants", "ordre_tuiles", "bouton_lien", "casse_accents", "sans_ids", "enveloppe",
+                 "radios", "titres_div"),
         help="variants : toutes les variantes de balisage à la fois (annexe A de la revue, et celles du portail de"
-        " services) ; bouton_lien, casse_accents, sans_ids, enveloppe, radios, titres_div : une seule (portail de"
-        " services)",
+        " services) ; ordre_tuiles, bouton_lien, casse_accents, sans_ids, enveloppe, radios, titres_div : une seule"
+        " (portail de services)",
     )  # fmt: skip
     add_account_options(mock)
     add_fault_options(mock)
