@@ -20,6 +20,7 @@ from fixtures.mock_portal.state import PASSWORD_ALPHABET, PASSWORD_LENGTH, rando
 from robots.api_check import technical_account_works
 from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.secrets import MASK, REDACTOR
 from robots.vault import Vault
 from tests.conftest import Portal, robot
 from tests.test_renew import Mailbox, free_port, piste_client
@@ -152,3 +153,13 @@ def test_run_keeps_every_character_class_out_of_its_output_and_recordings_and_wh
         data = path.read_bytes()
         for form in (EVERY_CLASS, html.escape(EVERY_CLASS), quote_plus(EVERY_CLASS), json.dumps(EVERY_CLASS)[1:-1]):
             assert form.encode() not in data, path
+
+
+def test_the_redactor_masks_a_password_of_every_class_raw_url_encoded_and_html_escaped():
+    REDACTOR.add(EVERY_CLASS)
+    said = (f'locator resolved to <input readonly value="{html.escape(EVERY_CLASS)}"> after {EVERY_CLASS} was sent as '
+            f"{quote_plus(EVERY_CLASS)}")  # fmt: skip
+
+    redacted = REDACTOR.redact(said)
+
+    assert redacted == f'locator resolved to <input readonly value="{MASK}"> after {MASK} was sent as {MASK}'
