@@ -16,9 +16,10 @@ from playwright.sync_api import Browser
 from bench.renew_throughput import LOGIN, PASSWORD, bench_siret, write_data
 from fixtures.mock_portal import MockPortalServer, create_app
 from fixtures.mock_portal.variants import SERVICES_VARIANTS
-from robots.errors import StepFailed
+from robots.errors import BadInput, StepFailed
 from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.roster import load_roster
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from robots.runner import RunResult
 from tests.conftest import DEMO_DATA, PROJECT, Portal
@@ -221,3 +222,17 @@ def test_the_services_reset_passes_on_each_markup_variant(
     assert services.structure(identifiant)["technical_user"]["password"] == CLEAN
     assert services.structure(identifiant)["reset_count"] == 1
     assert result.scope["attempt"] == 2
+
+
+def test_a_roster_technical_login_with_a_space_is_refused_with_its_line(tmp_path: Path):
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        "accounts:\n  - name: siagep\n    portal: dgfip\n    login_env: A\n    password_env: B\n    structures:\n"
+        '      - identifiant: "25300096600023"\n        technical_login: "TECH_1 25300096600023@cpro.fr"\n'
+    )
+
+    with pytest.raises(BadInput) as refused:
+        load_roster(roster)
+
+    (problem,) = refused.value.problems
+    assert problem.line == 8 and "technical_login « TECH_1 25300096600023@cpro.fr »" in problem.message

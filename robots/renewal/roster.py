@@ -115,6 +115,14 @@ class StructureEntry(Model):
     def _siret(cls, value: str) -> str:
         return _check_identifiant(value)
 
+    @field_validator("technical_login")
+    @classmethod
+    def _technical_login(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or re.search(r"\s", value.strip())):
+            raise ValueError(f"technical_login « {value} » : le login d'un compte technique, sans espace"
+                             " (TECH_1_<SIRET>@cpro.fr)")  # fmt: skip
+        return value.strip() if value else value
+
 
 class Account(Model):
     name: str = Field(min_length=1)
