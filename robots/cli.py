@@ -161,8 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         "guides (2016–2020)",
     )  # fmt: skip
     mock.add_argument(
-        "--markup", choices=("standard", "variants"), default="standard",
-        help="variants : les dix variantes de balisage de l'annexe A de la revue, toutes à la fois",
+        "--markup", default="standard",
+        choices=("standard", "variants", "ordre_tuiles", "bouton_lien", "casse_accents", "sans_ids", "enveloppe",
+                 "radios", "titres_div"),
+        help="variants : toutes les variantes de balisage à la fois (annexe A de la revue, et celles du portail de"
+        " services) ; ordre_tuiles, bouton_lien, casse_accents, sans_ids, enveloppe, radios, titres_div : une seule"
+        " (portail de services)",
     )  # fmt: skip
     add_account_options(mock)
     add_fault_options(mock)

@@ -142,6 +142,14 @@ class PickRowArgs(Model):
     into: VarName | None = Field(
         None, description="Variable receiving the row: ${ligne.raison_sociale} reads the column « Raison sociale »"
     )
+    parse: dict[str, Parser] = Field(
+        default_factory=dict, description="Column header → how its cell is read into `into` (french_datetime…)"
+    )
+    if_several: Template | None = Field(
+        None,
+        description="A `where` value left empty takes the table's only row; several rows stop the flow with this "
+        "message, where ${choices} lists the rows' values of that column",
+    )
 
 
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]

@@ -51,7 +51,8 @@ def loose(value: str, exact: bool = False) -> re.Pattern[str]:
         else:
             parts.append(re.escape(char))
     body = "".join(parts)
-    return re.compile(rf"^\s*{body}\s*$" if exact else body, re.IGNORECASE)
+    # Exact: the whole text, but for the « * » that marks a mandatory field.
+    return re.compile(rf"^\s*{body}\s*\*?\s*$" if exact else body, re.IGNORECASE)
 
 
 def _text(value: str, exact: bool) -> re.Pattern[str]:
@@ -64,6 +65,21 @@ def titled_block(page: Page | PwLocator, title: str, exact: bool = False) -> PwL
     return titles.first.locator(_BLOCK_XPATH)
 
 
+# The form control next to a <label> tied to none (no `for`, no ids): the radio button or check box just before
+# it, else the first field of the label's container (a form group).
+_CONTROL_BESIDE = (
+    "xpath=preceding-sibling::input[@type='radio' or @type='checkbox'][1] | ..//*[self::select or self::textarea"
+    " or (self::input and not(@type='hidden' or @type='radio' or @type='checkbox'))]"
+)
+
+
+def _labelled(scope: Page | PwLocator, label: re.Pattern[str]) -> PwLocator:
+    """The field a label names: tied to it (`for`, wrapping, aria), else the first control beside it."""
+    loose_labels = scope.locator("label:not([for]):not(:has(input, select, textarea))")
+    beside = loose_labels.filter(has_text=label).locator(_CONTROL_BESIDE)
+    return scope.get_by_label(label).or_(beside)
+
+
 def build(page: Page, spec: Locator, include_hidden: bool = False) -> PwLocator:
     scope: Page | PwLocator = page
     if spec.within:
@@ -72,7 +88,7 @@ def build(page: Page, spec: Locator, include_hidden: bool = False) -> PwLocator:
         name = _text(spec.name, spec.exact) if spec.name else None
         found = scope.get_by_role(spec.role, name=name, include_hidden=include_hidden or None)  # type: ignore[arg-type]
     elif spec.label:
-        found = scope.get_by_label(_text(spec.label, spec.exact))
+        found = _labelled(scope, _text(spec.label, spec.exact))
     elif spec.text:
         found = scope.get_by_text(_text(spec.text, spec.exact))
     elif spec.placeholder:
@@ -190,8 +206,6 @@ def shows(page: Page, fallbacks: list[Locator]) -> bool:
     return first_matching(page, fallbacks, reveal=True) is not None
 
 
-
-
 def evaluate_now(locator: PwLocator, expression: str, timeout_s: float = 15) -> object:
     """`expression` (a function of the element) on the element `locator` finds, in one round trip
     (`Locator.evaluate` takes three: a handle, the evaluation, the handle's disposal). An element not
@@ -224,7 +238,10 @@ def _shown(locator: PwLocator) -> PwLocator:
 
 
 def wait_for_any_screen(
-    page: Page, screens: Sequence[Screen], timeout_s: float, errors: Sequence[Screen] = (),
+    page: Page,
+    screens: Sequence[Screen],
+    timeout_s: float,
+    errors: Sequence[Screen] = (),
     gave_up: GaveUp | None = None,
 ) -> Screen | None:
     """The first of `screens` shown; None after the timeout or as soon as an error screen shows.

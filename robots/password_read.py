@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 # A generated password: printable ASCII, no spaces or quotes, 8 to 64 characters, several kinds of
-# characters (the real ones seen: 12 alphanumerics, 14 with « [ », 16 with « -{&:|+; »).
+# characters (the real ones seen: 12 alphanumerics, 13 with « ( » or « 0 _ », 14 with « [ », 16 with « -{&:|+; »).
 _TOKEN = re.compile(r"^[!-~]{8,64}$")
 _WORDISH = re.compile(r"^[A-Z]?[a-z]+(?:-[a-z]+)*$")  # words of a sentence (« conservez-le »), not passwords
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -22,8 +22,12 @@ def plain(text: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")  # an address of the sentence (« à l'adresse x@y.fr »)
+
+
 def looks_like_password(token: str) -> bool:
-    if not _TOKEN.match(token) or any(c in token for c in "'\"`«»@") or _WORDISH.match(token):
+    # « @ » is in today's generated passwords (evidence B5): only an e-mail address is no password.
+    if not _TOKEN.match(token) or any(c in token for c in "'\"`«»") or _WORDISH.match(token) or _EMAIL.match(token):
         return False
     kinds = (
         any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token),
@@ -35,8 +39,10 @@ def looks_like_password(token: str) -> bool:
 def _tokens(sentence: str) -> list[str]:
     cleaned = []
     for raw in sentence.split():
-        # « . » and « , » end sentences; no generated password seen holds them
-        cleaned.append(raw.strip("«»\"'()").rstrip(".,"))
+        # « . » and « , » end sentences (a password ending with one is read whole from the page's markup first:
+        # reading.emphasised_password); parentheses go only when they wrap the word, « ( » is in passwords
+        word = raw.strip("«»\"'").rstrip(".,")
+        cleaned.append(word[1:-1] if word.startswith("(") and word.endswith(")") else word)
     return cleaned
 
 

@@ -8,6 +8,7 @@ leave `os.environ` for the command's lifetime (`sealed_environment`, below), so 
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import threading
@@ -42,8 +43,10 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         for value in self.values:
-            # URL-encoded too: a form's body or a URL's query string in an error message.
-            for form in dict.fromkeys((value, quote(value, safe=""), quote_plus(value))):
+            # URL-encoded too: a form's body or a URL's query string in an error message; HTML-escaped: an element
+            # Playwright quotes in an error (« resolved to <input value="a&amp;b"> »), a password holding « & ».
+            forms = (value, quote(value, safe=""), quote_plus(value), html.escape(value), html.escape(value, False))
+            for form in dict.fromkeys(forms):
                 if form in text:
                     text = text.replace(form, MASK)
         return text

@@ -85,8 +85,11 @@ def test_the_password_shown_works_only_once_submitted():
     structure = state.managed_by(company.login)[0]
     form = {"username": company.login, "password": company.password}
     client.post("/auth/realms/chorus-pro/login-actions/authenticate", data=form)
-    query = f"type_demande=reinitialisation&structure={structure.identifiant}"
-    shown = client.get(f"/aife_csm/fr?id=aife_catitem_details&cat_item_id=compte_technique&{query}").text
+    form_url = "/aife_csm/fr?id=aife_catitem_details&cat_item_id=compte_technique"
+    chosen = client.get(f"{form_url}&type_demande=reinitialisation&structure={structure.identifiant}").text
+    assert "Compte technique" in chosen and "nouveau_mot_de_passe" not in chosen, "nothing shown before the choice"
+    shown = client.get(f"{form_url}&type_demande=reinitialisation&structure={structure.identifiant}"
+                       f"&compte={structure.technical_user.login}").text  # fmt: skip
     password = re.search(r'id="nouveau_mot_de_passe" class="form-control" value="([^"]*)"', shown).group(1)
     token = re.search(r'name="jeton" value="([^"]*)"', shown).group(1)
     assert "Soumettre" in shown and structure.technical_user.password != password

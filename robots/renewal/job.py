@@ -69,7 +69,7 @@ RESET_FLOW = FLOWS / "reset_until_clean.yaml"
 FLOW_INPUTS = {
     LOGIN_FLOW: {"entry"},
     LIST_FLOW: set(),
-    READ_FLOW: {"structure"},
+    READ_FLOW: {"structure", "technical_login"},
     RESET_FLOW: {"structure", "technical_login"},
 }
 ALL_STRUCTURES = "(toutes)"
@@ -507,7 +507,8 @@ class AccountSession:
             outcome.action, outcome.error = FAILED, waiting_message(outcome.identifiant, seals)
             return
         runner = self.logged_in()
-        read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant)).scope
+        named = self.account.technical_login_of(outcome.identifiant)  # several technical accounts: which one
+        read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant, technical_login=named)).scope
         outcome.raison_sociale = str((read.get("structure_row") or {}).get("Raison sociale", ""))
         outcome.technical_login = read.get("technical_login")
         outcome.old_expiry = read.get("old_expiry")

@@ -10,6 +10,7 @@ accounts:
     deliver: [{email: dsi@example.org}]  # optional: default deliveries of the account's structures
     structures:                          # or: all (every structure of « Mes structures »)
       - identifiant: "25300096600023"
+        technical_login: TECH_1_25300096600023@cpro.fr   # optional: when the structure has several
         deliver:
           - email: service.informatique@example.org
           - command: ["/usr/local/bin/push-to-corail", "--budget", "00"]
@@ -104,12 +105,23 @@ Delivery = Annotated[
 
 class StructureEntry(Model):
     identifiant: Identifiant
+    technical_login: str | None = Field(
+        None, description="The technical account to renew when the structure has several (portail de services)"
+    )
     deliver: list[Delivery] = Field(default_factory=list)
 
     @field_validator("identifiant")
     @classmethod
     def _siret(cls, value: str) -> str:
         return _check_identifiant(value)
+
+    @field_validator("technical_login")
+    @classmethod
+    def _technical_login(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or re.search(r"\s", value.strip())):
+            raise ValueError(f"technical_login « {value} » : le login d'un compte technique, sans espace"
+                             " (TECH_1_<SIRET>@cpro.fr)")  # fmt: skip
+        return value.strip() if value else value
 
 
 class Account(Model):
@@ -145,10 +157,13 @@ class Account(Model):
     @model_validator(mode="after")
     def _second_factor(self) -> Account:
         if self.second_factor == "email" and not self.mailbox:
-            raise ValueError("second_factor: email demande `mailbox:` (maildir:///CHEMIN ou imaps://UTILISATEUR@HÔTE/DOSSIER)")
+            raise ValueError(
+                "second_factor: email demande `mailbox:` (maildir:///CHEMIN ou imaps://UTILISATEUR@HÔTE/DOSSIER)"
+            )
         if self.second_factor == "totp" and not self.totp_env:
-            raise ValueError("second_factor: totp demande `totp_env:` (la variable qui tient le"
-                " secret de l'application)")
+            raise ValueError(
+                "second_factor: totp demande `totp_env:` (la variable qui tient le secret de l'application)"
+            )
         return self
 
     def secret_env(self) -> dict[str, str]:
@@ -162,6 +177,14 @@ class Account(Model):
                 if entry.identifiant == identifiant and entry.deliver:
                     return list(entry.deliver)
         return list(self.deliver)
+
+    def technical_login_of(self, identifiant: str) -> str:
+        """The technical account the roster names for the structure; empty: the structure's only one."""
+        if isinstance(self.structures, list):
+            for entry in self.structures:
+                if entry.identifiant == identifiant:
+                    return (entry.technical_login or "").strip()
+        return ""
 
     def listed(self) -> list[str] | None:
         """The identifiants written in the roster; None for `structures: all`."""

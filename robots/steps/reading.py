@@ -47,10 +47,28 @@ block => {
 """
 
 
+# The words a page sets apart inside a sentence (« …avec le mot de passe <strong>X</strong> »).
+_EMPHASISED_JS = (
+    "e => Array.from(e.querySelectorAll('strong, b, code, pre, kbd, samp, mark, em')).map(x => x.textContent.trim())"
+)
+
+
+def emphasised_password(locator: Locator) -> str | None:
+    """The one password-shaped word the element sets apart, whole: a password may end with « . » or « , », or
+    start with « ( », which a sentence's punctuation would otherwise take from it."""
+    shaped = [t for t in locate.evaluate_now(locator, _EMPHASISED_JS) or [] if looks_like_password(t)]
+    return shaped[0] if len(set(shaped)) == 1 else None
+
+
 def read_value(locator: Locator, element: Element) -> str:
-    """The text an element shows (or holds, for a form control), cut by the catalogue's `extract`."""
+    """The text an element shows (or holds, for a form control), cut by the catalogue's `extract`; for a
+    password, the word the sentence sets apart first."""
     if element.read_from == "parent":
         locator = locator.locator("xpath=..")
+    if element.sensitive:
+        found = emphasised_password(locator)
+        if found is not None:
+            return found
     raw = str(locate.evaluate_now(locator, _SHOWN_TEXT))  # one round trip, not a tag's then a text's
     if element.extract:
         match = re.search(element.extract, raw)
@@ -67,7 +85,7 @@ def read(ctx: StepContext, step: Read) -> None:
     sensitive = handle.element.sensitive or step.read.secret
     try:
         raw = read_value(ctx.locate(step.read.element)[1], handle.element)
-        if sensitive and handle.element.extract and not looks_like_password(raw):
+        if sensitive and (handle.element.extract or " " in raw) and not looks_like_password(raw):
             raise StepFailed(f"le texte lu par « {handle.ref} » n'a pas la forme d'un mot de passe")
     except StepFailed as exc:
         if not sensitive:

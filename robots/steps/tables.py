@@ -16,6 +16,7 @@ from robots.catalogue import ElementHandle
 from robots.crash_points import crash_point
 from robots.errors import NOT_IN_TABLE, PORTAL_UNAVAILABLE, StepFailed
 from robots.flow_model import PickRow, ReadTable
+from robots.parsers import PARSERS, ParseError
 from robots.runner import StepContext
 
 MAX_PAGES = 500
@@ -170,7 +171,11 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     args = step.pick_row
     handle = ctx.handle(args.table)
     where = {column: ctx.text(value) for column, value in args.where.items()}
-    found = _in_kept_tab(ctx, handle, where, step) if args.click else None
+    found: Found | Pages | None = None
+    if args.if_several is not None and not all(where.values()):
+        found = _only_row(ctx, handle, where, args.if_several)
+    if found is None and args.click:
+        found = _in_kept_tab(ctx, handle, where, step)
     if found is None:
         found = find_row(ctx, handle, ctx.page, where, step)
     if isinstance(found, Pages):
@@ -181,15 +186,46 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
             kind=NOT_IN_TABLE,
         )
     if args.into:
-        ctx.scope[args.into] = found.cells
+        ctx.scope[args.into] = _parsed(found.cells, args.parse, handle)
     crash_point("in-mes-structures")
     if args.click:
         _click_row_action(ctx, handle, found, args.click)
 
 
-def _in_kept_tab(
-    ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow
-) -> Found | Pages | None:
+def _only_row(ctx: StepContext, handle: ElementHandle, where: dict[str, str], if_several: str) -> Found | None:
+    """`where` with an empty value: the only row holding the other values (on the table's page shown); several
+    stop the flow with `if_several`, ${choices} listing the rows' values of the empty columns."""
+    table = ctx.locate(handle.ref)[1]
+    shown = TablePage.read(table)
+    wanted = {column_of(shown.headers, c, handle): v for c, v in where.items()}
+    rows = [(i, cells) for i, cells in shown.rows()
+            if all(_normalise(cells[c]) == _normalise(v) for c, v in wanted.items() if v)]  # fmt: skip
+    if len(rows) == 1:
+        index, cells = rows[0]
+        return Found(ctx.page, table, index, cells, 1)
+    if not rows:
+        return None
+    empty = [c for c, v in wanted.items() if not v]
+    ctx.scope["choices"] = ", ".join(" ".join(cells[c] for c in empty) for _, cells in rows)
+    raise StepFailed(ctx.text(if_several))
+
+
+def _parsed(cells: dict[str, str], parse: dict[str, str], handle: ElementHandle) -> dict[str, str]:
+    """The row's cells, those `parse` names read by their parser (a date as ISO 8601…)."""
+    parsed = dict(cells)
+    for wanted, parser in parse.items():
+        column = next((c for c in cells if _normalise(c) == _normalise(wanted)), None)
+        if column is None:
+            columns = ", ".join(cells)
+            raise StepFailed(f"colonne « {wanted} » absente du tableau « {handle.ref} » (colonnes : {columns})")
+        try:
+            parsed[column] = PARSERS[parser](cells[column])
+        except ParseError as exc:
+            raise StepFailed(f"« {handle.ref} », colonne « {column} » : {exc}") from None
+    return parsed
+
+
+def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | Pages | None:
     """The row searched in the table's kept tab from its page on, then from its first page (the pager's ⏮).
     Pages: the whole table was searched in vain; None: the kept tab cannot tell (the step's page searches)."""
     kept = ctx.runner.kept_tabs.get(handle.ref)
