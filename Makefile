@@ -29,6 +29,7 @@ imap-server:
 # a test module stays on one worker, so its module fixtures (a whole night of renewals) run once.
 test: browser imap-server
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q -n 2 --dist loadscope
 
 lint: $(STAMP)

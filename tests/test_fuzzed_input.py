@@ -49,7 +49,7 @@ def mutated(draw: st.DrawFn, source: Path) -> bytes:
         elif edit == "insert":
             column = draw(st.integers(0, len(line)))
             bit = draw(st.sampled_from(YAML_BITS))
-            lines[where:where + 1] = [line[:column] + bit + line[column:]] if lines else [bit]
+            lines[where : where + 1] = [line[:column] + bit + line[column:]] if lines else [bit]
         elif edit == "swap" and len(lines) > 1:
             other = draw(st.integers(0, len(lines) - 1))
             lines[where], lines[other] = lines[other], lines[where]

@@ -134,7 +134,7 @@ def test_mock_portal_options_put_the_same_rules_in_force(tmp_path):
     ("options", "said"),
     [
         (["--fault-share", "beaucoup"], "--fault-share « beaucoup » : un nombre attendu"),
-        (["--fault-share", "2"], "--fault-share « 2 » : \"share\" : une part entre 0 et 1"),
+        (["--fault-share", "2"], '--fault-share « 2 » : "share" : une part entre 0 et 1'),
         (["--fault-share", "0.1", "--fault-status", "200"], "4xx/5xx"),
         (["--latency-ms", "3000-200"], "--latency-ms « 3000-200 »"),
         (["--latency-ms", "vite"], "--latency-ms « vite » : un nombre entier attendu"),

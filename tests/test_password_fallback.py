@@ -94,7 +94,11 @@ def test_run_seals_an_unreadable_page_and_refuses_to_reset_again_until_released(
 
 
 def test_renew_seals_in_the_journal_and_the_next_night_does_not_reset_again(
-    browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    browser: Browser,
+    portal: Portal,
+    syndicate: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     impatient: float,
 ):
     portal.call("POST", "/__mock__/options", {"password_wording": "sans_phrase"})
@@ -131,7 +135,12 @@ def test_renew_seals_in_the_journal_and_the_next_night_does_not_reset_again(
 
 @pytest.mark.parametrize(("wording", "submitted"), [("suivant", True), ("sans_phrase", False)])
 def test_on_the_services_generation_an_unread_password_is_never_submitted(
-    browser: Browser, portal: Portal, syndicate: dict, tmp_path: Path, wording: str, submitted: bool,
+    browser: Browser,
+    portal: Portal,
+    syndicate: dict,
+    tmp_path: Path,
+    wording: str,
+    submitted: bool,
     impatient: float,
 ):
     portal.call("POST", "/__mock__/options", {"generation": "services", "password_wording": wording})

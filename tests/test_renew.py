@@ -466,10 +466,21 @@ def wait_for(condition: Any, what: str, timeout: float = 120, step: float = 0.1)
 def remote_chromium(tmp_path: Path) -> Iterator[str]:
     profile = tmp_path / "profile"
     process = subprocess.Popen(
-        [str(chromium.system_chromium()), "--remote-debugging-port=0", "--headless", "--no-sandbox",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-gpu", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(chromium.system_chromium()),
+            "--remote-debugging-port=0",
+            "--headless",
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )  # fmt: skip  (Debian's launcher is a shell script that does not exec: its group is what must end)
     try:
         port_file = profile / "DevToolsActivePort"

@@ -53,7 +53,9 @@ MOMENTS: dict[str, tuple[list[str], int, list[str]]] = {
 SERVICES_MOMENTS = {"services-password-shown": False, "services-before-submit": False, "services-after-submit": True}
 SHOWN, NEXT = "Shown4Kill9x", "Rerun7Clean2"
 HOOK_LOG = [
-    "python3", "-c", "import os, sys; folder = os.environ['CAPTURE_DIR']; name = os.environ['CHORUS_STRUCTURE'];"
+    "python3",
+    "-c",
+    "import os, sys; folder = os.environ['CAPTURE_DIR']; name = os.environ['CHORUS_STRUCTURE'];"
     " open(os.path.join(folder, name + '.log'), 'a').write(sys.stdin.read().strip() + chr(10))",
 ]  # fmt: skip  (every delivery, one line each: a password delivered then replaced still shows)
 

@@ -92,8 +92,13 @@ def test_kill_9_during_a_jobs_8_renew_of_100_structures_then_a_rerun_loses_no_pa
         assert untouched >= {bench_siret(n) for n in range(1, STRUCTURES + 1)} - started, "reset, never started"
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        options = RenewOptions(roster_path=rerun_roster(tmp_path, started), portal_url=portal.url, within_days=0,
-                               jobs=2, vault_path=tmp_path / "vault.json")  # fmt: skip  (2 logins, not 8)
+        options = RenewOptions(
+            roster_path=rerun_roster(tmp_path, started),
+            portal_url=portal.url,
+            within_days=0,
+            jobs=2,
+            vault_path=tmp_path / "vault.json",
+        )  # fmt: skip  (2 logins, not 8)
         outputs = Outputs(journal=tmp_path / "journal.sqlite", report=tmp_path / "report.json", log_file=None)
 
         report = run_renewal(options, outputs, browser=browser)

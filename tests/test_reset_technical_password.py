@@ -20,7 +20,10 @@ FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 
 def reset(browser: Browser, portal: Portal, structure: str, vault: Path, **variables: str) -> RunResult:
     request = RunRequest(
-        flow=FLOW, portal_url=portal.url, variables={"structure": structure, **variables}, vault_path=vault,
+        flow=FLOW,
+        portal_url=portal.url,
+        variables={"structure": structure, **variables},
+        vault_path=vault,
         journal_path=vault.with_name("journal.sqlite"),
     )
     return run_in_browser(browser, prepare(request), request)

@@ -50,7 +50,10 @@ def company(services: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
 
 def reset(browser: Browser, portal: Portal, structure: str, vault: Path, entry: str) -> RunResult:
     request = RunRequest(
-        flow=FLOW, portal_url=portal.url, variables={"structure": structure, "entry": entry}, vault_path=vault,
+        flow=FLOW,
+        portal_url=portal.url,
+        variables={"structure": structure, "entry": entry},
+        vault_path=vault,
         journal_path=vault.with_name("journal.sqlite"),
     )
     return run_in_browser(browser, prepare(request), request)

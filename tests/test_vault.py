@@ -136,10 +136,25 @@ def test_ten_concurrent_runs_on_one_vault_keep_every_entry(tmp_path: Path):
     kept = {f"2130000{n:07d}": f"Neuf{n:02d}abcDEF" for n in range(10)}
     runs = [
         subprocess.Popen(
-            [*ROBOT, "run", str(PROJECT / "tests" / "flows" / "keep_given_password.yaml"), "--var",
-             f"structure={structure}", "--var", f"password={password}", "--vault", str(vault),
-             "--journal", str(tmp_path / "journal.sqlite"), "-q"],
-            cwd=PROJECT, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                *ROBOT,
+                "run",
+                str(PROJECT / "tests" / "flows" / "keep_given_password.yaml"),
+                "--var",
+                f"structure={structure}",
+                "--var",
+                f"password={password}",
+                "--vault",
+                str(vault),
+                "--journal",
+                str(tmp_path / "journal.sqlite"),
+                "-q",
+            ],
+            cwd=PROJECT,
+            env=os.environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for structure, password in kept.items()
     ]

@@ -78,8 +78,9 @@ def prepare(desired: DesiredState, options: Options) -> Prepared:
     withhold([account.login_env, account.password_env])  # no child process (driver, Chromium) sees them
     missing = [n for n in (account.login_env, account.password_env) if not ENVIRON.get(n)]
     if missing:
-        raise BadInput(f"donnez la ou les variables d'environnement {', '.join(missing)} (ou .env)"
-            f" du compte « {account.name} »")
+        raise BadInput(
+            f"donnez la ou les variables d'environnement {', '.join(missing)} (ou .env) du compte « {account.name} »"
+        )
     REDACTOR.add(ENVIRON.get(account.password_env))
     return Prepared(desired, config, environment, catalogue, generation)
 
