@@ -129,6 +129,22 @@ def portal(mock_server: str) -> Portal:
 
 
 @pytest.fixture
+def services(portal: Portal) -> Portal:
+    """The mock serving the « portail de services » for this test (a reset brings back the legacy one)."""
+    portal.call("POST", "/__mock__/options", {"generation": "services"})
+    return portal
+
+
+@pytest.fixture
+def company(services: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The account entering Chorus Pro directly (through the identity provider on this generation)."""
+    account = services.biggest_account("chorus")
+    monkeypatch.setenv("CHORUS_LOGIN", account["login"])
+    monkeypatch.setenv("CHORUS_PASSWORD", account["password"])
+    return account
+
+
+@pytest.fixture
 def syndicate(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The DGFiP account managing the most structures, logged in through DGFIP_LOGIN/DGFIP_PASSWORD."""
     account = portal.biggest_account("dgfip")

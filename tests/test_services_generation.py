@@ -33,21 +33,6 @@ CLEAN = "Kq3vZ8pLm2Xw"
 STRUCTURE = "25300096600023"
 
 
-@pytest.fixture
-def services(portal: Portal) -> Portal:
-    portal.call("POST", "/__mock__/options", {"generation": "services"})
-    return portal
-
-
-@pytest.fixture
-def company(services: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """The account entering Chorus Pro directly (through the identity provider on this generation)."""
-    account = services.biggest_account("chorus")
-    monkeypatch.setenv("CHORUS_LOGIN", account["login"])
-    monkeypatch.setenv("CHORUS_PASSWORD", account["password"])
-    return account
-
-
 def reset(browser: Browser, portal: Portal, structure: str, vault: Path, entry: str) -> RunResult:
     request = RunRequest(
         flow=FLOW,

@@ -29,20 +29,6 @@ CLEAN = "Kq3vZ8pLm2Xw0"
 SECOND = "TECH_2_{}@cpro.fr"
 
 
-@pytest.fixture
-def services(portal: Portal) -> Portal:
-    portal.call("POST", "/__mock__/options", {"generation": "services"})
-    return portal
-
-
-@pytest.fixture
-def company(services: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
-    account = services.biggest_account("chorus")
-    monkeypatch.setenv("CHORUS_LOGIN", account["login"])
-    monkeypatch.setenv("CHORUS_PASSWORD", account["password"])
-    return account
-
-
 def reset(browser: Browser, portal: Portal, variables: dict[str, str], folder: Path) -> RunResult:
     request = RunRequest(flow=FLOW, portal_url=portal.url, variables=variables, vault_path=folder / "vault.json",
                          journal_path=folder / "journal.sqlite")  # fmt: skip

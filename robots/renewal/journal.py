@@ -383,11 +383,7 @@ class Journal:
         and no run saw the submission taken (its vault delivery not done). Only the structure's expiry, read
         again, can tell whether it is the account's now: returns it with the expiry read before the submission
         (None when unknown)."""
-        last = self.db.execute(
-            "SELECT * FROM events WHERE identifiant = ? AND event IN ('reset_requested', 'reset_submitted',"
-            " 'password_captured') ORDER BY id DESC LIMIT 1",
-            (identifiant,),
-        ).fetchone()
+        last = self._last_reset_event(identifiant)
         if last is None or last["event"] != "reset_submitted":
             return None
         row = self.db.execute(
@@ -399,29 +395,31 @@ class Journal:
         vault = [d for d in self.deliveries(credential.id) if d.target.get("vault")]
         if not vault or vault[0].status not in OPEN_STATUSES:
             return None
-        before = self.db.execute(
-            "SELECT detail FROM events WHERE identifiant = ? AND event = 'expiry_read' AND run_id = ? AND id < ?"
-            " ORDER BY id DESC LIMIT 1",
-            (identifiant, last["run_id"], last["id"]),
-        ).fetchone()
-        expiry = before["detail"] if before and before["detail"] not in (None, "", "None") else None
-        return credential, expiry
+        return credential, self._expiry_read_before(last)
 
     def expiry_before_unread_reset(self, identifiant: str) -> str | None:
         """When the structure's last reset was requested and no password was read after it: the expiry read in that
         run before the request (None otherwise, or when unknown). Read again on the portal and unchanged, it proves
         the reset never happened."""
-        last = self.db.execute(
+        last = self._last_reset_event(identifiant)
+        if last is None or last["event"] != "reset_requested":
+            return None
+        return self._expiry_read_before(last)
+
+    def _last_reset_event(self, identifiant: str) -> Any:
+        """The structure's last step of a reset: requested, submitted (portail de services) or password read."""
+        return self.db.execute(
             "SELECT * FROM events WHERE identifiant = ? AND event IN ('reset_requested', 'reset_submitted',"
             " 'password_captured') ORDER BY id DESC LIMIT 1",
             (identifiant,),
         ).fetchone()
-        if last is None or last["event"] != "reset_requested":
-            return None
+
+    def _expiry_read_before(self, event: Any) -> str | None:
+        """The expiry read in the event's run before it (None when unknown)."""
         before = self.db.execute(
             "SELECT detail FROM events WHERE identifiant = ? AND event = 'expiry_read' AND run_id = ? AND id < ?"
             " ORDER BY id DESC LIMIT 1",
-            (identifiant, last["run_id"], last["id"]),
+            (event["identifiant"], event["run_id"], event["id"]),
         ).fetchone()
         return before["detail"] if before and before["detail"] not in (None, "", "None") else None
 
