@@ -78,9 +78,15 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sealed = commands.add_parser("sealed", help="pages kept because a generated password could not be read")
-    sealed.add_argument("--show", metavar="IDENTIFIANT", help="print the page's text (it holds the password)")
-    sealed.add_argument("--release", metavar="IDENTIFIANT", help="the password was taken care of: reset allowed")
-    sealed.add_argument("--journal", help="journal of renew (default: var/renewal/journal.sqlite)")
-    sealed.add_argument("--vault", help="vault (default: settings.vault)")
+    sealed = commands.add_parser("sealed", help="pages gardées parce qu'un mot de passe généré n'a pu être lu")
+    sealed.add_argument(
+        "--show", metavar="IDENTIFIANT", help="afficher le texte de la page (il contient le mot de passe)"
+    )
+    sealed.add_argument(
+        "--release",
+        metavar="IDENTIFIANT",
+        help="le mot de passe a été pris en charge : la réinitialisation est de nouveau permise",
+    )
+    sealed.add_argument("--journal", help="journal de renew (défaut : var/renewal/journal.sqlite)")
+    sealed.add_argument("--vault", help="coffre (défaut : settings.vault)")
     sealed.set_defaults(handler=_command)

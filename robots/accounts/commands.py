@@ -29,15 +29,19 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    accounts = commands.add_parser("accounts", help="Chorus Pro user accounts (create in bulk)")
+    accounts = commands.add_parser("accounts", help="comptes utilisateurs Chorus Pro (création en série)")
     actions = accounts.add_subparsers(dest="accounts_command", required=True)
-    create = actions.add_parser("create", help="create, activate and log in every user of a CSV or YAML file")
-    create.add_argument("file", help="CSV (UTF-8, ; or ,) or YAML: email, nom, prenom, siret, type, identifiant…")
-    create.add_argument("--env", default="mock", help="environment of config/robot.yaml")
-    create.add_argument("--portal-url", help="base URL of the portal (overrides the environment's)")
+    create = actions.add_parser(
+        "create", help="créer, activer et connecter chaque utilisateur d'un fichier CSV ou YAML"
+    )
+    create.add_argument("file", help="CSV (UTF-8, ; ou ,) ou YAML : email, nom, prenom, siret, type, identifiant…")
+    create.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    create.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
     services.add_options(create)
-    create.add_argument("--vault", help=f"user vault (default: {DEFAULT_VAULT})")
-    create.add_argument("--report", metavar="FILE", help="JSON report, one entry per row")
-    create.add_argument("--recordings", default="recordings", metavar="DIR", help="where captcha images go")
-    create.add_argument("--headed", action="store_true", help="show the browser (and the captcha)")
+    create.add_argument("--vault", help=f"coffre des comptes utilisateurs (défaut : {DEFAULT_VAULT})")
+    create.add_argument("--report", metavar="FILE", help="rapport JSON, une entrée par ligne")
+    create.add_argument("--recordings", default="recordings", metavar="DIR", help="dossier des images de captcha")
+    create.add_argument(
+        "--headed", action="store_true", help="montrer le navigateur (et le captcha) ; demande un écran"
+    )
     create.set_defaults(handler=_create)

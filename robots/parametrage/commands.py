@@ -145,38 +145,44 @@ def write_schema() -> Path:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="desired-state YAML file (examples/parametrage.yaml)")
-    parser.add_argument("--env", default="mock", help="environment of config/robot.yaml (mock, qualif, production)")
-    parser.add_argument("--portal-url", help="base URL of the portal (overrides the environment's)")
-    parser.add_argument("--headed", action="store_true", help="show the browser")
-    parser.add_argument("--slow-mo", type=float, default=0, metavar="MS", help="pause between actions")
+    parser.add_argument("file", help="fichier YAML de l'état voulu (examples/parametrage.yaml)")
+    parser.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    parser.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
+    parser.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    parser.add_argument(
+        "--slow-mo", type=float, default=0, metavar="MS", help="pause entre les actions, en millisecondes"
+    )
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Adds this module's sub-commands to `chorus-robot`."""
     plan = commands.add_parser(
-        "plan", help="show what apply would change in the structures and the account (changes nothing)",
-        description="Reads the current state through the portal and prints the differences with the desired-state "
-        "file (structure, block, field, current → desired). Exit 0; 1 if a structure could not be read; 2 bad input.",
+        "plan", help="montrer ce que apply changerait dans les structures et le compte (ne change rien)",
+        description="Lit l'état actuel sur le portail et affiche ses différences avec le fichier d'état voulu "
+        "(structure, bloc, champ, actuel → voulu). Codes de sortie : 0 ; 1 une structure n'a pu être lue ; 2 entrée "
+        "invalide.",
     )  # fmt: skip
     _common(plan)
-    plan.add_argument("--json", action="store_true", help='{"changes": [{structure, block, field, current, desired}]}')
+    plan.add_argument(
+        "--json", action="store_true", help='en JSON : {"changes": [{structure, block, field, current, desired}]}'
+    )
     plan.set_defaults(handler=_plan)
 
     apply = commands.add_parser(
-        "apply", help="change on the portal what differs from the desired-state file",
-        description="Changes only what differs, saves, reads back. A portal refusal stops that structure with the "
-        "portal's message, the others go on. Exit 0 all done; 1 some structure failed; 2 bad input.",
+        "apply", help="changer sur le portail ce qui diffère du fichier d'état voulu",
+        description="Ne change que ce qui diffère, enregistre, relit. Un refus du portail arrête cette structure avec "
+        "son message, les autres continuent. Codes de sortie : 0 tout fait ; 1 une structure en échec ; 2 entrée "
+        "invalide.",
     )  # fmt: skip
     _common(apply)
-    apply.add_argument("--report", metavar="PATH", help="write a JSON report")
+    apply.add_argument("--report", metavar="PATH", help="écrire un rapport JSON")
     apply.set_defaults(handler=_apply)
 
     export = commands.add_parser(
-        "export", help="write the current state of every structure of the account in the desired-state format",
-        description="FILE needs only its `account:` block. The output is a backup, an audit, a starting point; "
-        "`apply` on it changes nothing.",
+        "export", help="écrire l'état actuel de chaque structure du compte au format de l'état voulu",
+        description="FILE n'a besoin que de son bloc `account:`. Le résultat est une sauvegarde, un audit, un point "
+        "de départ ; `apply` dessus ne change rien.",
     )  # fmt: skip
     _common(export)
-    export.add_argument("--out", metavar="PATH", help="file to write (default: standard output)")
+    export.add_argument("--out", metavar="PATH", help="fichier à écrire (défaut : la sortie standard)")
     export.set_defaults(handler=_export)
