@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -240,13 +241,16 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
-    with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
-        try:
-            load_env_file(Path.cwd() / ".env")
-        except BadInput as exc:  # said once the command is known: --version and --help still answer
-            return _main(argv, env_problem=exc)
-        return _main(argv)
+    umask = logs.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
+    try:
+        with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
+            try:
+                load_env_file(Path.cwd() / ".env")
+            except BadInput as exc:  # said once the command is known: --version and --help still answer
+                return _main(argv, env_problem=exc)
+            return _main(argv)
+    finally:
+        os.umask(umask)  # a caller in the same process (a test, the mock serving Dovecot's mail) keeps its own
 
 
 def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:

@@ -22,9 +22,10 @@ FOLDER_MODE = 0o700
 OTHERS = 0o077  # the group's and everybody else's bits
 
 
-def restrict_umask() -> None:
-    """Files and folders created from now on, by this process and its children, are the user's alone."""
-    os.umask(PRIVATE_UMASK)
+def restrict_umask() -> int:
+    """Files and folders created from now on, by this process and its children, are the user's alone; returns the
+    umask it replaces (`main()` called from another program, a test, puts it back when it returns)."""
+    return os.umask(PRIVATE_UMASK)
 
 
 def private_folder(path: Path, *, must_own: bool = False) -> Path:

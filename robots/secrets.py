@@ -30,11 +30,14 @@ class Redactor:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None  # every form of every value, longest first; None: to build
 
     def add(self, value: str | None) -> None:
         if value and len(value) >= _SHORTEST_SECRET:
             with self._lock:
-                self._values.add(value)
+                if value not in self._values:
+                    self._values.add(value)
+                    self._pattern = None
 
     @property
     def values(self) -> list[str]:
@@ -42,14 +45,20 @@ class Redactor:
             return sorted(self._values, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for value in self.values:
-            # URL-encoded too: a form's body or a URL's query string in an error message; HTML-escaped: an element
-            # Playwright quotes in an error (« resolved to <input value="a&amp;b"> »), a password holding « & ».
-            forms = (value, quote(value, safe=""), quote_plus(value), html.escape(value), html.escape(value, False))
-            for form in dict.fromkeys(forms):
-                if form in text:
-                    text = text.replace(form, MASK)
-        return text
+        """Every secret, in every form, replaced in one pass; a mask already there is left whole, so that text
+        redacted twice (a log line, then its sink) reads the same (never « ««secret»» » when a secret is a part of
+        the mask)."""
+        pattern = self._compiled()
+        if pattern is None:
+            return text
+        return MASK.join(pattern.sub(MASK, part) for part in text.split(MASK))
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._values:
+                forms = {form for value in self._values for form in _forms(value)}
+                self._pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+            return self._pattern
 
     def redact_data(self, data: object) -> object:
         if isinstance(data, str):
@@ -59,6 +68,12 @@ class Redactor:
         if isinstance(data, list | tuple):
             return [self.redact_data(v) for v in data]
         return data
+
+
+def _forms(value: str) -> tuple[str, ...]:
+    """A secret as it may be written: as is; URL-encoded (a form's body, a URL's query string in an error message);
+    HTML-escaped (an element Playwright quotes in an error, « <input value="a&amp;b"> », a password holding « & »)."""
+    return (value, quote(value, safe=""), quote_plus(value), html.escape(value), html.escape(value, False))
 
 
 REDACTOR = Redactor()
