@@ -30,7 +30,7 @@ from robots.runner import CredentialSink, Runner, RunResult, StepObserver
 from robots.sealed import refuse_if_sealed
 from robots.secret_needs import needed_secrets
 from robots.secrets import SecretProvider, withhold
-from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.session import BrowserOptions, new_portal_context, open_browser
 from robots.validation import require_valid
 from robots.vault import Vault
 
@@ -218,7 +218,7 @@ def _tell_where_passwords_are(sink: JournalSink) -> None:
 def _run_in_context(browser: Browser, prepared: Prepared, request: RunRequest, sink: CredentialSink) -> RunResult:
     recorder = _recorder(prepared, request)
     extra = recorder.context_options() if recorder else {}
-    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR", **extra)
+    context = new_portal_context(browser, **extra)
     error: BaseException | None = None
     try:
         if recorder:

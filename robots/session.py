@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from robots import browser as chromium
 from robots.secrets import scrub
 
 VIEWPORT = {"width": 1280, "height": 900}
+
+
+def new_portal_context(browser: Browser, **extra: Any) -> BrowserContext:
+    """A browser context as every command opens one on the portal: the same viewport (screens and procedures
+    look alike whichever command made them) and French; `extra`: video recording and the like."""
+    return browser.new_context(viewport=VIEWPORT, locale="fr-FR", **extra)
 
 
 @dataclass(frozen=True)

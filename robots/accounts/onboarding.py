@@ -30,7 +30,7 @@ from robots.private_files import write_private
 from robots.run_flow import RunRequest, prepare
 from robots.runner import Runner
 from robots.secrets import REDACTOR, SecretProvider
-from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.session import BrowserOptions, new_portal_context, open_browser
 from robots.vault import Vault
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
@@ -113,7 +113,7 @@ class FlowRunner:
         # A first login that asks the second factor: the code mailed to the new user, from the same mailbox.
         codes = second_factor.sources(second_factor.AccountMailboxCode(variables["email"])) if "email" in variables \
             else {}  # fmt: skip
-        context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+        context = new_portal_context(self.browser)
         try:
             runner = Runner(
                 context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ, sources=codes),

@@ -24,7 +24,7 @@ from robots.parametrage.generations import BY_FRAME, DETECT_FLOW, GENERATIONS, G
 from robots.parametrage.model import DesiredState, StructureState
 from robots.runner import Runner
 from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
-from robots.session import VIEWPORT, BrowserOptions, open_browser
+from robots.session import BrowserOptions, new_portal_context, open_browser
 from robots.validation import require_valid
 
 FLOW_INPUTS = {
@@ -137,7 +137,7 @@ class PortalSession:
 def portal_session(prepared: Prepared, options: Options, browser: Browser | None = None) -> Iterator[PortalSession]:
     """A browser context logged in to the file's account (a caller's browser, or one of our own)."""
     with _browser(options, browser) as chosen:
-        context = chosen.new_context(viewport=VIEWPORT, locale="fr-FR")
+        context = new_portal_context(chosen)
         try:
             runner = Runner(
                 context.new_page(), prepared.catalogue,

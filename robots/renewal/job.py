@@ -57,7 +57,7 @@ from robots.ride_through import RetryPolicy
 from robots.runner import Runner, StepObserver
 from robots.sealed import waiting_message
 from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
-from robots.session import VIEWPORT, BrowserOptions
+from robots.session import BrowserOptions, new_portal_context
 from robots.validation import require_valid
 from robots.vault import Vault, now_iso
 
@@ -391,7 +391,7 @@ class AccountSession:
         stopped = self.shared.logins.stopped(self.account.name)
         if stopped:  # an earlier login of this account was refused: not one more attempt this run
             raise _LoginFailed(stopped.reason, stopped.kind)
-        self.context = self.browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+        self.context = new_portal_context(self.browser)
         if self.plan.config.settings.block_resources and not self.plan.options.observers:
             block_unread_resources(self.context)
         runner = Runner(

@@ -18,6 +18,7 @@ from robots.catalogue import Catalogue, Element, Screen
 from robots.config import load_config
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
 from robots.secrets import REDACTOR
+from robots.session import new_portal_context
 
 
 @dataclass
@@ -126,7 +127,7 @@ def probe(request: ProbeRequest) -> int:
         raise BadInput(f"--ignore : l'écran « {screen.name} » n'a pas d'élément {', '.join(sorted(unknown))}")
     base = config.environment(request.env_name, request.portal_url).portal_url
     with open_browser(BrowserOptions(headed=request.headed)) as browser:
-        context = browser.new_context(locale="fr-FR")
+        context = new_portal_context(browser)
         try:
             page = context.new_page()
             if request.login_flow:
