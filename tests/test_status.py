@@ -22,7 +22,7 @@ def in_days(days: int) -> str:
     return (datetime.now() + timedelta(days=days, hours=1)).replace(microsecond=0).isoformat()
 
 
-def night(tmp_path: Path) -> tuple[Path, Path]:
+def night(tmp_path: Path, hook_failed: bool = False) -> tuple[Path, Path]:
     """Three structures: one far off, one due soon whose renewal failed, one renewed whose hook is pending."""
     journal_path, vault_path = tmp_path / "journal.sqlite", tmp_path / "vault.json"
     journal = Journal(journal_path)
@@ -30,6 +30,9 @@ def night(tmp_path: Path) -> tuple[Path, Path]:
     sink = JournalSink(journal, Vault(vault_path), run, "/")
     sink.expect("21300258600013", Expected("siagep", [HOOK]))
     sink.store("21300258600013", {"login": "TECH_1@cpp", "password": "Clean123abc"})
+    if hook_failed:
+        hook = next(d for d in journal.deliveries(sink.latest["21300258600013"]) if d.label == "command:true")
+        journal.delivery_failed(run, hook, "terminée avec le code 1")
     journal.note_structure("21300258600013", "siagep", raison_sociale="COMMUNE DE SAINT-GILLES",
                            technical_login="TECH_1@cpp", expires_at=in_days(365), last_run_id=run,
                            last_action="failed", last_error="", last_renewed=in_days(0))  # fmt: skip
@@ -109,3 +112,10 @@ def test_status_json_is_plain_json(tmp_path: Path):
     data = json.loads(done.stdout)
     assert data["runs"][0]["summary"] == {"renewed": 1, "failed": 1, "skipped": 1}
     assert data["runs"][0]["night"] == 1
+
+
+def test_a_delivery_that_failed_is_said_failed_not_waiting(tmp_path: Path):
+    journal, vault = night(tmp_path, hook_failed=True)
+    done = robot("status", "--journal", str(journal), "--vault", str(vault), env={"COLUMNS": "300"})
+    row = next(line for line in table_of(done.stdout) if "21300258600013" in line)
+    assert "livraison en échec" in row and "à livrer : command:true (terminée avec le code 1)" in row

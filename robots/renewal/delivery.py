@@ -226,5 +226,5 @@ def run_hook(command: list[str], new: NewPassword, timeout_s: float) -> None:
     if output:
         logger.debug("  command « {} » said: {}", shown, output[-500:])
     if done.returncode != 0:
-        tail = output.splitlines()[-1] if output else "no output"
+        tail = output.splitlines()[-1] if output else "sans rien afficher"
         raise DeliveryFailed(f"terminée avec le code {done.returncode} : {tail[:300]}")

@@ -70,7 +70,8 @@ def state_of(line: dict[str, Any]) -> str:
     result = line.get("last_result")
     waiting = line.get("open_deliveries")
     if line.get("last_renewed") and waiting and result in ("renewed", "failed") and not line.get("last_error"):
-        return "livraison en attente"
+        failed = any(d["status"] == "failed" for d in waiting)
+        return "livraison en échec" if failed else "livraison en attente"
     return WORDS.get(result or "", result or "-")
 
 
@@ -167,13 +168,19 @@ def _row(line: dict[str, Any]) -> list[str]:
     pending = len(line.get("open_deliveries") or [])
     reason = line.get("last_error") or ""
     if not reason and pending:
-        reason = "à livrer : " + ", ".join(d["label"] for d in line["open_deliveries"])
+        reason = "à livrer : " + ", ".join(_delivery(d) for d in line["open_deliveries"])
     run = short_moment(line.get("last_run_started")) if line.get("last_run") else "-"
     return [
         flag, "-" if days is None else str(days), _date(line.get("expires_at")),
         line["identifiant"], line.get("raison_sociale") or "-", line.get("account") or "-",
         line.get("technical_login") or "-", line["state"], reason or "-", run,
     ]  # fmt: skip
+
+
+def _delivery(delivery: dict[str, Any]) -> str:
+    """A delivery still due: its target, and why it failed when it did."""
+    failed = delivery["status"] == "failed" and delivery.get("last_error")
+    return f"{delivery['label']} ({delivery['last_error']})" if failed else delivery["label"]
 
 
 def _date(value: str | None) -> str:
