@@ -1,7 +1,8 @@
-"""The named kinds of failure: what each means, its exit code, what to do — for messages, reports and the README.
+"""The named kinds of failure: what each means, its exit code, what to do — for messages, reports and the guides.
 
 Every failure a person reads falls into one of these kinds (`StepFailed.kind`, the report's `error_kind`); the
-README's « When a run fails » table lists them (a test keeps the two in step).
+night operator's guide (docs/night-operator.md, « When a run fails ») lists them in a table (a test keeps the
+two in step).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def labelled(kind: str | None, message: str) -> str:
 
 
 def readme_table() -> str:
-    """The table of the README's « When a run fails » section."""
+    """The table of « When a run fails » in the night operator's guide (docs/night-operator.md)."""
     lines = ["| kind (`error_kind`) | what it means | exit code | what to do |", "|---|---|---:|---|"]
     for kind in KINDS.values():
         lines.append(f"| `{kind.name}` « {kind.label} » | {kind.meaning} | {kind.exit_code} | {kind.todo} |")

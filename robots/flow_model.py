@@ -268,7 +268,7 @@ class FailArgs(Model):
         None,
         description="login_refused, account_locked, second_factor: the nightly job never logs in again to an "
         "account whose login failed so (the portal locks an account after 5 failed logins); portal_refused (the "
-        "default), portal_unavailable, screen_not_recognised: see « When a run fails » in the README",
+        "default), portal_unavailable, screen_not_recognised: see « When a run fails » in docs/night-operator.md",
     )
 
 

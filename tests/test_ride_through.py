@@ -141,8 +141,8 @@ def test_the_dgfip_portal_down_fails_its_structures_clearly_and_the_rest_goes_on
     assert "Traceback" not in (tmp_path / "renew.log").read_text()
 
 
-def test_every_error_kind_has_a_line_in_the_readme_with_its_exit_code():
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+def test_every_error_kind_has_a_line_in_the_night_operators_guide_with_its_exit_code():
+    readme = (PROJECT / "docs" / "night-operator.md").read_text(encoding="utf-8")
     for kind in KINDS.values():
         line = next((row for row in readme.splitlines() if row.startswith(f"| `{kind.name}`")), None)
         assert line is not None, kind.name
