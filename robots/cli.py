@@ -109,7 +109,7 @@ def _schema(args: argparse.Namespace) -> int:
 def _reference(args: argparse.Namespace) -> int:
     from robots.reference import write_reference
 
-    return write_reference(Path(args.output) if args.output else None)
+    return write_reference(build_parser(), Path(args.output) if args.output else None)
 
 
 def _screens(args: argparse.Namespace) -> int:

@@ -49,17 +49,16 @@ NOTES = """## Bon à savoir
 """
 
 
-def reference_text() -> str:
-    from robots.cli import build_parser
-
-    parts = [INTRO, _commands(build_parser()), _flow_file(), _steps(), _conditions(), _variables(), _parsers(),
+def reference_text(parser: argparse.ArgumentParser) -> str:
+    """The page, from the command line's parser (given by the command line: this module never imports it back)."""
+    parts = [INTRO, _commands(parser), _flow_file(), _steps(), _conditions(), _variables(), _parsers(),
              _catalogue(), _roster(), _desired_state(), NOTES]  # fmt: skip
     return "\n".join(parts).rstrip() + "\n"
 
 
-def write_reference(output: Path | None) -> int:
+def write_reference(parser: argparse.ArgumentParser, output: Path | None) -> int:
     target = output or REFERENCE_FILE
-    text = reference_text()
+    text = reference_text(parser)
     if target == Path("-"):
         print(text, end="")
         return EXIT_OK

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from robots import flow_model as m
 from robots.catalogue import Catalogue, Element, Locator, Screen
+from robots.cli import build_parser
 from robots.conventions import flow_path
 from robots.parsers import PARSERS
 from robots.reference import REFERENCE_FILE, reference_text
@@ -80,7 +81,7 @@ def test_run_takes_a_flow_name():
 
 
 def test_the_reference_page_is_generated_and_complete():
-    text = reference_text()
+    text = reference_text(build_parser())
     assert REFERENCE_FILE.read_text(encoding="utf-8") == text, "run `chorus-robot reference`"
     for step in m.STEP_TYPES:
         assert f"### `{step.command}`" in text
@@ -101,7 +102,7 @@ def test_the_reference_documents_every_key_of_a_flow_roster_and_desired_state_fi
     from robots.reference import _models_in
     from robots.renewal.roster import Roster
 
-    text = reference_text()
+    text = reference_text(build_parser())
     waiting: list[type[BaseModel]] = [Flow, Roster, DesiredState]
     seen: set[type[BaseModel]] = set()
     while waiting:
