@@ -19,7 +19,8 @@ from pypdf import PdfReader
 
 from robots.errors import StepFailed
 from robots.replay.procedure import layout, sections
-from robots.replay.recording import KINDS, RecordOptions, ensure_video_encoder
+from robots.replay.recording import KINDS, RecordOptions
+from robots.replay.video_encoder import ensure_video_encoder
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
 

@@ -38,7 +38,7 @@ from robots.replay.procedure_layout import (
     text_height,
 )
 from robots.replay.procedure_sections import ROBOT_ONLY, Item, Section, sections
-from robots.replay.recording import STEPS_FILE
+from robots.replay.recording_folder import STEPS_FILE
 from robots.replay.typography import html_text
 from robots.secrets import REDACTOR
 

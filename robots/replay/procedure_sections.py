@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from robots.replay.recording import PAGE_COMMANDS
+from robots.replay.recording_folder import PAGE_COMMANDS
 
 SHOWN_COMMANDS = PAGE_COMMANDS | {"store"}
 ROBOT_ONLY = {"store"}

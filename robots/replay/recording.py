@@ -10,7 +10,6 @@ scrubbed from every file of the recording, trace entries included.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import unicodedata
@@ -19,34 +18,46 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import playwright
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 from playwright.sync_api import Locator as PwLocator
 
 from robots import flow_model as m
 from robots import locate, logs
-from robots.catalogue import Catalogue, ElementHandle, Screen
+from robots.catalogue import Catalogue, ElementHandle
 from robots.errors import BadInput, RobotError, RunStopped
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
 from robots.private_files import private_folder
+from robots.replay.page_queries import (
+    BLOCK_AROUND,
+    FREE_SIDE,
+    element_box,
+    known_screen,
+    row_action,
+    safely,
+    sensitive_texts,
+)
 from robots.replay.privacy import init_script, mark_secret, mask_locators, secret_field_script
+from robots.replay.procedure import write_procedure
+from robots.replay.recording_folder import (
+    LOG_FILE,
+    PAGE_COMMANDS,
+    SHOT_AFTER,
+    SHOT_INSIDE,
+    STEPS_FILE,
+    TRACE_FILE,
+    VIDEO_FILE,
+)
 from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
+from robots.replay.step_words import row_summary
+from robots.replay.video_encoder import ensure_video_encoder
 from robots.runner import Decision, StepContext, target_ref
 from robots.secrets import MASK, REDACTOR
 from robots.session import VIEWPORT
 from robots.variables import UnknownVariable, interpolate
 
 KINDS = ("trace", "video", "screenshots")
-PAGE_COMMANDS = {"goto", "expect_screen", "fill", "click", "read", "read_block", "read_table", "pick_row", "page_turn"}
-SHOT_AFTER = {"goto", "expect_screen"}  # these show the page once it is there; the others before acting
-SHOT_INSIDE = {"pick_row"}  # shot when the row is found, on the page that holds it (`on_row_found`)
-ROW_NAMES = ("raison sociale", "désignation", "nom", "libellé")  # the column that names a row, for people
-STEPS_FILE = "steps.json"
-TRACE_FILE = "trace.zip"
-VIDEO_FILE = "video.webm"
-LOG_FILE = "run.log"
 
 
 @dataclass(frozen=True)
@@ -146,7 +157,7 @@ class Recorder:
         self._stop_tracing(context, keep and ("trace" in self.options.kinds or error is not None))
         if error is not None:
             # A run stopped between showing a password and reading it: what the page shows is secret too.
-            self._uncaptured = _sensitive_texts(context, self.catalogue)
+            self._uncaptured = sensitive_texts(context, self.catalogue)
         videos = [page.video for page in context.pages if page.video]
         _quietly(context.close)
         if keep and self.video and videos:
@@ -162,8 +173,6 @@ class Recorder:
         secrets = [*REDACTOR.values, *self._uncaptured]
         scrub_folder(self.dir, secrets)
         if self.screenshots:
-            from robots.replay.procedure import write_procedure
-
             written: list[Path] = []
             _quietly(lambda: written.extend(write_procedure(self.dir, browser)))
             forms = secret_forms(secrets)
@@ -253,15 +262,15 @@ class Recorder:
         """A page turn is a step of its own for people: the page without the row, the arrow outlined."""
         if not self.detailed:
             return
-        found = _safely(lambda: locate.first_matching(ctx.page, table.element.next_page))
-        if not found or not _safely(found[1].is_enabled):
+        found = safely(lambda: locate.first_matching(ctx.page, table.element.next_page))
+        if not found or not safely(found[1].is_enabled):
             return
         name = table.element.description or table.ref
         label = f"« {name} », page {page_number} : la ligne n'y est pas, passez à la page suivante (flèche « > »)"
         entry = self._insert_before(step, label, "page_turn", table)
         entry["table_page"] = page_number
         if self.screenshots:
-            self._shoot(ctx, label, entry, found[1], around=_safely(lambda: locate.resolve(ctx.page, table.element, 1)))
+            self._shoot(ctx, label, entry, found[1], around=safely(lambda: locate.resolve(ctx.page, table.element, 1)))
 
     def on_row_found(
         self, ctx: StepContext, step: Step, table: ElementHandle, row: PwLocator, cells: dict[str, str], page: int
@@ -278,7 +287,7 @@ class Recorder:
         if self.detailed:
             entry["row"] = REDACTOR.redact_data(cells)
         if self.screenshots:
-            self._shoot(ctx, step.title(), entry, _row_action(table, row, step) or row, around=row)
+            self._shoot(ctx, step.title(), entry, row_action(table, row, step) or row, around=row)
 
     def _insert_before(self, step: Step, label: str, command: str, table: ElementHandle) -> dict[str, Any]:
         """A step of the procedure shown before the open step `step` (whose entry is already written)."""
@@ -327,7 +336,7 @@ class Recorder:
             entry["status"] = "skipped"
 
     def _note_screen(self, ctx: StepContext, entry: dict[str, Any], step: Step) -> None:
-        shown = _known_screen(ctx, step) or _safely(lambda: locate.identify(ctx.page, ctx.catalogue))
+        shown = known_screen(ctx, step) or safely(lambda: locate.identify(ctx.page, ctx.catalogue))
         if shown is not None:
             self._screen = (shown.name, shown.title, shown.portal)
         entry["screen_name"], entry["screen"], entry["portal"] = self._screen
@@ -341,15 +350,15 @@ class Recorder:
         page = ctx.page
         try:
             if around is not None:
-                _safely(lambda: around.scroll_into_view_if_needed(timeout=2000))
+                safely(lambda: around.scroll_into_view_if_needed(timeout=2000))
             if target is not None:
                 target.scroll_into_view_if_needed(timeout=2000)
-                entry["box"] = _box(target)
-                entry["badge"] = _safely(lambda: target.evaluate(_FREE_SIDE))
+                entry["box"] = element_box(target)
+                entry["badge"] = safely(lambda: target.evaluate(FREE_SIDE))
             if around is not None:
-                entry["context_box"] = _safely(lambda: _box(around))
+                entry["context_box"] = safely(lambda: element_box(around))
             elif target is not None:
-                entry["context_box"] = _safely(lambda: target.evaluate(_BLOCK_AROUND))
+                entry["context_box"] = safely(lambda: target.evaluate(BLOCK_AROUND))
             page.screenshot(path=str(self.dir / name), mask=mask_locators(ctx), mask_color="#6b6b6b", timeout=10000)
             entry["scroll"] = page.evaluate("() => [Math.round(scrollX), Math.round(scrollY)]")
             entry["page_url"] = REDACTOR.redact(page.url)
@@ -369,53 +378,6 @@ def run_subject(flow: Flow, scope: dict[str, Any]) -> str:
         return REDACTOR.redact(interpolate(flow.subject, scope, lambda _: MASK))
     except UnknownVariable:
         return ""
-
-
-# The block a person recognises around an element (its dialog, panel, fieldset), when it fits the window:
-# the procedure's picture is cropped to show it whole.
-_BLOCK_AROUND = """e => {
-  const blocks = '.modal-content, [role=dialog], dialog, .panel, .card, fieldset, section, form';
-  for (let b = e.parentElement; b && b !== document.body; b = b.parentElement) {
-    if (!b.matches(blocks)) continue;
-    const r = b.getBoundingClientRect();
-    if (r.width < innerWidth * 0.98 && r.height < innerHeight * 0.8 && r.width > 0)
-      return {x: Math.round(r.x), y: Math.round(r.y), width: Math.round(r.width), height: Math.round(r.height)};
-  }
-  return null;
-}"""
-
-
-# Where the numbered badge can go without covering text: the first side of the element whose spot
-# shows no text, no field and no button (the page is asked what lies there).
-_FREE_SIDE = """e => {
-  const r = e.getBoundingClientRect(), gap = 18;
-  const spots = {right: [r.right + gap, r.top + r.height / 2], left: [r.left - gap, r.top + r.height / 2],
-                 above: [r.left + 10, r.top - gap], below: [r.left + 10, r.bottom + gap]};
-  const busy = ([x, y]) => {
-    if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return true;
-    const o = document.elementFromPoint(x, y);
-    if (!o || o === e || e.contains(o)) return true;
-    if (o.matches('input, button, select, textarea, a, label, img')) return true;
-    return [...o.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-  };
-  return Object.keys(spots).find(side => !busy(spots[side])) || 'right';
-}"""
-
-
-def row_summary(step: Step, cells: dict[str, str]) -> str:
-    """The columns a person recognises the row by: those the step looks for, and the row's name."""
-    wanted = [c for c in cells if any(c.casefold() == w.casefold() for w in getattr(step.args, "where", {}))]
-    named = [c for c in cells if c.casefold() in ROW_NAMES and c not in wanted][:1]
-    return ", ".join(f"{c} « {cells[c]} »" for c in (*wanted, *named) if cells[c])
-
-
-def _row_action(table: ElementHandle, row: PwLocator, step: Step) -> PwLocator | None:
-    action = getattr(step.args, "click", None)
-    for spec in table.element.row_actions.get(action or "", []):
-        button = locate.build(row, spec)  # type: ignore[arg-type]
-        if _safely(button.count):
-            return button
-    return None
 
 
 def slug(text: str) -> str:
@@ -445,36 +407,6 @@ def _children(ctx: StepContext, step: Step) -> set[int]:
     return set()
 
 
-def _sensitive_texts(context: BrowserContext, catalogue: Catalogue) -> list[str]:
-    """What the catalogue's sensitive elements show on the pages now open (the value `extract` cuts)."""
-    texts: list[str] = []
-    for page in context.pages:
-        for handle in catalogue.sensitive_elements():
-            for spec in handle.element.find:
-                text = _safely(lambda page=page, spec=spec: _text_of(locate.build(page, spec))) or ""
-                found = re.search(handle.element.extract, text) if handle.element.extract else None
-                texts += [t.strip() for t in (found.group(1) if found else None, text) if t and len(t.strip()) >= 4]
-    return texts
-
-
-def _text_of(locator: PwLocator) -> str:
-    return locator.inner_text(timeout=1000) if locator.count() else ""
-
-
-def _known_screen(ctx: StepContext, step: Step) -> Screen | None:
-    """The screen a step names, when the runner has just checked it is shown (a frame is no screen)."""
-    if isinstance(step, m.ExpectScreen):
-        return ctx.catalogue.screen(step.expect_screen)
-    ref = target_ref(step)
-    handle = ctx.catalogue.element(ref) if ref else None
-    return handle.screen if handle and handle.screen.kind != "frame" else None
-
-
-def _box(target: PwLocator) -> dict[str, float] | None:
-    box = target.bounding_box(timeout=2000)
-    return {k: round(v, 1) for k, v in box.items()} if box else None
-
-
 def _first_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return REDACTOR.redact(lines[0] if lines else text)
@@ -485,48 +417,3 @@ def _quietly(action) -> None:  # type: ignore[no-untyped-def]
         action()
     except Exception as exc:  # noqa: BLE001 - recording is a help: it never breaks the run
         logger.debug("enregistrement : {}", _first_line(str(exc)))
-
-
-def _safely(action):  # type: ignore[no-untyped-def]
-    try:
-        return action()
-    except Exception:  # noqa: BLE001 - the page may be navigating
-        return None
-
-
-def ensure_video_encoder() -> bool:
-    """Playwright records videos with its own ffmpeg build; Debian's ffmpeg does the same job.
-
-    When Playwright's is missing (it cannot be downloaded here), a link to /usr/bin/ffmpeg stands in.
-    """
-    target = _playwright_ffmpeg()
-    if target is None:
-        return False
-    if target.exists():
-        return True
-    system = shutil.which("ffmpeg")
-    if not system:
-        logger.warning("pas de vidéo : ffmpeg introuvable (apt-get install ffmpeg)")
-        return False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(system)
-    except OSError as exc:
-        logger.warning("pas de vidéo : {} ({})", target, exc.strerror)
-        return False
-    return True
-
-
-def _playwright_ffmpeg() -> Path | None:
-    package = Path(playwright.__file__).parent / "driver" / "package"
-    try:
-        browsers = json.loads((package / "browsers.json").read_text(encoding="utf-8"))["browsers"]
-        revision = next(b["revision"] for b in browsers if b["name"] == "ffmpeg")
-    except (OSError, ValueError, KeyError, StopIteration):
-        return None
-    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
-    if configured == "0":
-        base = package / ".local-browsers"
-    else:
-        base = Path(configured) if configured else Path.home() / ".cache" / "ms-playwright"
-    return base / f"ffmpeg-{revision}" / "ffmpeg-linux"

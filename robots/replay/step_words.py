@@ -23,6 +23,7 @@ KINDS = {
 }  # fmt: skip
 SHOWN_CELLS = 3  # a row read is shown by its first cells
 SHOWN_CHARS = 80
+ROW_NAMES = ("raison sociale", "désignation", "nom", "libellé")  # the column that names a row, for people
 
 
 def element_name(handle: ElementHandle) -> str:
@@ -127,3 +128,10 @@ def _text(ctx: StepContext, template: str) -> str:
         return REDACTOR.redact(ctx.text(template))
     except RobotError:
         return template
+
+
+def row_summary(step: Step, cells: dict[str, str]) -> str:
+    """The columns a person recognises the row by: those the step looks for, and the row's name."""
+    wanted = [c for c in cells if any(c.casefold() == w.casefold() for w in getattr(step.args, "where", {}))]
+    named = [c for c in cells if c.casefold() in ROW_NAMES and c not in wanted][:1]
+    return ", ".join(f"{c} « {cells[c]} »" for c in (*wanted, *named) if cells[c])

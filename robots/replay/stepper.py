@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from playwright.sync_api import Locator
 
 from robots.flow_model import Step
-from robots.replay.recording import row_summary
-from robots.replay.step_words import row_cells, sought, values_read
+from robots.replay.step_words import row_cells, row_summary, sought, values_read
 from robots.runner import Decision, StepContext
 
 if TYPE_CHECKING:
