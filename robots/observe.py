@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from robots.catalogue import ElementHandle
     from robots.flow_model import Step
-    from robots.runner import StepContext
+    from robots.steps.context import StepContext
 
 
 def next_page(ctx: StepContext, step: Step, table: ElementHandle, page_number: int) -> None:

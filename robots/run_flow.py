@@ -26,11 +26,12 @@ from robots.parsers import SIRET_KEY_WRONG, siret_problem
 from robots.renewal.journal import Journal, JournalWriteFailed
 from robots.renewal.sink import JournalSink, store_pending
 from robots.ride_through import RetryPolicy
-from robots.runner import CredentialSink, Runner, RunResult, StepObserver
+from robots.runner import Runner, RunResult
 from robots.sealed import refuse_if_sealed
 from robots.secret_needs import needed_secrets
 from robots.secrets import SecretProvider, withhold
 from robots.session import BrowserOptions, new_portal_context, open_browser
+from robots.steps.context import CredentialSink, StepObserver
 from robots.validation import require_valid
 from robots.vault import Vault
 

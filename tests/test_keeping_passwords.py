@@ -12,7 +12,7 @@ from playwright.sync_api import Browser
 
 from robots.flow_model import Step
 from robots.run_flow import PasswordNotInVault, RunRequest, prepare, run_in_browser
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 from robots.vault import Vault
 from tests.conftest import PROJECT, Portal, robot
 

@@ -11,7 +11,7 @@ from robots.accounts import services
 from robots.errors import BadInput, StepFailed
 from robots.flow_model import ReadMail, SolveCaptcha
 from robots.private_files import private_folder
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 
 def solve_captcha(ctx: StepContext, step: SolveCaptcha) -> None:

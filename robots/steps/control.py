@@ -25,7 +25,7 @@ from robots.flow_model import (
     VisibleCondition,
 )
 from robots.flowfile import load_flow
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 from robots.variables import UnknownVariable, lookup
 
 
@@ -76,7 +76,7 @@ def set_variables(ctx: StepContext, step: SetVars) -> None:
 
 def if_(ctx: StepContext, step: If) -> None:
     branch = step.if_.then if holds(ctx, step.if_.when) else step.if_.else_
-    ctx.runner.run_steps(ctx, branch)
+    ctx.run_steps(branch)
 
 
 def repeat(ctx: StepContext, step: Repeat) -> None:
@@ -88,7 +88,7 @@ def repeat(ctx: StepContext, step: Repeat) -> None:
     for attempt in range(1, bound + 1):
         ctx.scope["attempt"] = attempt
         logger.info("  tentative {}/{}", attempt, bound)
-        ctx.runner.run_steps(ctx, args.steps)
+        ctx.run_steps(args.steps)
         if holds(ctx, args.until):
             return
     if args.on_exhausted:
@@ -106,7 +106,7 @@ def for_each(ctx: StepContext, step: ForEach) -> None:
         raise BadInput(f"{ctx.flow_file}: for_each: « {step.for_each.items} » is not a list")
     for item in items:
         ctx.scope[step.for_each.as_] = item
-        ctx.runner.run_steps(ctx, step.for_each.steps)
+        ctx.run_steps(step.for_each.steps)
 
 
 def call(ctx: StepContext, step: Call) -> None:
@@ -120,7 +120,7 @@ def call(ctx: StepContext, step: Call) -> None:
     caller_file, caller_secrets = ctx.flow_file, ctx.secrets
     ctx.flow_file, ctx.secrets = path, ctx.secrets.with_defaults(flow.secrets)
     try:
-        ctx.runner.run_steps(ctx, flow.steps)
+        ctx.run_steps(flow.steps)
     finally:
         ctx.flow_file, ctx.secrets = caller_file, caller_secrets
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robots.errors import BadInput
 from robots.flow_model import Checkpoint, Store
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 
 def store(ctx: StepContext, step: Store) -> None:

@@ -14,7 +14,7 @@ from robots import locate
 from robots.catalogue import ElementHandle
 from robots.errors import BadInput, StepFailed
 from robots.flow_model import ReadFields, WriteFields
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 from robots.steps.reading import read_value
 from robots.variables import UnknownVariable, lookup
 

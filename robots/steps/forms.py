@@ -13,7 +13,7 @@ from playwright.sync_api import Locator
 from robots import locate
 from robots.errors import BadInput, StepFailed
 from robots.flow_model import Check, Select
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 TRUE = {"true", "oui", "yes", "1"}
 FALSE = {"false", "non", "no", "0", ""}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robots import locate
 from robots.flow_model import Click, Fill
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 
 def fill(ctx: StepContext, step: Fill) -> None:

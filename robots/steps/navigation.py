@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robots.errors import StepFailed
 from robots.flow_model import ExpectScreen, GoTo, WhichScreen
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 
 def goto(ctx: StepContext, step: GoTo) -> None:

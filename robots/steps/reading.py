@@ -15,8 +15,8 @@ from robots.flow_model import Read, ReadBlock
 from robots.parsers import PARSERS, ParseError
 from robots.password_read import looks_like_password, password_in_text
 from robots.ride_through import LOGIN_SCREENS
-from robots.runner import StepContext
 from robots.sealed import HOW_TO
+from robots.steps.context import StepContext
 
 # What `input_value()` gives for a form control, what `inner_text()` gives for anything else.
 _SHOWN_TEXT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText"

@@ -17,7 +17,7 @@ from robots.crash_points import crash_point
 from robots.errors import NOT_IN_TABLE, PORTAL_UNAVAILABLE, StepFailed
 from robots.flow_model import PickRow, ReadTable
 from robots.parsers import PARSERS, ParseError
-from robots.runner import StepContext
+from robots.steps.context import StepContext
 
 MAX_PAGES = 500
 
