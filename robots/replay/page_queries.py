@@ -12,7 +12,8 @@ from robots import flow_model as m
 from robots import locate
 from robots.catalogue import Catalogue, ElementHandle, Screen
 from robots.flow_model import Step
-from robots.runner import StepContext, target_ref
+from robots.runner import target_ref
+from robots.steps.context import StepContext
 
 # The block a person recognises around an element (its dialog, panel, fieldset), when it fits the window:
 # the procedure's picture is cropped to show it whole.

@@ -15,7 +15,8 @@ from typing import Any
 from playwright.sync_api import Locator as PwLocator
 
 from robots.catalogue import Catalogue, Element, Locator
-from robots.runner import StepContext, sensitive_locators
+from robots.runner import sensitive_locators
+from robots.steps.context import StepContext
 
 SECRET_ATTR = "data-chorus-secret"
 # Login fields too (autocomplete=username): a refused login shows the login typed, on a new page.

@@ -52,9 +52,10 @@ from robots.replay.recording_folder import (
 from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
 from robots.replay.step_words import row_summary
 from robots.replay.video_encoder import ensure_video_encoder
-from robots.runner import Decision, StepContext, target_ref
+from robots.runner import target_ref
 from robots.secrets import MASK, REDACTOR
 from robots.session import VIEWPORT
+from robots.steps.context import Decision, StepContext
 from robots.variables import UnknownVariable, interpolate
 
 KINDS = ("trace", "video", "screenshots")

@@ -14,8 +14,9 @@ from robots import flow_model as m
 from robots.catalogue import Element, ElementHandle
 from robots.errors import RobotError
 from robots.flow_model import Step
-from robots.runner import StepContext, target_ref
+from robots.runner import target_ref
 from robots.secrets import MASK, REDACTOR
+from robots.steps.context import StepContext
 
 KINDS = {
     "field": "champ", "button": "bouton", "link": "lien", "text": "texte", "table": "tableau", "block": "bloc",

@@ -21,7 +21,7 @@ from playwright.sync_api import Locator
 
 from robots.flow_model import Step
 from robots.replay.step_words import row_cells, row_summary, sought, values_read
-from robots.runner import Decision, StepContext
+from robots.steps.context import Decision, StepContext
 
 if TYPE_CHECKING:
     from robots.catalogue import ElementHandle
