@@ -28,7 +28,7 @@ from pathlib import Path
 ENV = "CHORUS_ROBOT_CRASH_AT"
 DISK_ENV = "CHORUS_ROBOT_CRASH_DISK"
 POINTS = {
-    "after-login": "the account's login flow is done (robots/renewal/job.py)",
+    "after-login": "the account's login flow is done (robots/renewal/account_session.py)",
     "in-mes-structures": "the structure's row was found in « Mes structures » (robots/steps/tables.py)",
     "before-reset-requested": "the journal is about to note that « Confirmer » will be clicked"
     " (robots/renewal/sink.py)",
@@ -37,7 +37,7 @@ POINTS = {
     "after-journal-commit": "the password committed to the journal, not in the vault yet (robots/renewal/sink.py)",
     "after-vault-write": "the password in the vault, its delivery not marked done (robots/renewal/sink.py)",
     "in-slash-loop": "a password holding « / » kept, the next reset not clicked yet (robots/renewal/sink.py)",
-    "during-delivery": "an e-mail or hook delivery about to be made (robots/renewal/job.py)",
+    "during-delivery": "an e-mail or hook delivery about to be made (robots/renewal/delivery.py)",
     "before-report": "every structure done, the report not written (robots/renewal/nightly.py)",
     "while-another-resets": "a worker starts a reset while another worker's reset is in flight (--jobs 2)",
     "services-password-shown": "portail de services: the new password shown in the form and journaled as `shown`,"

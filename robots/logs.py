@@ -25,7 +25,12 @@ OPERATOR_FORMAT = "<green>{time:HH:mm:ss}</green> {message}"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} {extra[run]} {message}"
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 # Modules whose lines are detail: in the log file, on the console with --verbose (or steps shown).
-DETAIL = ("robots.runner", "robots.steps", "robots.locate", "robots.replay", "robots.renewal.job", "robots.session")
+DETAIL = (
+    "robots.runner", "robots.steps", "robots.locate", "robots.replay", "robots.session",
+    # `renew`'s job (robots/renewal/), each concern in its module
+    "robots.renewal.plan", "robots.renewal.pool", "robots.renewal.account_session", "robots.renewal.handover",
+    "robots.renewal.recovery",
+)  # fmt: skip
 # Errors the command itself reports once, as its last word: not printed when they happen.
 REPORTED_LATER = ("robots.runner",)
 

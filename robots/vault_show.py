@@ -56,7 +56,7 @@ def get(vault: Vault, identifiant: str) -> list[str]:
 
 
 def _days_left(value: str | None) -> str:
-    from robots.renewal.job import days_until
+    from robots.renewal.report import days_until
 
     try:
         days = days_until(value)

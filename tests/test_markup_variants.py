@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from robots.locate import loose
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal
 

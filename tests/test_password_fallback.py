@@ -14,8 +14,8 @@ from playwright.sync_api import Browser
 
 from robots.errors import StepFailed
 from robots.password_read import password_in_text
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
 

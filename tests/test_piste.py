@@ -16,7 +16,7 @@ import yaml
 from fixtures.mock_portal import create_app
 from robots import api_check as api_check_module
 from robots.api_check import ACCEPTED, BAD_REQUEST, IMPOSSIBLE, REFUSED, PisteClient, check_technical_account
-from robots.renewal import job
+from robots.renewal import handover
 from tests.conftest import DEMO_DATA, Portal, robot
 
 PISTE = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))["piste"]
@@ -134,9 +134,9 @@ def test_our_own_malformed_request_is_said_as_such_and_the_password_still_delive
     assert result.outcome == BAD_REQUEST and result.accepted is None
     assert result.detail == "HTTP 400, codeRetour 20001 : corps de requête : un objet JSON est attendu"
     credential = SimpleNamespace(login=login, password=password)
-    check = job.api_check(piste_portal.url, credential, "ancien", client(piste_portal))  # type: ignore[arg-type]
+    check = handover.api_check(piste_portal.url, credential, "ancien", client(piste_portal))  # type: ignore[arg-type]
     assert check["result"] == BAD_REQUEST and check["old_refused"] is None
-    assert job.api_problem(check) is None  # delivered like « impossible », with its own warning
+    assert handover.api_problem(check) is None  # delivered like « impossible », with its own warning
 
 
 # ---------------------------------------------------------------- in the nightly job

@@ -30,8 +30,8 @@ from playwright.sync_api import Browser
 
 from robots import browser as chromium
 from robots.api_check import technical_account_works
-from robots.renewal.job import RenewOptions, Shard, plan, units_of
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions, Shard, plan, units_of
 from robots.renewal.roster import load_roster
 from tests.conftest import DEMO_DATA, PROJECT, ROBOT, Portal, robot
 

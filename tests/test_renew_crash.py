@@ -27,8 +27,8 @@ import yaml
 from playwright.sync_api import Browser
 
 from robots.crash_points import ENV, POINTS
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from tests.conftest import PROJECT, ROBOT, Portal
 from tests.test_renew import piste_client
 

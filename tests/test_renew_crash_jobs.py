@@ -29,8 +29,8 @@ from bench.mockstats import clean_passwords
 from bench.renew_throughput import bench_siret, write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
 from robots.crash_points import ENV
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from tests.conftest import PROJECT, ROBOT, Portal
 
 STRUCTURES, JOBS = 100, 8

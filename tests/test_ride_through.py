@@ -15,8 +15,8 @@ import yaml
 from playwright.sync_api import Browser
 
 from robots.error_kinds import KINDS
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from robots.renewal.report import RunReport
 from tests.conftest import PROJECT, Portal
 

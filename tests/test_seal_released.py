@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.renewal.job import RenewOptions
 from robots.renewal.journal import Journal
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from robots.renewal.report import RunReport
 from tests.conftest import Portal
 from tests.test_renew import piste_client

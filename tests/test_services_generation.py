@@ -18,9 +18,10 @@ from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
 from robots.api_check import technical_account_works
-from robots.renewal.job import RenewOptions, recover
 from robots.renewal.journal import Journal
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
+from robots.renewal.recovery import recover
 from robots.renewal.sink import Expected, JournalSink
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from robots.runner import RunResult

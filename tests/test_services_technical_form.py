@@ -17,8 +17,8 @@ from bench.renew_throughput import LOGIN, PASSWORD, bench_siret, write_data
 from fixtures.mock_portal import MockPortalServer, create_app
 from fixtures.mock_portal.variants import SERVICES_VARIANTS
 from robots.errors import BadInput, StepFailed
-from robots.renewal.job import RenewOptions
 from robots.renewal.nightly import Outputs, run_renewal
+from robots.renewal.plan import RenewOptions
 from robots.renewal.roster import load_roster
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from robots.runner import RunResult

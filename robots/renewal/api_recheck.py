@@ -7,15 +7,18 @@ It was delivered all the same (the old password is already dead); the structure 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from robots.renewal.handover import api_check, api_problem
 from robots.renewal.report import RENEWED
 
+if TYPE_CHECKING:
+    from robots.renewal.pool import Shared
 
-def recheck_refused(shared) -> None:  # type: ignore[no-untyped-def]  # job.Shared (job imports this module)
-    from robots.renewal.job import api_check, api_problem
 
+def recheck_refused(shared: Shared) -> None:
     if not shared.rechecks:
         return
     options, settings = shared.plan.options, shared.plan.config.settings

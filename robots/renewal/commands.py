@@ -26,8 +26,8 @@ def _journal(given: str | None) -> Path:
 
 
 def _renew(args: argparse.Namespace) -> int:
-    from robots.renewal.job import RenewOptions, Shard
     from robots.renewal.nightly import Outputs, run_renewal
+    from robots.renewal.plan import RenewOptions, Shard
     from robots.session import BrowserOptions
 
     if args.within < 0:

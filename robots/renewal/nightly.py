@@ -16,9 +16,11 @@ from robots.crash_points import crash_point
 from robots.renewal import lock
 from robots.renewal.api_recheck import recheck_refused
 from robots.renewal.delivery import DeliveryFailed, SmtpSettings, send_email
-from robots.renewal.job import RenewOptions, plan, recover, run_pool, units_of
 from robots.renewal.journal import DEFAULT_JOURNAL, Journal, JournalWriteFailed
+from robots.renewal.plan import RenewOptions, plan, units_of
+from robots.renewal.pool import run_pool
 from robots.renewal.progress import Counted, Progress
+from robots.renewal.recovery import recover
 from robots.renewal.report import (
     RENEWED,
     RUN_WORDS,

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 
 from robots import logs
-from robots.renewal.job import Shared, Unit
+from robots.renewal.plan import Unit
+from robots.renewal.pool import Shared
 from robots.renewal.report import Outcome, redact_except
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -85,6 +86,14 @@ def french_date(value: str | None) -> str:
         return datetime.fromisoformat(value).strftime("%d/%m/%Y")
     except ValueError:
         return value
+
+
+def days_until(expiry: str | None, now: datetime | None = None) -> int | None:
+    """Whole days from now to an expiry read on the portal (its wall-clock time); negative once expired."""
+    if not expiry:
+        return None
+    moment = datetime.fromisoformat(expiry).replace(tzinfo=None)
+    return math.floor((moment - (now or datetime.now())).total_seconds() / 86400)
 
 
 @dataclass

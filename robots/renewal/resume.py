@@ -33,11 +33,12 @@ from robots.errors import (
     StepFailed,
 )
 from robots.renewal.logins import MAX_UNSUCCESSFUL_LOGINS, STOPPING_KINDS
+from robots.renewal.plan import LOGIN_FLOW, READ_FLOW
 from robots.renewal.report import FAILED, Outcome
 from robots.secrets import REDACTOR
 
 if TYPE_CHECKING:
-    from robots.renewal.job import AccountSession
+    from robots.renewal.account_session import AccountSession
     from robots.runner import Runner
 
 RIDDEN = (PORTAL_UNAVAILABLE, SESSION_EXPIRED)
@@ -48,8 +49,6 @@ _RESET_EVENTS = ("reset_requested", "reset_submitted", "password_captured")
 def log_in(session: AccountSession, runner: Runner) -> None:
     """The account's login flow; after a fault of the portal, again from a clean slate (cookies cleared),
     at most MAX_UNSUCCESSFUL_LOGINS in a row. The caller holds the account's login lock."""
-    from robots.renewal.job import LOGIN_FLOW
-
     gate, name = session.shared.logins, session.account.name
     while True:
         try:
@@ -135,8 +134,6 @@ def _tell_doubt_outcome(outcome: Outcome, before: str) -> None:
 
 
 def _reread(session: AccountSession, outcome: Outcome) -> None:
-    from robots.renewal.job import READ_FLOW
-
     read = session.logged_in().run(READ_FLOW, session.scope(structure=outcome.identifiant)).scope
     outcome.technical_login = read.get("technical_login") or outcome.technical_login
     outcome.new_expiry = read.get("old_expiry")

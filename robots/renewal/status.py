@@ -15,9 +15,8 @@ from typing import Any
 from robots.config import load_config
 from robots.errors import EXIT_OK
 from robots.parsers import short_moment
-from robots.renewal.job import days_until
 from robots.renewal.journal import Journal
-from robots.renewal.report import RUN_WORDS, WORDS, french_date
+from robots.renewal.report import RUN_WORDS, WORDS, days_until, french_date
 from robots.vault import Vault
 
 COLUMNS = ("account", "identifiant", "raison_sociale", "technical_login", "expires_at", "days_left", "last_run")

@@ -1,316 +1,45 @@
-"""`chorus-robot renew`: every structure of every account of the roster, renewed before it expires.
-
-Per account (or chunk of a big account's structures): one browser context, one login, then for each
-structure: read the technical user and its expiry, decide, reset (« / » rule included) with the
-journal as credential sink, check the new password through the API (and that the old one is refused),
-then deliver. Work units run in `jobs` workers sharing one Playwright and one Chromium, a browser
-context each (robots/renewal/browsers.py says how and why). Within a session, « Mes structures » stays open in a tab
-of its own on the page being worked through (Runner `table_tabs`), so a structure costs the same
-wherever it stands in the table.
+"""One account's session in `chorus-robot renew`: one browser context, one login, then for each structure:
+read the technical user and its expiry, decide, reset (« / » rule included) with the journal as credential
+sink, check the new password through the API (and that the old one is refused), then deliver. Within a
+session, « Mes structures » stays open in a tab of its own on the page being worked through (Runner
+`table_tabs`), so a structure costs the same wherever it stands in the table.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import math
-import queue
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
 from robots import second_factor
-from robots.api_check import BAD_REQUEST, CLIENT_SECRET_ENV, PisteClient, check_technical_account
 from robots.catalogue import Catalogue
-from robots.config import PROJECT_ROOT, Config, Environment, load_config
 from robots.crash_points import crash_point
 from robots.error_kinds import kind_of, labelled
-from robots.errors import INTERNAL, STORAGE_FAILED, BadInput, RobotError, RunStopped, StepFailed
-from robots.flowfile import secret_variables
-from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
-from robots.mailbox import open_mailbox
+from robots.errors import INTERNAL, STORAGE_FAILED, RobotError, RunStopped, StepFailed
 from robots.renewal import resume
-from robots.renewal.browsers import (
-    USEFUL_JOBS_PER_CPU,
-    Cooperative,
-    Sequential,
-    block_unread_resources,
-    one_browser,
-    pool_for,
-    useful_jobs,
-)
-from robots.renewal.delivery import DeliveryFailed, NewPassword, SmtpSettings, deliver, hide_variables, target_of
-from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
-from robots.renewal.logins import STOPPING_KINDS, AccountStopped, LoginGate
-from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, Recovered
-from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
+from robots.renewal.browsers import block_unread_resources
+from robots.renewal.delivery import NewPassword, target_of
+from robots.renewal.handover import api_check, api_detail, api_problem, deliver_open, deliver_untracked
+from robots.renewal.journal import Credential
+from robots.renewal.logins import STOPPING_KINDS, AccountStopped
+from robots.renewal.plan import ALL_STRUCTURES, LIST_FLOW, READ_FLOW, RESET_FLOW, Unit, split
+from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, days_until
+from robots.renewal.roster import Account
 from robots.renewal.sink import Expected, JournalSink
 from robots.ride_through import RetryPolicy
-from robots.runner import Runner, StepObserver
+from robots.runner import Runner
 from robots.sealed import waiting_message
-from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
-from robots.session import BrowserOptions, new_portal_context
-from robots.validation import require_valid
-from robots.vault import Vault, now_iso
+from robots.secrets import ENVIRON, REDACTOR, SecretProvider
+from robots.session import new_portal_context
+from robots.vault import now_iso
 
-FLOWS = PROJECT_ROOT / "flows" / "common"
-LOGIN_FLOW = FLOWS / "login.yaml"
-LIST_FLOW = FLOWS / "list_structures.yaml"
-READ_FLOW = FLOWS / "read_technical_user.yaml"
-RESET_FLOW = FLOWS / "reset_until_clean.yaml"
-FLOW_INPUTS = {
-    LOGIN_FLOW: {"entry"},
-    LIST_FLOW: set(),
-    READ_FLOW: {"structure", "technical_login"},
-    RESET_FLOW: {"structure", "technical_login"},
-}
-ALL_STRUCTURES = "(toutes)"
-
-
-@dataclass(frozen=True)
-class Shard:
-    index: int  # 1-based
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        index, sep, count = text.partition("/")
-        if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
-            raise BadInput(f"--shard « {text} » : K/N attendu avec 1 ≤ K ≤ N, p. ex. 2/4")
-        return cls(int(index), int(count))
-
-    def holds(self, identifiant: str) -> bool:
-        digest = hashlib.sha256(identifiant.encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
-@dataclass
-class RenewOptions:
-    roster_path: Path
-    env_name: str = "mock"
-    portal_url: str | None = None
-    within_days: int = 30
-    jobs: int = 1
-    dry_run: bool = False
-    shard: Shard | None = None
-    browser: BrowserOptions = BrowserOptions()
-    vault_path: Path | None = None
-    failures_dir: Path = Path("recordings/failures")
-    observers: list[StepObserver] = field(default_factory=list)
-    api_recheck_delay_s: float | None = None  # None: settings.api_recheck_delay_s
-
-
-@dataclass
-class Plan:
-    """Everything checked before a browser starts."""
-
-    options: RenewOptions
-    config: Config
-    environment: Environment
-    roster: Roster
-    vault: Vault
-    catalogue_folder: Path
-
-
-def plan(options: RenewOptions) -> Plan:
-    config = load_config()
-    environment = config.environment(options.env_name, options.portal_url)
-    roster = load_roster(options.roster_path)
-    for account in roster.accounts:
-        environment.check_entry(account.portal, options.env_name)
-    missing = missing_credentials(roster)
-    if missing:
-        raise BadInput(
-            f"registre {options.roster_path} : donnez la ou les variables"
-            f" d'environnement {', '.join(missing)} (ou .env)"
-        )
-    hide_variables([a.password_env for a in roster.accounts] + [a.login_env for a in roster.accounts])
-    hide_variables([a.totp_env for a in roster.accounts if a.totp_env] + [IMAP_PASSWORD_ENV, CLIENT_SECRET_ENV])
-    for account in roster.accounts:
-        if account.mailbox:
-            open_mailbox(account.mailbox)  # a wrong URL is bad input, before anything runs
-    for account in roster.accounts:  # redacted from the start, not only once its account logs in
-        REDACTOR.add(ENVIRON.get(account.password_env))
-        REDACTOR.add(ENVIRON.get(account.totp_env or ""))
-    if roster.uses_email() and not options.dry_run:
-        SmtpSettings.from_env()
-    if options.jobs < 1:
-        raise BadInput("--jobs vaut au moins 1")
-    if options.jobs > useful_jobs():
-        logger.warning(
-            "--jobs {} : au-delà de {} ({} par processeur) les workers attendent le processeur au lieu du portail, "
-            "la nuit n'en va pas plus vite (bench/renew_throughput.py)",
-            options.jobs, useful_jobs(), USEFUL_JOBS_PER_CPU,
-        )  # fmt: skip
-    folder = config.resolve(config.settings.catalogue)
-    catalogue = Catalogue.load(folder)
-    for flow, known in FLOW_INPUTS.items():
-        require_valid(flow, catalogue, known=known)
-        withhold(secret_variables(flow))  # no child process sees them
-    vault = config.vault(options.vault_path)
-    vault.check()
-    return Plan(options, config, environment, roster, vault, folder)
-
-
-def days_until(expiry: str | None, now: datetime | None = None) -> int | None:
-    """Whole days from now to an expiry read on the portal (its wall-clock time); negative once expired."""
-    if not expiry:
-        return None
-    moment = datetime.fromisoformat(expiry).replace(tzinfo=None)
-    return math.floor((moment - (now or datetime.now())).total_seconds() / 86400)
-
-
-# ---------------------------------------------------------------- work units and the pool
-
-
-@dataclass
-class Unit:
-    account: Account
-    identifiants: list[str] | None  # None: list « Mes structures » first
-
-
-@dataclass
-class Shared:
-    """What the workers share (greenlets of one thread, plus the threads `offload` uses; journal: a
-    connection per thread)."""
-
-    plan: Plan
-    journal: Journal
-    run_id: int
-    forced: dict[str, str]  # identifiant → why it must be reset whatever its expiry
-    chunk_size: int
-    units: queue.Queue[Unit] = field(default_factory=queue.Queue)
-    outcomes: list[Outcome] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    browser_errors: list[str] = field(default_factory=list)
-    logins: LoginGate = field(default_factory=LoginGate)
-    rechecks: list[tuple[Outcome, Credential, str | None]] = field(default_factory=list)  # refused by the API
-    # Where the last password of each structure reset this run is (the sinks' `where`), told when storage fails.
-    kept: dict[str, str] = field(default_factory=dict)
-
-    piste: PisteClient | None = None  # the API check's gateway client, one token for the run
-
-    def __post_init__(self) -> None:
-        self.piste = self.piste or PisteClient.from_env(self.plan.environment.piste_token_url)
-
-    pool: Sequential | Cooperative = field(default_factory=Sequential)
-
-    def add(self, outcome: Outcome) -> None:
-        with self.lock:
-            self.outcomes.append(outcome)
-
-    def listed(self, account: str, count: int) -> None:
-        """An account's « Mes structures » was read: `count` structures to do (the console's « i/N »)."""
-
-
-def units_of(plan: Plan) -> tuple[list[Unit], int]:
-    """The work units (chunks of at most chunk_size structures, one login each) and the chunk size."""
-    shard = plan.options.shard
-    listed: list[tuple[Account, list[str] | None]] = []
-    for account in plan.roster.accounts:
-        identifiants = account.listed()
-        if identifiants is not None and shard:
-            identifiants = [i for i in identifiants if shard.holds(i)]
-        if identifiants != []:
-            listed.append((account, identifiants))
-    known = sum(len(ids) for _, ids in listed if ids is not None)
-    unknown = sum(1 for _, ids in listed if ids is None)
-    jobs = plan.options.jobs
-    chunk = max(1, math.ceil(known / jobs)) if jobs > 1 and known else 10**9
-    if jobs > 1 and not known and unknown:
-        chunk = 0  # decided once « Mes structures » is read
-    units = []
-    for account, identifiants in listed:
-        if identifiants is None:
-            units.append(Unit(account, None))
-        else:
-            units.extend(Unit(account, part) for part in split(identifiants, chunk))
-    return units, chunk
-
-
-def split(items: list[str], size: int) -> list[list[str]]:
-    if size <= 0:
-        return [items]
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
-
-
-def run_pool(shared: Shared, units: list[Unit], browser: Browser | None) -> None:
-    """The units, done by `jobs` workers sharing one browser (a context each): see robots/renewal/browsers.py."""
-    for unit in units:
-        shared.units.put(unit)
-    grows = any(unit.identifiants is None for unit in units)  # `structures: all` is split once listed
-    count = shared.plan.options.jobs if grows else min(shared.plan.options.jobs, len(units))
-    if browser is not None:  # a caller's browser (tests)
-        _run_workers(shared, browser, count)
-        return
-    try:
-        with one_browser(shared.plan.options.browser) as own:
-            _run_workers(shared, own, count)
-    except Exception as exc:  # noqa: BLE001 - Chromium did not start: every unit left is reported below
-        shared.browser_errors.append(_unavailable(exc))
-    _fail_leftovers(shared)
-
-
-def _run_workers(shared: Shared, browser: Browser, count: int) -> None:
-    shared.pool = pool_for(browser, count)
-    shared.pool.run([lambda: _guarded(shared, lambda: _work(shared, browser)) for _ in range(count)])
-
-
-def _unavailable(exc: Exception) -> str:
-    message = f"navigateur indisponible : {type(exc).__name__}: {REDACTOR.redact(str(exc)).splitlines()[0]}"
-    logger.error("{}", message)
-    return message
-
-
-def _guarded(shared: Shared, work: Callable[[], None]) -> None:
-    try:
-        work()
-    except RunStopped as exc:
-        logger.warning("{}", exc)
-        with shared.lock:
-            shared.browser_errors.append(str(exc))
-    except Exception as exc:  # noqa: BLE001 - reported per structure below
-        message = _unavailable(exc)
-        with shared.lock:
-            shared.browser_errors.append(message)
-
-
-def _work(shared: Shared, browser: Browser) -> None:
-    while True:
-        try:
-            unit = shared.units.get_nowait()
-        except queue.Empty:
-            if shared.units.unfinished_tasks == 0:
-                return
-            shared.pool.pause(0.2)  # another worker is listing « Mes structures »: its parts come next
-            continue
-        try:
-            AccountSession(shared, browser, unit.account).process(unit)
-        finally:
-            shared.units.task_done()
-
-
-def _fail_leftovers(shared: Shared) -> None:
-    error = shared.browser_errors[0] if shared.browser_errors else "non traité"
-    while True:
-        try:
-            unit = shared.units.get_nowait()
-        except queue.Empty:
-            return
-        for outcome in unreached(shared, unit.account.name, unit.identifiants, error):
-            shared.add(outcome)
-        shared.units.task_done()
+if TYPE_CHECKING:
+    from robots.renewal.pool import Shared
 
 
 def unreached(
@@ -333,9 +62,6 @@ def unreached(
                                           last_error=error)  # fmt: skip
         outcomes.append(outcome)
     return outcomes
-
-
-# ---------------------------------------------------------------- one account's session
 
 
 class AccountSession:
@@ -570,7 +296,7 @@ class AccountSession:
         api_url, piste = self.plan.environment.api_url, self.shared.piste
         outcome.api_check = self.shared.pool.offload(lambda: api_check(api_url, credential, old, piste))
         self.shared.journal.best_effort(self.shared.journal.event, self.shared.run_id, self.account.name,
-                                        identifiant, "api_checked", _api_detail(outcome.api_check))  # fmt: skip
+                                        identifiant, "api_checked", api_detail(outcome.api_check))  # fmt: skip
         # Never held because of the check: the old password is already dead, the new one is the only one.
         outcome.deliveries = self.shared.pool.offload(
             lambda: deliver_open(self.shared.journal, self.shared.run_id, credential, self.plan.vault,
@@ -680,161 +406,3 @@ class _LoginFailed(Exception):
         self.message = REDACTOR.redact(message)
         self.kind = kind  # login_refused, account_locked, second_factor (flow_model.FailKind)
         super().__init__(self.message)
-
-
-# ---------------------------------------------------------------- API check and deliveries
-
-
-def api_check(
-    api_url: str, credential: Credential, old_password: str | None, piste: PisteClient | None
-) -> dict[str, Any]:
-    """The `tauxtva` check: new password accepted, old one refused (None: could not be checked)."""
-    login = credential.login or ""
-    new = check_technical_account(api_url, login, credential.password or "", piste)
-    result: dict[str, Any] = {"new_accepted": new.accepted, "old_refused": None, "result": new.outcome}
-    if new.detail:
-        result["detail"] = new.detail
-    if new.outcome == BAD_REQUEST:
-        logger.warning("  vérification API non faite : l'API juge notre requête mal formée ({}) ; un défaut du "
-                       "robot à signaler, le mot de passe n'est pas en cause : il est livré", new.detail)  # fmt: skip
-    elif new.accepted is None:
-        logger.warning("  vérification API impossible : {}", new.detail)
-    if old_password and old_password != credential.password and new.accepted is not None:
-        REDACTOR.add(old_password)
-        old = check_technical_account(api_url, login, old_password, piste)
-        result["old_refused"] = None if old.accepted is None else not old.accepted
-    return result
-
-
-def api_problem(check: dict[str, Any]) -> str | None:
-    """What makes the check a failure (a refusal), or None (accepted; impossible or bad_request: a warning)."""
-    if check.get("new_accepted") is False:
-        return f"le nouveau mot de passe est refusé par l'API (tauxtva) : {check.get('detail', '')}".rstrip(" :")
-    if check.get("old_refused") is False:
-        return "l'ancien mot de passe est encore accepté par l'API"
-    return None
-
-
-def _api_detail(check: dict[str, bool | None]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in check.items())
-
-
-def deliver_open(
-    journal: Journal, run_id: int, credential: Credential, vault: Vault, raison_sociale: str
-) -> list[dict[str, Any]]:
-    """Delivers every pending or failed delivery of a credential; returns each delivery's result."""
-    new = NewPassword(
-        credential.identifiant, credential.login or "", credential.password or "", credential.expires_at,
-        raison_sociale,
-    )  # fmt: skip
-    results = []
-    for delivery in journal.deliveries(credential.id):
-        if delivery.status not in OPEN_STATUSES:
-            if delivery.status == "done":
-                results.append({"target": delivery.label, "result": "done"})
-            continue
-        try:
-            deliver(delivery.target, new, vault)
-        except (DeliveryFailed, BadInput) as exc:
-            error = REDACTOR.redact(str(exc))
-            journal.best_effort(journal.delivery_failed, run_id, delivery, error)
-            logger.error("  livraison {} de {} en échec : {}", delivery.label, credential.identifiant, error)
-            results.append({"target": delivery.label, "result": "failed", "error": error})
-            continue
-        if journal.best_effort(journal.delivery_done, run_id, delivery):
-            logger.info("  livré : {} ({})", delivery.label, credential.identifiant)
-        else:  # the journal still says it is due: the next run delivers the same password again
-            logger.warning("  livré : {} ({}), le journal n'a pu le noter", delivery.label, credential.identifiant)
-        results.append({"target": delivery.label, "result": "done"})
-    return results
-
-
-def deliver_untracked(
-    targets: list[tuple[dict[str, Any], str]], new: NewPassword, vault: Vault
-) -> list[dict[str, Any]]:
-    """The deliveries of a password the journal could not take (it is in the vault): made now, not retried."""
-    results = []
-    for target, label in targets:
-        try:
-            deliver(target, new, vault)
-        except (DeliveryFailed, BadInput) as exc:
-            error = REDACTOR.redact(str(exc)) + " (non notée au journal : à refaire à la main)"
-            logger.error("  livraison {} de {} en échec : {}", label, new.identifiant, error)
-            results.append({"target": label, "result": "failed", "error": error})
-            continue
-        logger.info("  livré : {} ({})", label, new.identifiant)
-        results.append({"target": label, "result": "done"})
-    return results
-
-
-# ---------------------------------------------------------------- what an interrupted run left
-
-
-def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered], dict[str, str]]:
-    """Finishes the deliveries left pending; returns what was found and the structures to reset again."""
-    found: list[Recovered] = []
-    forced: dict[str, str] = {}
-    names = journal_names(journal)
-    for lost in journal.lost_resets():
-        identifiant = lost["identifiant"]
-        if journal.open_seals(identifiant):  # decided once the structure is read again (expiry unchanged: released)
-            found.append(Recovered(lost["account"], identifiant, "mot de passe non relu, page scellée",
-                                   "en attente d'une personne (chorus-robot sealed)"))  # fmt: skip
-            continue
-        why = f"réinitialisation demandée le {lost['at']} (exécution n°{lost['run_id']}) sans mot de passe relevé"
-        forced[identifiant] = "mot de passe perdu : réinitialisée à nouveau"
-        found.append(Recovered(lost["account"], identifiant, why, "réinitialisée à nouveau"))
-        logger.warning("Reprise : {} : {}", identifiant, why)
-    for credential in journal.unfinished_credentials():
-        item = _recover_credential(plan, journal, run_id, credential, names.get(credential.identifiant, ""), forced)
-        if item:
-            found.append(item)
-    return found, forced
-
-
-def journal_names(journal: Journal) -> dict[str, str]:
-    return {s["identifiant"]: s["raison_sociale"] or "" for s in journal.structures()}
-
-
-def _recover_credential(
-    plan: Plan, journal: Journal, run_id: int, credential: Credential, raison_sociale: str, forced: dict[str, str]
-) -> Recovered | None:
-    deliveries = journal.deliveries(credential.id)
-    statuses = {d.status for d in deliveries}
-    identifiant, account = credential.identifiant, credential.account
-    if journal.submission_in_doubt(identifiant):
-        # Portail de services: « Soumettre » was being clicked when the run stopped. Delivering now could put a
-        # password that never was the account's in place of one that still works: the structure decides.
-        finding = "mot de passe affiché, « Soumettre » cliqué sans confirmation vue"
-        logger.warning("Reprise : {} : {} ; l'expiration relue sur la structure dira s'il est celui du compte",
-                       identifiant, finding)  # fmt: skip
-        return Recovered(account, identifiant, finding, "tranché à la relecture de la structure (expiration)")
-    if statuses == {"shown"}:
-        # Portail de services: the run stopped between the password shown and « Soumettre »: never submitted.
-        if not plan.options.dry_run:
-            journal.abandon(credential.id, "formulaire jamais soumis")
-        finding = "mot de passe affiché mais demande jamais soumise"
-        return Recovered(account, identifiant, finding, "abandonné : l'ancien mot de passe reste valable")
-    if "held" in statuses:
-        forced[identifiant] = "le dernier mot de passe relevé n'est pas utilisable : réinitialisée à nouveau"
-        finding = "mot de passe non livré (caractère interdit ou refusé par l'API)"
-        return Recovered(account, identifiant, finding, "réinitialisée à nouveau")
-    if not statuses & set(OPEN_STATUSES):
-        return None
-    waiting = sum(d.status in OPEN_STATUSES for d in deliveries)
-    finding = f"{waiting} livraison(s) en attente (exécution n°{credential.run_id})"
-    if plan.options.dry_run:
-        return Recovered(account, identifiant, finding, "à livrer (simulation : rien fait)")
-    piste = PisteClient.from_env(plan.environment.piste_token_url)
-    check = api_check(plan.environment.api_url, credential, None, piste)
-    if check["new_accepted"] is False:  # delivered all the same: it is the only password that can work
-        finding += f", refusé par l'API ({check.get('detail', '')})"
-    logger.info("Reprise : {} : {}", identifiant, finding)
-    results = deliver_open(journal, run_id, credential, plan.vault, raison_sociale)
-    if credential.expires_at:
-        plan.vault.put(identifiant, expires_at=credential.expires_at)
-    done = all(r["result"] == "done" for r in results)
-    if any(c in (credential.password or "") for c in plan.config.settings.forbidden_characters):
-        # Left by `run`, stopped inside its « / » loop: stored now, but not a password to keep.
-        forced[identifiant] = "le dernier mot de passe relevé contient un caractère interdit : réinitialisée à nouveau"
-    return Recovered(account, identifiant, finding, "livrées" if done else "livraison(s) encore en échec", results)
