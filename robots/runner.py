@@ -30,7 +30,7 @@ from robots.flowfile import load_flow
 from robots.private_files import private_folder
 from robots.secrets import REDACTOR, SecretProvider
 from robots.steps import implementation_of
-from robots.steps.context import CredentialSink, Decision, StepContext, StepObserver  # also imported from here
+from robots.steps.context import CredentialSink, Decision, StepContext, StepObserver
 
 # Steps that leave the page as it was: the screen checked before them is still the one shown.
 KEEP_THE_PAGE = (

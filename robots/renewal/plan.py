@@ -21,9 +21,9 @@ from robots.mailbox import open_mailbox
 from robots.renewal.browsers import USEFUL_JOBS_PER_CPU, useful_jobs
 from robots.renewal.delivery import SmtpSettings, hide_variables
 from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
-from robots.runner import StepObserver
 from robots.secrets import ENVIRON, REDACTOR, withhold
 from robots.session import BrowserOptions
+from robots.steps.context import StepObserver
 from robots.validation import require_valid
 from robots.vault import Vault
 
