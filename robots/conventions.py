@@ -12,7 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-from robots import flow_model as m
 from robots.errors import BadInput
 
 EXIT_CODES = (
@@ -82,7 +81,7 @@ def check_variables(flow_file: Path, given: dict[str, str]) -> None:
 def _inputs(flow_file: Path, known: set[str], seen: set[Path], given: frozenset[str] = frozenset()) -> None:
     """The inputs a person may give: the flow's and those of the flows it calls (a caller's variables reach its
     sub-flows), except what a caller already passes with `with:` (`after_login`: the flow's own business)."""
-    from robots.flowfile import load_flow
+    from robots.flowfile import calls_in, load_flow
 
     path = flow_file.resolve()
     if path in seen or not path.is_file():
@@ -90,20 +89,8 @@ def _inputs(flow_file: Path, known: set[str], seen: set[Path], given: frozenset[
     seen.add(path)
     flow = load_flow(path)
     known.update(set(flow.inputs) - given)
-    for step in _all_steps(flow.steps):
-        if isinstance(step, m.Call):
-            _inputs(path.parent / step.call.flow, known, seen, frozenset(step.call.with_))
-
-
-def _all_steps(steps: list[m.Step]) -> list[m.Step]:
-    found: list[m.Step] = []
-    for step in steps:
-        found.append(step)
-        if isinstance(step, m.If):
-            found += _all_steps([*step.if_.then, *step.if_.else_])
-        elif isinstance(step, m.Repeat):
-            found += _all_steps(step.repeat.steps)
-    return found
+    for step in calls_in(flow):
+        _inputs(path.parent / step.call.flow, known, seen, frozenset(step.call.with_))
 
 
 def require_display(headed: bool) -> None:

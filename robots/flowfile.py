@@ -59,13 +59,14 @@ def secret_variables(path: Path) -> set[str]:
         except BadInput:
             continue  # validation tells what is wrong with it
         names.update(spec.env for spec in flow.secrets.values())
-        waiting += [(current.parent / target).resolve() for target in _called_flows(flow)]
+        waiting += [(current.parent / call.call.flow).resolve() for call in calls_in(flow)]
     return names
 
 
-def _called_flows(node: object) -> Iterator[str]:
+def calls_in(node: object) -> Iterator[Call]:
+    """Every `call` step of a flow, wherever it stands (inside an `if`, a `repeat`, a `for_each`)."""
     if isinstance(node, Call):
-        yield node.call.flow
+        yield node
     if isinstance(node, BaseModel):
         children: Iterable[object] = node.__dict__.values()
     elif isinstance(node, dict):
@@ -73,4 +74,4 @@ def _called_flows(node: object) -> Iterator[str]:
     else:
         children = node if isinstance(node, list | tuple) else ()
     for child in children:
-        yield from _called_flows(child)
+        yield from calls_in(child)
