@@ -9,6 +9,7 @@ leave `os.environ` for the command's lifetime (`sealed_environment`, below), so 
 from __future__ import annotations
 
 import html
+import io
 import os
 import re
 import threading
@@ -21,6 +22,7 @@ from urllib.parse import quote, quote_plus
 from dotenv import dotenv_values, load_dotenv
 
 from robots.errors import BadInput
+from robots.yamlfile import not_utf8
 
 MASK = "«secret»"
 _SHORTEST_SECRET = 4  # below this a value would mask ordinary words
@@ -238,15 +240,12 @@ def load_env_file(path: Path) -> None:
     settings (CHORUS_ROBOT_*, whose secret ones match the pattern) and what every process needs (ESSENTIAL)."""
     if not path.is_file():
         return
-    raw = path.read_bytes()
     try:
-        raw.decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise BadInput(f"{path} : le fichier n'est pas en UTF-8 (octet 0x{raw[exc.start]:02x} ligne {line}) ; "
-                       "enregistrez-le en UTF-8 (aucune de ses variables n'a été lue)") from None  # fmt: skip
-    load_dotenv(path, override=False)
-    withhold(name for name in dotenv_values(path) if not name.startswith(SETTINGS_PREFIX))
+        raise not_utf8(path, exc, " (aucune de ses variables n'a été lue)") from None
+    load_dotenv(stream=io.StringIO(text), override=False)
+    withhold(name for name in dotenv_values(stream=io.StringIO(text)) if not name.startswith(SETTINGS_PREFIX))
 
 
 def child_environment(base: Mapping[str, str] | None = None, hidden_values: Iterable[str] = ()) -> dict[str, str]:

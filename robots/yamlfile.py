@@ -69,9 +69,7 @@ def load_yaml(path: Path) -> Any:
     except IsADirectoryError:
         raise BadInput(f"{path} : c'est un dossier, un fichier YAML est attendu") from None
     except UnicodeDecodeError as exc:
-        line = text_line_of(path, exc.start)
-        raise BadInput(f"{path} : le fichier n'est pas en UTF-8 (octet 0x{exc.object[exc.start]:02x} ligne {line}) ; "
-                       "enregistrez-le en UTF-8") from None  # fmt: skip
+        raise not_utf8(path, exc) from None
     except OSError as exc:
         raise BadInput(f"{path} : illisible ({exc.strerror})") from None
     try:
@@ -92,9 +90,11 @@ def load_yaml(path: Path) -> Any:
         raise BadInput("YAML mal formé", [Problem(path, None, f"syntaxe YAML : {exc}")]) from None
 
 
-def text_line_of(path: Path, offset: int) -> int:
-    """The line of a byte offset of a file (for an encoding error)."""
-    return path.read_bytes()[:offset].count(b"\n") + 1
+def not_utf8(path: Path, error: UnicodeDecodeError, consequence: str = "") -> BadInput:
+    """A file that is not UTF-8, said with the byte and its line (YAML files, `.env`)."""
+    line = error.object[: error.start].count(b"\n") + 1
+    return BadInput(f"{path} : le fichier n'est pas en UTF-8 (octet 0x{error.object[error.start]:02x} ligne {line}) ; "
+                    f"enregistrez-le en UTF-8{consequence}")  # fmt: skip
 
 
 def line_of(data: Any, location: tuple[Any, ...]) -> int | None:
