@@ -137,22 +137,24 @@ def services(portal: Portal) -> Portal:
     return portal
 
 
+def logged_in_as(portal: Portal, entry: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The account of that entry managing the most structures, its login and password in ENTRY_LOGIN/_PASSWORD."""
+    account = portal.biggest_account(entry)
+    monkeypatch.setenv(f"{entry.upper()}_LOGIN", account["login"])
+    monkeypatch.setenv(f"{entry.upper()}_PASSWORD", account["password"])
+    return account
+
+
 @pytest.fixture
 def company(services: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The account entering Chorus Pro directly (through the identity provider on this generation)."""
-    account = services.biggest_account("chorus")
-    monkeypatch.setenv("CHORUS_LOGIN", account["login"])
-    monkeypatch.setenv("CHORUS_PASSWORD", account["password"])
-    return account
+    return logged_in_as(services, "chorus", monkeypatch)
 
 
 @pytest.fixture
 def syndicate(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The DGFiP account managing the most structures, logged in through DGFIP_LOGIN/DGFIP_PASSWORD."""
-    account = portal.biggest_account("dgfip")
-    monkeypatch.setenv("DGFIP_LOGIN", account["login"])
-    monkeypatch.setenv("DGFIP_PASSWORD", account["password"])
-    return account
+    return logged_in_as(portal, "dgfip", monkeypatch)
 
 
 def robot(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
-from robots.private_files import FILE_MODE, make_parents
+from robots.private_files import make_parents
 from robots.secrets import REDACTOR
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
@@ -222,10 +222,9 @@ def write_junit(report: RunReport, path: Path) -> None:
 
 def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
     make_parents(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")  # 0600
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(redact_except(text, keep or []))
-    os.chmod(temporary, FILE_MODE)
     os.replace(temporary, path)
 
 
