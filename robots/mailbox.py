@@ -22,7 +22,7 @@ import mailbox as maildir_lib
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -65,22 +65,32 @@ class Mailbox:
         """Raises when the mailbox cannot be read: BadInput (its folder, its login), RobotError (unreachable)."""
         raise NotImplementedError
 
-    def newest(self, to: str, since: datetime, exclude: Iterable[str] = ()) -> Message | None:
-        """The newest message to `to` dated at or after `since` (to the second), skipping `exclude` ids."""
+    def newest(
+        self, to: str, since: datetime, exclude: Iterable[str] = (), matching: Callable[[Message], bool] | None = None
+    ) -> Message | None:
+        """The newest message to `to` dated at or after `since` (to the second), skipping `exclude` ids and, given
+        `matching`, the messages it refuses (an activation e-mail sent in the same second as the code's)."""
         since = _aware(since).replace(microsecond=0)
         skipped = set(exclude)
         found = [
             m for m in (_message(raw) for raw in self.candidates(to, since))
             if m and m.date >= since and addressed_to(to, m.to) and m.message_id not in skipped
+            and (matching is None or matching(m))
         ]  # fmt: skip
         return max(found, key=lambda m: m.date, default=None)
 
     def wait(
-        self, to: str, since: datetime, timeout_s: float, exclude: Iterable[str] = (), poll_s: float = POLL_S
+        self,
+        to: str,
+        since: datetime,
+        timeout_s: float,
+        exclude: Iterable[str] = (),
+        poll_s: float = POLL_S,
+        matching: Callable[[Message], bool] | None = None,
     ) -> Message:
         deadline = time.monotonic() + timeout_s
         while True:
-            found = self.newest(to, since, exclude)
+            found = self.newest(to, since, exclude, matching)
             if found is not None:
                 return found
             if time.monotonic() >= deadline:

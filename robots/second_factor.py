@@ -19,13 +19,14 @@ import pyotp
 from loguru import logger
 
 from robots.errors import BadInput, RobotError, StepFailed
-from robots.mailbox import Mailbox, open_mailbox
+from robots.mailbox import Mailbox, NoMessage, open_mailbox
 from robots.secrets import ENVIRON
 
 SECRET_NAME = "second_factor_code"
 TOTP_ENV = "CHORUS_TOTP_SECRET"  # `run`'s authenticator secret (base32)
 CODE_WAIT_S = 120
 _CODE = r"(?<!\d)(\d{6})(?!\d)"
+_LINK = r"<?\w+://\S+"  # a link's token may hold six digits in a row: not a code
 NO_SOURCE = (
     "le portail demande un second facteur (la page « Code à usage unique » qui suit le mot de passe) et aucune "
     "source de code n'est donnée ; aucun code n'a été tapé, rien n'a changé sur le portail. Donnez-en une : "
@@ -71,16 +72,23 @@ class MailedCode(CodeSource):
     def code(self) -> str:
         with _used_lock:
             used = set(_used_messages)
-        message = self.mailbox.wait(self.address, self.since, self.timeout_s, exclude=used)
-        found = re.search(_CODE, message.text)
-        if not found:
-            raise RobotError(
-                f"le message « {message.subject} » reçu à {self.address} ne contient pas de code à 6 chiffres"
+        try:
+            message = self.mailbox.wait(
+                self.address, self.since, self.timeout_s, exclude=used, matching=lambda m: bool(code_in(m.text))
             )
+        except NoMessage as exc:
+            raise RobotError(f"{exc} : aucun ne contient de code à 6 chiffres") from None
         with _used_lock:
             _used_messages.add(message.message_id)
         logger.info("  code de vérification reçu à {} ({:%H:%M:%S})", self.address, message.date)
-        return found.group(1)
+        return code_in(message.text)
+
+
+def code_in(text: str) -> str:
+    """The 6-digit code of a message's text, or "" (other messages to the same address — an activation link sent
+    in the same second — are not the code's)."""
+    found = re.search(_CODE, re.sub(_LINK, " ", text))
+    return found.group(1) if found else ""
 
 
 @dataclass

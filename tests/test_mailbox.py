@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from robots import second_factor
-from robots.errors import BadInput
+from robots.errors import BadInput, RobotError
 from robots.mailbox import NoMessage, open_mailbox
 from robots.run_flow import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal
@@ -58,6 +58,20 @@ def test_maildir_gives_the_newest_message_to_that_address_sent_after_the_moment(
     assert "333333" in found.text
     assert reader.newest(USER, NOW, exclude=[found.message_id]).text.startswith("premier")
     assert reader.newest(USER, NOW + timedelta(minutes=1)) is None
+
+
+def test_a_code_is_read_from_the_code_message_not_from_an_activation_link_sent_in_the_same_second(tmp_path: Path):
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    link = "https://portail.chorus-pro.gouv.fr/?id=aife_activation&jeton=Ab123456cd"
+    box.add(letter(USER, "Mon code 111111", NOW - timedelta(minutes=5)))  # before the login: not this one
+    box.add(letter(USER, f"Activer votre compte <{link}>", NOW + timedelta(seconds=1), "activation de votre compte"))
+    mailed = second_factor.MailedCode(open_mailbox(f"maildir://{tmp_path / 'mail'}"), USER, NOW, timeout_s=0)
+
+    with pytest.raises(RobotError, match=rf"aucun message pour {USER} .* aucun ne contient de code à 6 chiffres"):
+        mailed.code()
+
+    box.add(letter(USER, "Voici votre code de vérification : 654321", NOW, "Code de vérification"))
+    assert mailed.code() == "654321"
 
 
 def test_no_message_in_time_is_a_clear_error(tmp_path: Path):

@@ -8,8 +8,9 @@ from datetime import datetime
 from loguru import logger
 
 from robots.accounts import services
-from robots.errors import BadInput, StepFailed
+from robots.errors import BadInput
 from robots.flow_model import ReadMail, SolveCaptcha
+from robots.mailbox import NoMessage
 from robots.private_files import private_folder
 from robots.steps.context import StepContext
 
@@ -37,10 +38,12 @@ def read_mail(ctx: StepContext, step: ReadMail) -> None:
         since = since.astimezone()
     timeout = args.timeout_s if args.timeout_s is not None else current.mail_timeout_s
     logger.info("  attente du courriel pour {} ({} s au plus)", to, timeout)
-    mail = current.mailbox().wait(to, since, timeout)
+    try:  # a code e-mail sent to the same address in the same second is not the link's
+        mail = current.mailbox().wait(to, since, timeout, matching=lambda m: link_in(m.text, link_text) is not None)
+    except NoMessage as exc:
+        raise NoMessage(f"{exc} : aucun ne contient de lien « {link_text} »") from None
     url = link_in(mail.text, link_text)
-    if url is None:
-        raise StepFailed(f"le courriel « {mail.subject} » ne contient pas de lien « {link_text} »")
+    assert url is not None  # matched above
     ctx.remember_secret(url)  # whoever holds the link can set the password
     ctx.scope[args.into] = url
 
