@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 browser: $(STAMP)
-	$(PYTHON) -m robots.browser --ensure
+	$(PYTHON) -m robots.browser.launch --ensure
 
 demo: browser
 	$(ROBOT) demo

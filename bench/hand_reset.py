@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from robots import browser as chromium  # noqa: E402 - the same Chromium as the robot's
+from robots.browser import launch as chromium  # noqa: E402 - the same Chromium as the robot's
 
 FORBIDDEN = "/"
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bench.mockstats import call, clean_passwords, load_average  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
-from robots.parsers import with_luhn_key  # noqa: E402
+from robots.support.parsers import with_luhn_key  # noqa: E402
 
 LOGIN, PASSWORD = "syndicat.bench", "Bench-Passw0rd"
 

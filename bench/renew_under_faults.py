@@ -32,7 +32,7 @@ sys.path.insert(0, str(PROJECT))
 from bench.mockstats import call, load_average  # noqa: E402
 from bench.renew_throughput import write_data  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
-from robots.parsers import siret_problem  # noqa: E402
+from robots.support.parsers import siret_problem  # noqa: E402
 
 DEMO = PROJECT / "fixtures" / "demo-portal.yaml"
 WITHIN = 30

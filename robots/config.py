@@ -9,9 +9,9 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from robots.errors import BadInput
-from robots.flow_model import Model
-from robots.vault import Vault, load_cipher
-from robots.yamlfile import load_yaml, problems_from
+from robots.language.model import Model
+from robots.store.vault import Vault, load_cipher
+from robots.support.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "robot.yaml"

@@ -80,7 +80,7 @@ KINDS: dict[str, ErrorKind] = {
 
 def kind_of(exc: BaseException) -> str:
     """The kind of an error a run ends with."""
-    from robots.renewal.lock import Locked
+    from robots.store.lock import Locked
 
     if isinstance(exc, StorageFailed):
         return e.STORAGE_FAILED

@@ -16,9 +16,11 @@ from typing import Any
 
 from loguru import logger
 
-from robots.private_files import private_folder, private_opener
-from robots.private_files import restrict_umask as restrict_umask  # `chorus-robot` calls it first: umask 077
 from robots.secrets import REDACTOR
+from robots.support.private_files import (
+    private_folder,
+    private_opener,  # `chorus-robot` calls it first: umask 077
+)
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
 OPERATOR_FORMAT = "<green>{time:HH:mm:ss}</green> {message}"
@@ -26,13 +28,14 @@ FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} {extra[run]} {message}
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 # Modules whose lines are detail: in the log file, on the console with --verbose (or steps shown).
 DETAIL = (
-    "robots.runner", "robots.steps", "robots.locate", "robots.replay", "robots.session",
+    "robots.engine.runner", "robots.engine.steps", "robots.engine.locate", "robots.replay",
+    "robots.browser.portal_context",
     # `renew`'s job (robots/renewal/), each concern in its module
     "robots.renewal.plan", "robots.renewal.pool", "robots.renewal.account_session", "robots.renewal.handover",
     "robots.renewal.recovery",
 )  # fmt: skip
 # Errors the command itself reports once, as its last word: not printed when they happen.
-REPORTED_LATER = ("robots.runner",)
+REPORTED_LATER = ("robots.engine.runner",)
 
 
 def _redact(record: dict[str, Any]) -> None:

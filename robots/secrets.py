@@ -22,7 +22,7 @@ from urllib.parse import quote, quote_plus
 from dotenv import dotenv_values, load_dotenv
 
 from robots.errors import BadInput
-from robots.yamlfile import not_utf8
+from robots.support.yamlfile import not_utf8
 
 MASK = "«secret»"
 _SHORTEST_SECRET = 4  # below this a value would mask ordinary words

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from playwright.sync_api import Playwright
 
-from robots import browser as chromium
+from robots.browser import launch as chromium
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEMO_DATA = PROJECT / "fixtures" / "demo-portal.yaml"

@@ -10,7 +10,7 @@ from robots.accounts.onboarding import generate_password
 from robots.accounts.rows import AccountRow, check_row, read_rows
 from robots.errors import BadInput
 from robots.parametrage.model import StructureState
-from robots.parsers import siret_problem, siret_valid
+from robots.support.parsers import siret_problem, siret_valid
 from tests.conftest import PROJECT
 
 

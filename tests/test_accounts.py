@@ -25,8 +25,8 @@ from robots.accounts import services
 from robots.accounts.onboarding import FlowRunner, onboard_row
 from robots.accounts.rows import AccountRow, check_row
 from robots.errors import StepFailed
-from robots.mailbox import NoMessage
-from robots.vault import Vault
+from robots.integrations.mailbox import NoMessage
+from robots.store.vault import Vault
 from tests.conftest import PROJECT, Portal, robot
 
 CAPTCHA_TOOL = PROJECT / "tests" / "mock_captcha.py"

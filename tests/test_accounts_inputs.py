@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from robots.accounts import services
-from robots.cli import build_parser
+from robots.cli.main import build_parser
 from robots.errors import RobotError
 from tests.conftest import Portal, robot
 from tests.dovecot import ImapServer, free_port

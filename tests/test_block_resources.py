@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser
 
-from robots.renewal.browsers import block_unread_resources
+from robots.browser.pool import block_unread_resources
 from tests.conftest import Portal
 
 FETCH = "url => fetch(url).then(response => response.status, () => 'bloqué')"

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from robots.vault import Vault
+from robots.store.vault import Vault
 from tests.conftest import PROJECT, ROBOT, robot
 
 FLOW = "flows/reset_technical_password.yaml"

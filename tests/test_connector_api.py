@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from fixtures.mock_portal import MockPortalServer
-from robots.api_check import ACCEPTED, REFUSED, PisteClient, check_technical_account
+from robots.integrations.api_check import ACCEPTED, REFUSED, PisteClient, check_technical_account
 from tests.conftest import DEMO_DATA, Portal, robot
 
 PISTE = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))["piste"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robots import flow_model as m
-from robots.catalogue import Catalogue, Element, Locator, Screen
-from robots.cli import build_parser
-from robots.conventions import flow_path
-from robots.parsers import PARSERS
-from robots.reference import REFERENCE_FILE, reference_text
-from robots.validation import validate_flow
-from robots.variables import column_key, lookup
+from robots.cli.main import build_parser
+from robots.language import model as m
+from robots.language.catalogue import Catalogue, Element, Locator, Screen
+from robots.language.conventions import flow_path
+from robots.language.reference import REFERENCE_FILE, reference_text
+from robots.language.validation import validate_flow
+from robots.language.variables import column_key, lookup
+from robots.support.parsers import PARSERS
 from tests.conftest import PROJECT, robot
 
 COMMON = PROJECT / "flows" / "common"
@@ -97,9 +97,9 @@ def test_the_reference_page_is_generated_and_complete():
 def test_the_reference_documents_every_key_of_a_flow_roster_and_desired_state_file():
     from pydantic import BaseModel
 
-    from robots.flow_model import Flow
+    from robots.language.model import Flow
+    from robots.language.reference import _models_in
     from robots.parametrage.model import DesiredState
-    from robots.reference import _models_in
     from robots.renewal.roster import Roster
 
     text = reference_text(build_parser())

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from robots.catalogue import Catalogue
-from robots.tooling import validate
-from robots.validation import SECRET_CONDITION, SECRET_PLACE, validate_flow
+from robots.cli.flow_tools import validate
+from robots.language.catalogue import Catalogue
+from robots.language.validation import SECRET_CONDITION, SECRET_PLACE, validate_flow
 from tests.conftest import PROJECT, Portal, robot
 
 PLACE = f"{SECRET_PLACE} : "

@@ -3,7 +3,7 @@ interne »: exit 1, a message saying where every new password is (vault, journal
 `renew` goes on with the other structures when the vault can still keep their passwords, or resets nothing more.
 
 The disk is a small tmpfs mounted by the test (root only: skipped elsewhere, with the reason). It is filled (or
-remounted read-only) at an exact moment of a reset by the product's crash points (robots/crash_points.py):
+remounted read-only) at an exact moment of a reset by the product's crash points (robots/store/crash_points.py):
 with CHORUS_ROBOT_CRASH_DISK set, the point named by CHORUS_ROBOT_CRASH_AT breaks the disk instead of killing.
 Each test then reads the password back from where the message says it is, and compares it with the portal's.
 """
@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from robots.crash_points import DISK_ENV, ENV
-from robots.renewal.journal import Journal
+from robots.store.crash_points import DISK_ENV, ENV
+from robots.store.journal import Journal
 from tests.conftest import PROJECT, Portal, robot
 from tests.test_renew_crash import DUE, environment, write_roster
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
 CLEAN = ["Clean4Disk1x", "Clean4Disk2y", "Clean4Disk3z"]  # no « / »: one reset per structure
+BREAK_DISK = "from robots.store.crash_points import break_disk; import sys; break_disk(sys.argv[1])"
 
 
 @pytest.fixture
@@ -253,8 +254,7 @@ def test_run_with_the_journal_disk_broken_from_the_start_resets_nothing(
 ):
     journal, vault = disk / "journal.sqlite", tmp_path / "vault.json"
     Journal(journal).close()  # an existing journal, on a disk then filled or made read-only
-    subprocess.run(["python3", "-c", "from robots.crash_points import break_disk; import sys; break_disk(sys.argv[1])",
-                    f"{broken}:{disk}"], cwd=PROJECT, check=True)  # fmt: skip
+    subprocess.run(["python3", "-c", BREAK_DISK, f"{broken}:{disk}"], cwd=PROJECT, check=True)
 
     done = run(portal, tmp_path, DUE[0], journal, vault, "none", "")
 
@@ -270,8 +270,7 @@ def test_renew_with_the_journal_disk_broken_from_the_start_stops_before_any_rese
     write_roster(tmp_path, DUE)
     journal, vault = disk / "journal.sqlite", tmp_path / "vault.json"
     Journal(journal).close()
-    subprocess.run(["python3", "-c", "from robots.crash_points import break_disk; import sys; break_disk(sys.argv[1])",
-                    f"{broken}:{disk}"], cwd=PROJECT, check=True)  # fmt: skip
+    subprocess.run(["python3", "-c", BREAK_DISK, f"{broken}:{disk}"], cwd=PROJECT, check=True)
 
     done = renew(
         portal, tmp_path, journal, vault, "none", "", *(["--lock", str(tmp_path / "lk")] if lock == "elsewhere" else [])
@@ -285,11 +284,11 @@ def test_renew_with_the_journal_disk_broken_from_the_start_stops_before_any_rese
 
 
 def test_a_storage_failure_is_one_kind_whoever_meets_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    from robots.cli import main
+    from robots.cli import renew as commands
+    from robots.cli.main import main
     from robots.error_kinds import KINDS, kind_of
-    from robots.renewal import commands
-    from robots.renewal.journal import JournalWriteFailed
-    from robots.vault import VaultWriteFailed
+    from robots.store.journal import JournalWriteFailed
+    from robots.store.vault import VaultWriteFailed
 
     full = OSError(errno.ENOSPC, "No space left on device")
     for exc in (

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from robots.accounts.onboarding import _safely
-from robots.crash_points import break_disk
-from robots.vault import Vault
+from robots.store.crash_points import break_disk
+from robots.store.vault import Vault
 from tests.conftest import Portal
 from tests.test_accounts import BRANCHES, flows, mail_dir, row, user  # noqa: F401 - fixtures and helpers
 from tests.test_full_disk import disk  # noqa: F401 - fixture

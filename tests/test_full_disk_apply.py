@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robots.crash_points import break_disk
+from robots.store.crash_points import break_disk
 from tests.conftest import Portal
 from tests.test_full_disk import disk  # noqa: F401 - fixture
 from tests.test_parametrage import VILLENEUVE, cli, param_server, portal, write_desired  # noqa: F401 - fixtures

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from robots.flow_model import Step
-from robots.run_flow import PasswordNotInVault, RunRequest, prepare, run_in_browser
-from robots.steps.context import StepContext
-from robots.vault import Vault
+from robots.engine.run_flow import PasswordNotInVault, RunRequest, prepare, run_in_browser
+from robots.engine.steps.context import StepContext
+from robots.language.model import Step
+from robots.store.vault import Vault
 from tests.conftest import PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

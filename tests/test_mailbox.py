@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots import second_factor
+from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import BadInput, RobotError
-from robots.mailbox import NoMessage, open_mailbox
-from robots.run_flow import RunRequest, prepare, run_in_browser
+from robots.integrations import second_factor
+from robots.integrations.mailbox import NoMessage, open_mailbox
 from tests.conftest import PROJECT, Portal
 from tests.dovecot import PASSWORD as IMAP_PASSWORD
 from tests.dovecot import ImapServer

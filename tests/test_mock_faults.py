@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from fixtures.mock_portal import create_app
 from fixtures.mock_portal.faults import Faults
-from robots.cli import main
+from robots.cli.main import main
 from tests.conftest import DEMO_DATA, PROJECT, ROBOT
 
 

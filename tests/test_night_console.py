@@ -35,8 +35,8 @@ def test_quiet_verbose_and_default_consoles(capsys, monkeypatch):
     def said(**how) -> str:
         logs.setup(**how)
         logger.bind(operator=True).info("1/9 ligne pour l'exploitant")
-        logger.patch(lambda r: r.update(name="robots.runner")).info("▶ une étape")
-        logger.patch(lambda r: r.update(name="robots.runner")).error("l'étape a échoué")
+        logger.patch(lambda r: r.update(name="robots.engine.runner")).info("▶ une étape")
+        logger.patch(lambda r: r.update(name="robots.engine.runner")).error("l'étape a échoué")
         logger.warning("attention")
         logger.error("une erreur")
         return capsys.readouterr().err

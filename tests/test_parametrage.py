@@ -15,10 +15,10 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
+from robots.cli.parametrage import SCHEMA_FILE, export_text
 from robots.parametrage import jobs
-from robots.parametrage.commands import SCHEMA_FILE, export_text
 from robots.parametrage.model import desired_state_schema, load_desired_state
-from robots.parsers import siret_problem
+from robots.support.parsers import siret_problem
 from tests.conftest import PROJECT, Portal, robot
 
 DATA = PROJECT / "tests" / "portals" / "parametrage.yaml"

@@ -17,11 +17,11 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal.state import PASSWORD_ALPHABET, PASSWORD_LENGTH, random_password
-from robots.api_check import technical_account_works
+from robots.integrations.api_check import technical_account_works
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
 from robots.secrets import MASK, REDACTOR
-from robots.vault import Vault
+from robots.store.vault import Vault
 from tests.conftest import Portal, robot
 from tests.test_renew import Mailbox, free_port, piste_client
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import StepFailed
-from robots.password_read import password_in_text
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
-from robots.run_flow import RunRequest, prepare, run_in_browser
+from robots.store.password_read import password_in_text
 from tests.conftest import PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

@@ -14,8 +14,15 @@ import pytest
 import yaml
 
 from fixtures.mock_portal import create_app
-from robots import api_check as api_check_module
-from robots.api_check import ACCEPTED, BAD_REQUEST, IMPOSSIBLE, REFUSED, PisteClient, check_technical_account
+from robots.integrations import api_check as api_check_module
+from robots.integrations.api_check import (
+    ACCEPTED,
+    BAD_REQUEST,
+    IMPOSSIBLE,
+    REFUSED,
+    PisteClient,
+    check_technical_account,
+)
 from robots.renewal import handover
 from tests.conftest import DEMO_DATA, Portal, robot
 

@@ -260,7 +260,7 @@ def test_rotated_logs_are_private_even_without_the_command_s_umask(tmp_path: Pat
 
 
 def test_shared_folders_are_never_narrowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from robots.private_files import private_folder
+    from robots.support.private_files import private_folder
 
     monkeypatch.chdir(tmp_path)
     tmp_path.chmod(0o755)

@@ -28,8 +28,8 @@ import yaml
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser
 
-from robots import browser as chromium
-from robots.api_check import technical_account_works
+from robots.browser import launch as chromium
+from robots.integrations.api_check import technical_account_works
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions, Shard, plan, units_of
 from robots.renewal.roster import load_roster

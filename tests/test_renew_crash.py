@@ -1,6 +1,6 @@
 """Issue 12: `kill -9` at ten named moments of a renewal, each followed by a rerun: not one password lost.
 
-Each moment is a crash point of the product code (robots/crash_points.py): a real `chorus-robot renew` child
+Each moment is a crash point of the product code (robots/store/crash_points.py): a real `chorus-robot renew` child
 process, told by CHORUS_ROBOT_CRASH_AT where to die, kills itself with SIGKILL there — no timer, no guess. Then
 the same renewal again (in the test's process, on the session's browser: cheaper), without the crash point;
 then what an operator checks: for every structure whose
@@ -26,9 +26,9 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from robots.crash_points import ENV, POINTS
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
+from robots.store.crash_points import ENV, POINTS
 from tests.conftest import PROJECT, ROBOT, Portal
 from tests.test_renew import piste_client
 

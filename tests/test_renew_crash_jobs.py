@@ -1,7 +1,7 @@
 """Issue 9 point 7: `kill -9` in the middle of a `--jobs 8` renew of 100 structures loses no password.
 
 One account managing 100 structures, all due (bench/renew_throughput.py's data, on a mock of its own: a thread
-of this process). A real `chorus-robot renew --jobs 8` child kills itself (robots/crash_points.py) the 10th time a
+of this process). A real `chorus-robot renew --jobs 8` child kills itself (robots/store/crash_points.py) the 10th time a
 worker starts a reset while another worker's reset is in flight: at that moment two structures at least are
 mid-reset by construction (a kill timed on the 12th password committed once found every other worker between two
 structures, on a loaded CI machine). The next night is a rerun with `--within 0`,
@@ -28,9 +28,9 @@ from playwright.sync_api import Browser
 from bench.mockstats import clean_passwords
 from bench.renew_throughput import bench_siret, write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
-from robots.crash_points import ENV
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
+from robots.store.crash_points import ENV
 from tests.conftest import PROJECT, ROBOT, Portal
 
 STRUCTURES, JOBS = 100, 8

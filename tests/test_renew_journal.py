@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 
 from robots.renewal.delivery import NewPassword, hook_environment, password_message
-from robots.renewal.journal import Journal
-from robots.renewal.lock import Locked, exclusive
-from robots.renewal.sink import Expected, JournalSink
 from robots.secrets import REDACTOR
-from robots.vault import Vault
+from robots.store.journal import Journal
+from robots.store.lock import Locked, exclusive
+from robots.store.sink import Expected, JournalSink
+from robots.store.vault import Vault
 
 STRUCTURE = "25300096600023"
 HOOK = ({"command": ["true"], "timeout_s": 5}, "command:true")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page
 
-from robots.catalogue import Catalogue
+from robots.language.catalogue import Catalogue
 from robots.replay.privacy import SECRET_ATTR, init_script, mark_secret
 from tests.conftest import PROJECT
 

@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser
 
-from robots.catalogue import Catalogue
+from robots.language.catalogue import Catalogue
 from robots.replay.probe import probe_screen
 from tests.conftest import PROJECT, robot
 

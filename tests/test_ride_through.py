@@ -150,10 +150,10 @@ def test_every_error_kind_has_a_line_in_the_night_operators_guide_with_its_exit_
 
 
 def test_each_error_kind_comes_with_its_exit_code_and_its_words(tmp_path: Path, capsys: pytest.CaptureFixture):
-    from robots.cli import main
+    from robots.cli.main import main
     from robots.error_kinds import kind_of, labelled
     from robots.errors import BadInput, StepFailed
-    from robots.renewal.lock import Locked
+    from robots.store.lock import Locked
 
     raised = {
         "bad_input": BadInput("registre x.yaml:3 : identifiant invalide"),

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from robots import locate
-from robots.catalogue import Catalogue
+from robots.engine import locate
+from robots.engine.runner import Runner
 from robots.errors import StepFailed
-from robots.runner import Runner
+from robots.language.catalogue import Catalogue
 from robots.secrets import SecretProvider
 from tests.conftest import Portal
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from robots import secrets
-from robots.flowfile import secret_variables
+from robots.language.files import secret_variables
 from robots.renewal.delivery import NewPassword, hook_environment
 from tests.conftest import PROJECT, ROBOT, Portal, robot
 

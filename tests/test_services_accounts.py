@@ -19,7 +19,7 @@ from robots.accounts import services
 from robots.accounts.onboarding import FlowRunner, onboard_row
 from robots.accounts.rows import AccountRow, check_row
 from robots.errors import StepFailed
-from robots.vault import Vault
+from robots.store.vault import Vault
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 
 CAPTCHA_TOOL = PROJECT / "tests" / "mock_captcha.py"

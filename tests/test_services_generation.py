@@ -17,15 +17,15 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
-from robots.api_check import technical_account_works
-from robots.renewal.journal import Journal
+from robots.engine.run_flow import RunRequest, prepare, run_in_browser
+from robots.engine.runner import RunResult
+from robots.integrations.api_check import technical_account_works
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
 from robots.renewal.recovery import recover
-from robots.renewal.sink import Expected, JournalSink
-from robots.run_flow import RunRequest, prepare, run_in_browser
-from robots.runner import RunResult
-from robots.vault import Vault
+from robots.store.journal import Journal
+from robots.store.sink import Expected, JournalSink
+from robots.store.vault import Vault
 from tests.conftest import DEMO_DATA, PROJECT, Portal
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
@@ -210,7 +210,7 @@ def test_a_password_submitted_but_not_confirmed_waits_for_the_structures_expiry(
 
 
 def test_mock_portal_takes_the_generation_and_the_markup_on_its_command_line():
-    from robots.cli import build_parser
+    from robots.cli.main import build_parser
 
     args = build_parser().parse_args(["mock-portal", "--generation", "services", "--markup", "variants"])
     assert (args.generation, args.markup) == ("services", "variants")

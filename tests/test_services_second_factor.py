@@ -18,9 +18,9 @@ from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
 from fixtures.mock_portal.options import add_login_options, options_from
-from robots import second_factor
+from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import BadInput, StepFailed
-from robots.run_flow import RunRequest, prepare, run_in_browser
+from robots.integrations import second_factor
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 from tests.dovecot import PASSWORD as IMAP_PASSWORD
 from tests.dovecot import ImapServer
@@ -350,7 +350,7 @@ def test_a_new_user_s_first_login_reads_its_code_from_the_account_mailbox(
 ):
     from robots.accounts import services as account_services
     from robots.accounts.onboarding import FlowRunner, onboard_row
-    from robots.vault import Vault
+    from robots.store.vault import Vault
     from tests.test_services_accounts import MAILBOX_USER, captcha_command, row
 
     support = imap_server.maildir(MAILBOX_USER)  # every mail of the portal lands in the support mailbox

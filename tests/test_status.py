@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from robots.renewal.journal import Journal
-from robots.renewal.sink import Expected, JournalSink
-from robots.vault import Vault
+from robots.store.journal import Journal
+from robots.store.sink import Expected, JournalSink
+from robots.store.vault import Vault
 from tests.conftest import robot
 
 HOOK = ({"command": ["true"], "timeout_s": 5}, "command:true")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from robots.tooling import SCHEMA_FILE, collect_problems, flow_schema, schema_reference, validate
+from robots.cli.flow_tools import SCHEMA_FILE, collect_problems, flow_schema, schema_reference, validate
 from tests.conftest import PROJECT, robot
 from tests.test_flow_secrets import SECRET_LEAKS
 

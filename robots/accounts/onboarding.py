@@ -20,20 +20,20 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser
 
-from robots import second_factor
 from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
-from robots.config import load_config
+from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
+from robots.config import PROJECT_ROOT, load_config
+from robots.engine.run_flow import RunRequest, prepare
+from robots.engine.runner import Runner
 from robots.error_kinds import labelled
 from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed
-from robots.private_files import write_private
-from robots.run_flow import RunRequest, prepare
-from robots.runner import Runner
+from robots.integrations import second_factor
 from robots.secrets import REDACTOR, SecretProvider
-from robots.session import BrowserOptions, new_portal_context, open_browser
-from robots.vault import Vault
+from robots.store.vault import Vault
+from robots.support.private_files import write_private
 
-PROJECT = Path(__file__).resolve().parent.parent.parent
+PROJECT = PROJECT_ROOT
 FLOWS = PROJECT / "flows"
 DEFAULT_USER_VAULT = Path("var/vault/user-accounts.json")
 SECRET_QUESTION = "Code remis par l'équipe support"

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from robots.errors import BadInput
-from robots.parsers import siret_problem
+from robots.support.parsers import siret_problem
 
 COLUMNS = (
     "email", "nom", "prenom", "siret", "type", "identifiant", "raison_sociale", "libelle", "adresse",

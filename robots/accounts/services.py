@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from robots.errors import BadInput, RobotError
-from robots.mailbox import INSECURE_ENV, Mailbox, open_mailbox
+from robots.integrations.mailbox import INSECURE_ENV, Mailbox, open_mailbox
 from robots.secrets import ENVIRON, REDACTOR, child_environment
 
 MAILBOX_ENV = "CHORUS_ROBOT_MAILBOX"

@@ -16,16 +16,16 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser
 
-from robots.catalogue import Catalogue
+from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
 from robots.config import Config, Environment, load_config
+from robots.engine.runner import Runner
 from robots.errors import BadInput, RobotError
+from robots.language.catalogue import Catalogue
+from robots.language.validation import require_valid
 from robots.parametrage import diff
 from robots.parametrage.generations import BY_FRAME, DETECT_FLOW, GENERATIONS, Generation, generation_named
 from robots.parametrage.model import DesiredState, StructureState
-from robots.runner import Runner
 from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
-from robots.session import BrowserOptions, new_portal_context, open_browser
-from robots.validation import require_valid
 
 FLOW_INPUTS = {
     "lire_structure": {"structure"},

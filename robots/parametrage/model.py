@@ -25,10 +25,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from robots.errors import BadInput, Problem
-from robots.flow_model import Model
-from robots.parsers import siret_problem
+from robots.language.model import Model
 from robots.renewal.roster import EMAIL, ENV_NAME
-from robots.yamlfile import line_of, load_yaml, problems_from
+from robots.support.parsers import siret_problem
+from robots.support.yamlfile import line_of, load_yaml, problems_from
 
 DEFAULT_SERVICE = "FACTURES_PUBLIQUES"
 DEFAULT_SERVICE_LIBELLE = "Service par défaut de la structure"

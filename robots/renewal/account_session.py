@@ -16,27 +16,27 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
-from robots import second_factor
-from robots.catalogue import Catalogue
-from robots.crash_points import crash_point
+from robots.browser.pool import block_unread_resources
+from robots.browser.portal_context import new_portal_context
+from robots.engine.ride_through import RetryPolicy
+from robots.engine.runner import Runner
 from robots.error_kinds import kind_of, labelled
 from robots.errors import INTERNAL, STORAGE_FAILED, RobotError, RunStopped, StepFailed
+from robots.integrations import second_factor
+from robots.language.catalogue import Catalogue
 from robots.renewal import resume
-from robots.renewal.browsers import block_unread_resources
 from robots.renewal.delivery import NewPassword, target_of
 from robots.renewal.handover import api_check, api_detail, api_problem, deliver_open, deliver_untracked
-from robots.renewal.journal import Credential
 from robots.renewal.logins import STOPPING_KINDS, AccountStopped
 from robots.renewal.plan import ALL_STRUCTURES, LIST_FLOW, READ_FLOW, RESET_FLOW, Unit, split
 from robots.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, days_until
 from robots.renewal.roster import Account
-from robots.renewal.sink import Expected, JournalSink
-from robots.ride_through import RetryPolicy
-from robots.runner import Runner
-from robots.sealed import waiting_message
 from robots.secrets import ENVIRON, REDACTOR, SecretProvider
-from robots.session import new_portal_context
-from robots.vault import now_iso
+from robots.store.crash_points import crash_point
+from robots.store.journal import Credential
+from robots.store.sealed import waiting_message
+from robots.store.sink import Expected, JournalSink
+from robots.store.vault import now_iso
 
 if TYPE_CHECKING:
     from robots.renewal.pool import Shared

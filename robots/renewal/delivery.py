@@ -25,11 +25,11 @@ from typing import Any
 
 from loguru import logger
 
-from robots.crash_points import crash_point
 from robots.errors import BadInput
 from robots.renewal.roster import Delivery, EmailDelivery
 from robots.secrets import ENVIRON, REDACTOR, child_environment, withhold
-from robots.vault import Vault
+from robots.store.crash_points import crash_point
+from robots.store.vault import Vault
 
 SMTP_PREFIX = "CHORUS_ROBOT_SMTP_"
 SMTP_TIMEOUT_S = 30

@@ -8,12 +8,12 @@ from typing import Any
 
 from loguru import logger
 
-from robots.api_check import BAD_REQUEST, PisteClient, check_technical_account
 from robots.errors import BadInput
+from robots.integrations.api_check import BAD_REQUEST, PisteClient, check_technical_account
 from robots.renewal.delivery import DeliveryFailed, NewPassword, deliver
-from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
 from robots.secrets import REDACTOR
-from robots.vault import Vault
+from robots.store.journal import OPEN_STATUSES, Credential, Journal
+from robots.store.vault import Vault
 
 
 def api_check(

@@ -12,11 +12,8 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots import logs
-from robots.crash_points import crash_point
-from robots.renewal import lock
 from robots.renewal.api_recheck import recheck_refused
 from robots.renewal.delivery import DeliveryFailed, SmtpSettings, send_email
-from robots.renewal.journal import DEFAULT_JOURNAL, Journal, JournalWriteFailed
 from robots.renewal.plan import RenewOptions, plan, units_of
 from robots.renewal.pool import run_pool
 from robots.renewal.progress import Counted, Progress
@@ -34,7 +31,10 @@ from robots.renewal.report import (
     write_junit,
 )
 from robots.secrets import REDACTOR
-from robots.vault import now_iso
+from robots.store import lock
+from robots.store.crash_points import crash_point
+from robots.store.journal import DEFAULT_JOURNAL, Journal, JournalWriteFailed
+from robots.store.vault import now_iso
 
 DEFAULT_LOG = Path("var/renewal/logs/renew.log")
 URGENT_DAYS = 7

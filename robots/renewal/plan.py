@@ -11,21 +11,21 @@ from pathlib import Path
 
 from loguru import logger
 
-from robots.api_check import CLIENT_SECRET_ENV
-from robots.catalogue import Catalogue
+from robots.browser.pool import USEFUL_JOBS_PER_CPU, useful_jobs
+from robots.browser.portal_context import BrowserOptions
 from robots.config import PROJECT_ROOT, Config, Environment, load_config
+from robots.engine.steps.context import StepObserver
 from robots.errors import BadInput
-from robots.flowfile import secret_variables
-from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
-from robots.mailbox import open_mailbox
-from robots.renewal.browsers import USEFUL_JOBS_PER_CPU, useful_jobs
+from robots.integrations.api_check import CLIENT_SECRET_ENV
+from robots.integrations.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
+from robots.integrations.mailbox import open_mailbox
+from robots.language.catalogue import Catalogue
+from robots.language.files import secret_variables
+from robots.language.validation import require_valid
 from robots.renewal.delivery import SmtpSettings, hide_variables
 from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
 from robots.secrets import ENVIRON, REDACTOR, withhold
-from robots.session import BrowserOptions
-from robots.steps.context import StepObserver
-from robots.validation import require_valid
-from robots.vault import Vault
+from robots.store.vault import Vault
 
 FLOWS = PROJECT_ROOT / "flows" / "common"
 LOGIN_FLOW = FLOWS / "login.yaml"

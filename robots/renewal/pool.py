@@ -1,5 +1,5 @@
 """`chorus-robot renew`'s workers: work units run in `jobs` workers sharing one Playwright and one Chromium, a
-browser context each (robots/renewal/browsers.py says how and why); each unit is one account's session
+browser context each (robots/browser/pool.py says how and why); each unit is one account's session
 (robots/renewal/account_session.py).
 """
 
@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from loguru import logger
 from playwright.sync_api import Browser
 
-from robots.api_check import PisteClient
+from robots.browser.pool import Cooperative, Sequential, one_browser, pool_for
 from robots.errors import RunStopped
+from robots.integrations.api_check import PisteClient
 from robots.renewal.account_session import AccountSession, unreached
-from robots.renewal.browsers import Cooperative, Sequential, one_browser, pool_for
-from robots.renewal.journal import Credential, Journal
 from robots.renewal.logins import LoginGate
 from robots.renewal.plan import Plan, Unit
 from robots.renewal.report import Outcome
 from robots.secrets import REDACTOR
+from robots.store.journal import Credential, Journal
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Shared:
 
 
 def run_pool(shared: Shared, units: list[Unit], browser: Browser | None) -> None:
-    """The units, done by `jobs` workers sharing one browser (a context each): see robots/renewal/browsers.py."""
+    """The units, done by `jobs` workers sharing one browser (a context each): see robots/browser/pool.py."""
     for unit in units:
         shared.units.put(unit)
     grows = any(unit.identifiants is None for unit in units)  # `structures: all` is split once listed

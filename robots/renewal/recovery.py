@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from loguru import logger
 
-from robots.api_check import PisteClient
+from robots.integrations.api_check import PisteClient
 from robots.renewal.handover import api_check, deliver_open
-from robots.renewal.journal import OPEN_STATUSES, Credential, Journal
 from robots.renewal.plan import Plan
 from robots.renewal.report import Recovered
+from robots.store.journal import OPEN_STATUSES, Credential, Journal
 
 
 def recover(plan: Plan, journal: Journal, run_id: int) -> tuple[list[Recovered], dict[str, str]]:

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
-from robots.private_files import make_parents
 from robots.secrets import REDACTOR
+from robots.support.private_files import make_parents
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
 # What people read for each outcome (the keys stay English in JSON and the journal).
 WORDS = {RENEWED: "renouvelée", SKIPPED: "rien à faire", DRY_RUN: "à renouveler (simulation)", FAILED: "en échec"}
-API_NOT_CHECKED = {  # robots.api_check's outcomes that leave the new password unchecked: said on the console too
+API_NOT_CHECKED = {  # api_check's outcomes that leave the new password unchecked: said on the console too
     "impossible": "vérification API impossible",
     "bad_request": "vérification API non faite (requête du robot refusée)",
 }

@@ -1,7 +1,7 @@
 """The nightly job rides through a flaky portal: logs in again, goes on from the structure where it was, and
 never repeats a reset blindly.
 
-Step by step, robots/ride_through.py already runs again what is safe to repeat (navigation, reads). What it
+Step by step, robots/engine/ride_through.py already runs again what is safe to repeat (navigation, reads). What it
 cannot repeat ends here, with its kind:
 - an expired session, or a fault the step could not ride through: the account logs in again (through the
   LoginGate: one login at a time, never after a refusal, at most MAX_UNSUCCESSFUL_LOGINS in a row) and the
@@ -38,8 +38,8 @@ from robots.renewal.report import FAILED, Outcome
 from robots.secrets import REDACTOR
 
 if TYPE_CHECKING:
+    from robots.engine.runner import Runner
     from robots.renewal.account_session import AccountSession
-    from robots.runner import Runner
 
 RIDDEN = (PORTAL_UNAVAILABLE, SESSION_EXPIRED)
 STRUCTURE_TRIES = 3  # a structure is taken up again at most this many times after faults (a login each)

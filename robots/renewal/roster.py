@@ -27,10 +27,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from robots.errors import BadInput, Problem
-from robots.flow_model import Model
-from robots.parsers import SIRET_KEY_WRONG, siret_problem
+from robots.language.model import Model
 from robots.secrets import ENVIRON
-from robots.yamlfile import line_of, load_yaml, problems_from
+from robots.support.parsers import SIRET_KEY_WRONG, siret_problem
+from robots.support.yamlfile import line_of, load_yaml, problems_from
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,7 +42,7 @@ def _identifiant_text(value: Any) -> Any:
 
 
 def _check_identifiant(value: str) -> str:
-    # The project's one SIRET check (robots.parsers.siret_problem): 14 digits and the key (Luhn, or La Poste's).
+    # The project's one SIRET check (robots.support.parsers.siret_problem): 14 digits and the key (Luhn, or La Poste's).
     problem = siret_problem(value)
     if problem == "format":
         raise ValueError(

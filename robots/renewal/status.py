@@ -14,10 +14,10 @@ from typing import Any
 
 from robots.config import load_config
 from robots.errors import EXIT_OK
-from robots.parsers import short_moment
-from robots.renewal.journal import Journal
 from robots.renewal.report import RUN_WORDS, WORDS, days_until, french_date
-from robots.vault import Vault
+from robots.store.journal import Journal
+from robots.store.vault import Vault
+from robots.support.parsers import short_moment
 
 COLUMNS = ("account", "identifiant", "raison_sociale", "technical_login", "expires_at", "days_left", "last_run")
 

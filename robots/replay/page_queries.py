@@ -8,12 +8,12 @@ import re
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Locator as PwLocator
 
-from robots import flow_model as m
-from robots import locate
-from robots.catalogue import Catalogue, ElementHandle, Screen
-from robots.flow_model import Step
-from robots.runner import target_ref
-from robots.steps.context import StepContext
+from robots.engine import locate
+from robots.engine.runner import target_ref
+from robots.engine.steps.context import StepContext
+from robots.language import model as m
+from robots.language.catalogue import Catalogue, ElementHandle, Screen
+from robots.language.model import Step
 
 # The block a person recognises around an element (its dialog, panel, fieldset), when it fits the window:
 # the procedure's picture is cropped to show it whole.

@@ -14,9 +14,9 @@ from typing import Any
 
 from playwright.sync_api import Locator as PwLocator
 
-from robots.catalogue import Catalogue, Element, Locator
-from robots.runner import sensitive_locators
-from robots.steps.context import StepContext
+from robots.engine.runner import sensitive_locators
+from robots.engine.steps.context import StepContext
+from robots.language.catalogue import Catalogue, Element, Locator
 
 SECRET_ATTR = "data-chorus-secret"
 # Login fields too (autocomplete=username): a refused login shows the login typed, on a new page.

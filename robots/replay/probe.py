@@ -13,12 +13,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from robots import locate
-from robots.catalogue import Catalogue, Element, Screen
+from robots.browser.portal_context import new_portal_context
 from robots.config import load_config
+from robots.engine import locate
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
+from robots.language.catalogue import Catalogue, Element, Screen
 from robots.secrets import REDACTOR
-from robots.session import new_portal_context
 
 
 @dataclass
@@ -115,7 +115,7 @@ class ProbeRequest:
 
 def probe(request: ProbeRequest) -> int:
     """The command: prints the report; exit 1 when an element matches nothing."""
-    from robots.session import BrowserOptions, open_browser
+    from robots.browser.portal_context import BrowserOptions, open_browser
 
     config = load_config()
     catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
@@ -168,8 +168,8 @@ class _NoSink:
 
 
 def _log_in(page: Page, request: ProbeRequest, catalogue: Catalogue) -> None:
-    from robots.run_flow import RunRequest, prepare
-    from robots.runner import Runner
+    from robots.engine.run_flow import RunRequest, prepare
+    from robots.engine.runner import Runner
     from robots.secrets import SecretProvider
 
     run = RunRequest(

@@ -25,7 +25,6 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.errors import EXIT_OK, BadInput
-from robots.private_files import tighten_file, write_private
 from robots.replay.procedure_layout import (
     CONTENT_W_PT,
     PAGE_MARGIN_MM,
@@ -41,6 +40,7 @@ from robots.replay.procedure_sections import ROBOT_ONLY, Item, Section, sections
 from robots.replay.recording_folder import STEPS_FILE
 from robots.replay.typography import html_text
 from robots.secrets import REDACTOR
+from robots.support.private_files import tighten_file, write_private
 
 HTML_FILE = "procedure.html"
 PDF_FILE = "procedure.pdf"
@@ -288,7 +288,7 @@ def print_pdf(browser: Browser, source: Path, target: Path) -> Path | None:
 
 
 def _launch_headless(browser: Browser) -> Browser:
-    from robots import browser as chromium
+    from robots.browser import launch as chromium
 
     override = os.environ.get("CHORUS_ROBOT_CHROMIUM")
     own = Path(browser.browser_type.executable_path)
@@ -310,7 +310,7 @@ def _print_with(browser: Browser, source: Path, target: Path) -> None:
 
 def regenerate(folder: Path) -> int:
     """`chorus-robot procedure RECORDING_DIR`."""
-    from robots.session import BrowserOptions, open_browser
+    from robots.browser.portal_context import BrowserOptions, open_browser
 
     load_steps(folder)
     with open_browser(BrowserOptions()) as browser:

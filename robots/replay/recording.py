@@ -22,13 +22,17 @@ from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 from playwright.sync_api import Locator as PwLocator
 
-from robots import flow_model as m
-from robots import locate, logs
-from robots.catalogue import Catalogue, ElementHandle
+from robots import logs
+from robots.browser.portal_context import VIEWPORT
+from robots.engine import locate
+from robots.engine.runner import target_ref
+from robots.engine.steps.context import Decision, StepContext
 from robots.errors import BadInput, RobotError, RunStopped
-from robots.flow_model import Flow, Step
-from robots.flowfile import load_flow
-from robots.private_files import private_folder
+from robots.language import model as m
+from robots.language.catalogue import Catalogue, ElementHandle
+from robots.language.files import load_flow
+from robots.language.model import Flow, Step
+from robots.language.variables import UnknownVariable, interpolate
 from robots.replay.page_queries import (
     BLOCK_AROUND,
     FREE_SIDE,
@@ -52,11 +56,8 @@ from robots.replay.recording_folder import (
 from robots.replay.scrub import scrub_file, scrub_folder, secret_forms
 from robots.replay.step_words import row_summary
 from robots.replay.video_encoder import ensure_video_encoder
-from robots.runner import target_ref
 from robots.secrets import MASK, REDACTOR
-from robots.session import VIEWPORT
-from robots.steps.context import Decision, StepContext
-from robots.variables import UnknownVariable, interpolate
+from robots.support.private_files import private_folder
 
 KINDS = ("trace", "video", "screenshots")
 
@@ -257,7 +258,7 @@ class Recorder:
         if entry["screen"] is None:
             entry["screen_name"], entry["screen"], entry["portal"] = self._screen
 
-    # ------------------------------------------------------------ inside pick_row (robots.observe)
+    # ------------------------------------------------------------ inside pick_row (robots.engine.observe)
 
     def on_next_page(self, ctx: StepContext, step: Step, table: ElementHandle, page_number: int) -> None:
         """A page turn is a step of its own for people: the page without the row, the arrow outlined."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from robots import flow_model as m
-from robots.catalogue import Element, ElementHandle
+from robots.engine.runner import target_ref
+from robots.engine.steps.context import StepContext
 from robots.errors import RobotError
-from robots.flow_model import Step
-from robots.runner import target_ref
+from robots.language import model as m
+from robots.language.catalogue import Element, ElementHandle
+from robots.language.model import Step
 from robots.secrets import MASK, REDACTOR
-from robots.steps.context import StepContext
 
 KINDS = {
     "field": "champ", "button": "bouton", "link": "lien", "text": "texte", "table": "tableau", "block": "bloc",

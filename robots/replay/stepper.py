@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from playwright.sync_api import Locator
 
-from robots.flow_model import Step
+from robots.engine.steps.context import Decision, StepContext
+from robots.language.model import Step
 from robots.replay.step_words import row_cells, row_summary, sought, values_read
-from robots.steps.context import Decision, StepContext
 
 if TYPE_CHECKING:
-    from robots.catalogue import ElementHandle
+    from robots.language.catalogue import ElementHandle
 
 _OUTLINE_ON = """e => {
   if (e.scrollIntoViewIfNeeded) e.scrollIntoViewIfNeeded();
@@ -71,7 +71,7 @@ class Stepper:
             for line in values_read(ctx, step):
                 self._say(f"  {line}\n")
 
-    # ------------------------------------------------------------ inside pick_row (robots.observe)
+    # ------------------------------------------------------------ inside pick_row (robots.engine.observe)
 
     def on_next_page(self, ctx: StepContext, step: Step, table: ElementHandle, page_number: int) -> None:
         name = table.element.description or table.name
@@ -161,7 +161,7 @@ _PAGES_JS = """e => {
 
 
 def _pages_of(ctx: StepContext, table: ElementHandle) -> int | None:
-    from robots import locate
+    from robots.engine import locate
 
     with contextlib.suppress(Exception):  # the count is a help: without it, the page's number alone
         found = locate.first_matching(ctx.page, table.element.find)

@@ -1,0 +1,1 @@
+"""The browser: launching Chromium, a portal's context, the pool of `renew`'s workers."""

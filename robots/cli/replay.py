@@ -1,0 +1,52 @@
+"""Sub-commands for support teams: probe, procedure."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from robots.engine.run_flow import parse_assignments
+    from robots.replay.probe import ProbeRequest, probe
+
+    request = ProbeRequest(
+        screen=args.screen, env_name=args.env, portal_url=args.portal_url, path=args.path,
+        login_flow=Path(args.login_flow) if args.login_flow else None, variables=parse_assignments(args.var),
+        ignore={name for value in args.ignore for name in value.split(",") if name}, headed=args.headed,
+    )  # fmt: skip
+    return probe(request)
+
+
+def _procedure(args: argparse.Namespace) -> int:
+    from robots.replay.procedure import regenerate
+
+    return regenerate(Path(args.recording))
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Adds this module's sub-commands to `chorus-robot`."""
+    probe = commands.add_parser(
+        "probe", help="quel sélecteur de chaque élément d'un écran trouve encore l'élément sur le portail"
+    )
+    probe.add_argument("screen", help="un écran du catalogue (chorus-robot screens)")
+    probe.add_argument("--portal-url", help="URL de base du portail (défaut : celle de l'environnement)")
+    probe.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    probe.add_argument(
+        "--path",
+        help="page à ouvrir, p. ex. /cpp/gestionnaire/activites, ou une URL complète (défaut : le url: de l'écran)",
+    )
+    probe.add_argument("--login-flow", metavar="FLOW", help="se connecter d'abord, p. ex. flows/common/login.yaml")
+    probe.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="une entrée du flow de connexion"
+    )
+    probe.add_argument(
+        "--ignore", action="append", default=[], metavar="ELEMENT",
+        help="éléments affichés seulement dans certains cas (p. ex. erreur) : signalés, pas comptés comme manquants",
+    )  # fmt: skip
+    probe.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    probe.set_defaults(handler=_probe)
+
+    procedure = commands.add_parser("procedure", help="refaire procedure.html et .pdf d'un enregistrement")
+    procedure.add_argument("recording", help="un dossier d'enregistrement, p. ex. recordings/20250101-120000-…")
+    procedure.set_defaults(handler=_procedure)

@@ -1,0 +1,1 @@
+"""The engine: runs a flow's steps on a page through the catalogue."""

@@ -1,0 +1,1 @@
+"""The flow language: step models, flow files, variables, validation, the catalogue."""

@@ -1,0 +1,1 @@
+"""Where a password lives: the vault, the journal, the sink, sealed pages, the rescue file."""

@@ -1,0 +1,1 @@
+"""Small helpers every layer uses: YAML files, French dates and amounts, private files."""
