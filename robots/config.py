@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from robots.errors import BadInput
-from robots.language.model import Model
-from robots.store.vault import Vault, load_cipher
+from robots.support.frozen_model import Model
 from robots.support.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +70,6 @@ class Config(Model):
             known = ", ".join(self.environments)
             raise BadInput(f"environnement inconnu « {name} » (connus : {known}) dans {config_path()}")
         return self.environments[name].with_portal_url(portal_url)
-
-    def vault(self, path: Path | None = None) -> Vault:
-        """The vault at `path` (default: settings.vault), encrypted as the settings say."""
-        key_file = self.settings.vault_key_file
-        cipher = load_cipher(self.settings.vault_encryption, self.resolve(key_file) if key_file else None)
-        return Vault(path or self.resolve(self.settings.vault), cipher)
 
     def resolve(self, path: Path) -> Path:
         """Relative paths of the settings are relative to the project."""

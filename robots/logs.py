@@ -28,11 +28,11 @@ FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} {extra[run]} {message}
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 # Modules whose lines are detail: in the log file, on the console with --verbose (or steps shown).
 DETAIL = (
-    "robots.engine.runner", "robots.engine.steps", "robots.engine.locate", "robots.replay",
+    "robots.engine.runner", "robots.engine.steps", "robots.engine.locate", "robots.jobs.replay",
     "robots.browser.portal_context",
-    # `renew`'s job (robots/renewal/), each concern in its module
-    "robots.renewal.plan", "robots.renewal.pool", "robots.renewal.account_session", "robots.renewal.handover",
-    "robots.renewal.recovery",
+    # `renew`'s job (robots/jobs/renewal/), each concern in its module
+    "robots.jobs.renewal.plan", "robots.jobs.renewal.pool", "robots.jobs.renewal.account_session",
+    "robots.jobs.renewal.handover", "robots.jobs.renewal.recovery",
 )  # fmt: skip
 # Errors the command itself reports once, as its last word: not printed when they happen.
 REPORTED_LATER = ("robots.engine.runner",)

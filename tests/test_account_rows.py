@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from robots.accounts.onboarding import generate_password
-from robots.accounts.rows import AccountRow, check_row, read_rows
 from robots.errors import BadInput
-from robots.parametrage.model import StructureState
+from robots.jobs.accounts.onboarding import generate_password
+from robots.jobs.accounts.rows import AccountRow, check_row, read_rows
+from robots.jobs.parametrage.model import StructureState
 from robots.support.parsers import siret_problem, siret_valid
 from tests.conftest import PROJECT
 

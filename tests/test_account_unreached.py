@@ -12,8 +12,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from robots.renewal.nightly import Outputs, needs_attention, run_renewal
-from robots.renewal.plan import ALL_STRUCTURES, RenewOptions
+from robots.jobs.renewal.nightly import Outputs, needs_attention, run_renewal
+from robots.jobs.renewal.plan import ALL_STRUCTURES, RenewOptions
 from tests.conftest import Portal, robot
 from tests.test_login_lockout import COMPANY
 

@@ -21,11 +21,10 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser
 
-from robots.accounts import services
-from robots.accounts.onboarding import FlowRunner, onboard_row
-from robots.accounts.rows import AccountRow, check_row
-from robots.errors import StepFailed
-from robots.integrations.mailbox import NoMessage
+from robots.errors import NoMessage, StepFailed
+from robots.integrations import account_services as services
+from robots.jobs.accounts.onboarding import FlowRunner, onboard_row
+from robots.jobs.accounts.rows import AccountRow, check_row
 from robots.store.vault import Vault
 from tests.conftest import PROJECT, Portal, robot
 

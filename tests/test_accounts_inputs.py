@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from robots.accounts import services
 from robots.cli.main import build_parser
 from robots.errors import RobotError
+from robots.integrations import account_services as services
 from tests.conftest import Portal, robot
 from tests.dovecot import ImapServer, free_port
 

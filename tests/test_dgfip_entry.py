@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.engine.runner import RunResult
 from robots.errors import StepFailed
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import Portal
 
 EXAMPLES = Path(__file__).parent / "flows"

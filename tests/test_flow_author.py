@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from robots.cli.main import build_parser
+from robots.cli.reference import REFERENCE_FILE, reference_text
 from robots.language import model as m
 from robots.language.catalogue import Catalogue, Element, Locator, Screen
 from robots.language.conventions import flow_path
-from robots.language.reference import REFERENCE_FILE, reference_text
 from robots.language.validation import validate_flow
 from robots.language.variables import column_key, lookup
 from robots.support.parsers import PARSERS
@@ -97,10 +97,10 @@ def test_the_reference_page_is_generated_and_complete():
 def test_the_reference_documents_every_key_of_a_flow_roster_and_desired_state_file():
     from pydantic import BaseModel
 
+    from robots.cli.reference import _models_in
+    from robots.jobs.parametrage.model import DesiredState
+    from robots.jobs.renewal.roster import Roster
     from robots.language.model import Flow
-    from robots.language.reference import _models_in
-    from robots.parametrage.model import DesiredState
-    from robots.renewal.roster import Roster
 
     text = reference_text(build_parser())
     waiting: list[type[BaseModel]] = [Flow, Roster, DesiredState]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from robots.errors import JournalWriteFailed, VaultWriteFailed
 from robots.store.crash_points import DISK_ENV, ENV
 from robots.store.journal import Journal
 from tests.conftest import PROJECT, Portal, robot
@@ -286,9 +287,7 @@ def test_renew_with_the_journal_disk_broken_from_the_start_stops_before_any_rese
 def test_a_storage_failure_is_one_kind_whoever_meets_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     from robots.cli import renew as commands
     from robots.cli.main import main
-    from robots.error_kinds import KINDS, kind_of
-    from robots.store.journal import JournalWriteFailed
-    from robots.store.vault import VaultWriteFailed
+    from robots.errors import KINDS, kind_of
 
     full = OSError(errno.ENOSPC, "No space left on device")
     for exc in (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from robots.accounts.onboarding import _safely
+from robots.jobs.accounts.onboarding import _safely
 from robots.store.crash_points import break_disk
 from robots.store.vault import Vault
 from tests.conftest import Portal

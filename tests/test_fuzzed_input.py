@@ -13,15 +13,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from robots.accounts.rows import read_rows
 from robots.config import load_config
-from robots.errors import BadInput
+from robots.errors import BadInput, JournalError, VaultError
+from robots.jobs.accounts.rows import read_rows
+from robots.jobs.renewal.roster import load_roster
 from robots.language.catalogue import Catalogue
 from robots.language.files import load_flow
 from robots.language.validation import require_valid
-from robots.renewal.roster import load_roster
-from robots.store.journal import Journal, JournalError
-from robots.store.vault import Vault, VaultError
+from robots.store.journal import Journal
+from robots.store.vault import Vault
 from tests.conftest import PROJECT, robot
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import PasswordNotInVault, RunRequest, prepare, run_in_browser
 from robots.engine.steps.context import StepContext
+from robots.errors import PasswordNotInVault
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from robots.language.model import Step
 from robots.store.vault import Vault
 from tests.conftest import PROJECT, Portal, robot

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
-from robots.errors import BadInput, RobotError
+from robots.errors import BadInput, NoMessage, RobotError
 from robots.integrations import second_factor
-from robots.integrations.mailbox import NoMessage, open_mailbox
+from robots.integrations.mailbox import open_mailbox
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal
 from tests.dovecot import PASSWORD as IMAP_PASSWORD
 from tests.dovecot import ImapServer

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from robots.engine.locate import loose
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

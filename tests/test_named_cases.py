@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
 from tests.conftest import Portal
 
 CASES = {

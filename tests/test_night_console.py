@@ -5,8 +5,8 @@ from __future__ import annotations
 from loguru import logger
 
 from robots import logs
-from robots.renewal.progress import Progress
-from robots.renewal.report import FAILED, RENEWED, SKIPPED, Outcome
+from robots.jobs.renewal.progress import Progress
+from robots.jobs.renewal.report import FAILED, RENEWED, SKIPPED, Outcome
 
 
 def test_each_line_counts_names_and_tells_the_time_left():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from robots.renewal.report import FAILED, RENEWED, Outcome, RunReport, junit_xml
+from robots.jobs.renewal.report import FAILED, RENEWED, Outcome, RunReport, junit_xml
 from tests.conftest import Portal, robot
 from tests.test_login_lockout import COMPANY, roster
 

@@ -16,8 +16,8 @@ import yaml
 from playwright.sync_api import Browser
 
 from robots.cli.parametrage import SCHEMA_FILE, export_text
-from robots.parametrage import jobs
-from robots.parametrage.model import desired_state_schema, load_desired_state
+from robots.jobs.parametrage import jobs
+from robots.jobs.parametrage.model import desired_state_schema, load_desired_state
 from robots.support.parsers import siret_problem
 from tests.conftest import PROJECT, Portal, robot
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from hypothesis import given
 
-from robots.parametrage import diff
-from robots.parametrage.model import RequestPolicy, StructureState, iban_valid, load_desired_state
+from robots.jobs.parametrage import diff
+from robots.jobs.parametrage.model import RequestPolicy, StructureState, iban_valid, load_desired_state
 from tests.conftest import PROJECT
 from tests.test_fuzzed_input import FUZZ, folder, loads_or_bad_input, mutated
 

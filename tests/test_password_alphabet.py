@@ -18,8 +18,8 @@ from playwright.sync_api import Browser
 
 from fixtures.mock_portal.state import PASSWORD_ALPHABET, PASSWORD_LENGTH, random_password
 from robots.integrations.api_check import technical_account_works
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
 from robots.secrets import MASK, REDACTOR
 from robots.store.vault import Vault
 from tests.conftest import Portal, robot

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import StepFailed
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from robots.store.password_read import password_in_text
 from tests.conftest import PROJECT, Portal, robot
 

@@ -23,7 +23,7 @@ from robots.integrations.api_check import (
     PisteClient,
     check_technical_account,
 )
-from robots.renewal import handover
+from robots.jobs.renewal import handover
 from tests.conftest import DEMO_DATA, Portal, robot
 
 PISTE = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))["piste"]

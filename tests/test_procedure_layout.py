@@ -3,9 +3,9 @@ move apart, French quotations never break, a section taller than a page goes on 
 
 from __future__ import annotations
 
-from robots.replay.procedure_layout import MAX_CROP_W, PAGE_H_PT, PT_PER_CSS_PX, Block, paginate, pictures
-from robots.replay.procedure_sections import Figure
-from robots.replay.typography import NBSP, html_text, unbreakable_words
+from robots.jobs.replay.procedure_layout import MAX_CROP_W, PAGE_H_PT, PT_PER_CSS_PX, Block, paginate, pictures
+from robots.jobs.replay.procedure_sections import Figure
+from robots.jobs.replay.typography import NBSP, html_text, unbreakable_words
 
 VIEWPORT = {"width": 1280, "height": 900}
 

@@ -15,11 +15,11 @@ from playwright.sync_api import Browser
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
-from robots.replay.procedure import layout
-from robots.replay.procedure_layout import PT_PER_CSS_PX, Picture
-from robots.replay.procedure_sections import Item, sections
-from robots.replay.recording import RecordOptions
+from robots.jobs.replay.procedure import layout
+from robots.jobs.replay.procedure_layout import PT_PER_CSS_PX, Picture
+from robots.jobs.replay.procedure_sections import Item, sections
+from robots.jobs.replay.recording import RecordOptions
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal
 
 COMMON = PROJECT / "flows" / "common"

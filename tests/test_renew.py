@@ -30,9 +30,9 @@ from playwright.sync_api import Browser
 
 from robots.browser import launch as chromium
 from robots.integrations.api_check import technical_account_works
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions, Shard, plan, units_of
-from robots.renewal.roster import load_roster
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions, Shard, plan, units_of
+from robots.jobs.renewal.roster import load_roster
 from tests.conftest import DEMO_DATA, PROJECT, ROBOT, Portal, robot
 
 ROSTER = PROJECT / "tests" / "rosters" / "two_accounts.yaml"

@@ -26,8 +26,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
 from robots.store.crash_points import ENV, POINTS
 from tests.conftest import PROJECT, ROBOT, Portal
 from tests.test_renew import piste_client

@@ -28,8 +28,8 @@ from playwright.sync_api import Browser
 from bench.mockstats import clean_passwords
 from bench.renew_throughput import bench_siret, write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
 from robots.store.crash_points import ENV
 from tests.conftest import PROJECT, ROBOT, Portal
 

@@ -8,10 +8,11 @@ import stat
 import threading
 from pathlib import Path
 
-from robots.renewal.delivery import NewPassword, hook_environment, password_message
+from robots.errors import Locked
+from robots.jobs.renewal.delivery import NewPassword, hook_environment, password_message
 from robots.secrets import REDACTOR
 from robots.store.journal import Journal
-from robots.store.lock import Locked, exclusive
+from robots.store.lock import exclusive
 from robots.store.sink import Expected, JournalSink
 from robots.store.vault import Vault
 

@@ -16,8 +16,8 @@ from playwright.sync_api import Browser
 from bench.renew_throughput import write_data, write_roster
 from fixtures.mock_portal import MockPortalServer
 from robots.browser.pool import Cooperative
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
 from tests.conftest import ROWS_PER_PAGE, Portal
 from tests.test_renew import piste_client
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page
 
+from robots.jobs.replay.privacy import SECRET_ATTR, init_script, mark_secret
 from robots.language.catalogue import Catalogue
-from robots.replay.privacy import SECRET_ATTR, init_script, mark_secret
 from tests.conftest import PROJECT
 
 PAGE = PROJECT / "tests" / "pages" / "password_shown.html"
@@ -46,7 +46,7 @@ LOGIN_PAGE = """<!DOCTYPE html><html lang="fr"><body><h1>Bienvenue</h1>
 
 def test_a_login_typed_before_stays_blurred_on_the_page_that_refuses_it(browser: Browser):
     """Issue 13: the failure screenshot after a refused login must not show the login."""
-    from robots.replay.privacy import secret_field_script
+    from robots.jobs.replay.privacy import secret_field_script
 
     catalogue = Catalogue.load()
     login_field = catalogue.element("dgfip_authentification.identifiant")

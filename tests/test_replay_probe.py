@@ -10,8 +10,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser
 
+from robots.jobs.replay.probe import probe_screen
 from robots.language.catalogue import Catalogue
-from robots.replay.probe import probe_screen
 from tests.conftest import PROJECT, robot
 
 PAGES = PROJECT / "tests" / "pages"

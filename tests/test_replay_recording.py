@@ -17,11 +17,11 @@ import pytest
 from playwright.sync_api import Browser
 from pypdf import PdfReader
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import StepFailed
-from robots.replay.procedure import layout, sections
-from robots.replay.recording import KINDS, RecordOptions
-from robots.replay.video_encoder import ensure_video_encoder
+from robots.jobs.replay.procedure import layout, sections
+from robots.jobs.replay.recording import KINDS, RecordOptions
+from robots.jobs.replay.video_encoder import ensure_video_encoder
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

@@ -11,8 +11,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from robots.errors import BadInput
-from robots.replay.recording import RecordOptions
-from robots.replay.scrub import scrub_folder
+from robots.jobs.replay.recording import RecordOptions
+from robots.jobs.replay.scrub import scrub_folder
 from robots.secrets import MASK
 
 SECRETS = ["Zx9/Qw8Er7&Ty", "syndic@example.fr"]

@@ -7,7 +7,7 @@ import os
 import signal
 import termios
 
-from robots.replay.stepper import PROMPT, Stepper
+from robots.jobs.replay.stepper import PROMPT, Stepper
 
 
 class Operator(io.StringIO):

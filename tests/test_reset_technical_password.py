@@ -10,9 +10,9 @@ from subprocess import CompletedProcess
 import pytest
 from playwright.sync_api import Browser
 
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.engine.runner import RunResult
 from robots.integrations.api_check import technical_account_works
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import PROJECT, ROWS_PER_PAGE, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from robots.error_kinds import KINDS
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
-from robots.renewal.report import RunReport
+from robots.errors import KINDS, Locked
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.renewal.report import RunReport
 from tests.conftest import PROJECT, Portal
 
 SYNDICATE_DUE = ["25300096600023", "21300032500018"]  # first page of « Mes structures », both due
@@ -151,9 +151,7 @@ def test_every_error_kind_has_a_line_in_the_night_operators_guide_with_its_exit_
 
 def test_each_error_kind_comes_with_its_exit_code_and_its_words(tmp_path: Path, capsys: pytest.CaptureFixture):
     from robots.cli.main import main
-    from robots.error_kinds import kind_of, labelled
-    from robots.errors import BadInput, StepFailed
-    from robots.store.lock import Locked
+    from robots.errors import BadInput, StepFailed, kind_of, labelled
 
     raised = {
         "bad_input": BadInput("registre x.yaml:3 : identifiant invalide"),

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
-from robots.renewal.report import RunReport
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.renewal.report import RunReport
 from robots.store.journal import Journal
 from tests.conftest import Portal
 from tests.test_renew import piste_client

@@ -12,8 +12,8 @@ import yaml
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.integrations import second_factor
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

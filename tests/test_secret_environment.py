@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from robots import secrets
+from robots.jobs.renewal.delivery import NewPassword, hook_environment
 from robots.language.files import secret_variables
-from robots.renewal.delivery import NewPassword, hook_environment
 from tests.conftest import PROJECT, ROBOT, Portal, robot
 
 PROMPT = re.compile(r"\[étape (\d+)\] (.+)$")

@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
-from robots.accounts import services
-from robots.accounts.onboarding import FlowRunner, onboard_row
-from robots.accounts.rows import AccountRow, check_row
 from robots.errors import StepFailed
+from robots.integrations import account_services as services
+from robots.jobs.accounts.onboarding import FlowRunner, onboard_row
+from robots.jobs.accounts.rows import AccountRow, check_row
 from robots.store.vault import Vault
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 

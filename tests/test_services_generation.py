@@ -17,12 +17,12 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.engine.runner import RunResult
 from robots.integrations.api_check import technical_account_works
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
-from robots.renewal.recovery import recover
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.renewal.recovery import recover
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from robots.store.journal import Journal
 from robots.store.sink import Expected, JournalSink
 from robots.store.vault import Vault

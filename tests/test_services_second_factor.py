@@ -18,9 +18,9 @@ from playwright.sync_api import Browser
 
 from fixtures.mock_portal import create_app
 from fixtures.mock_portal.options import add_login_options, options_from
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.errors import BadInput, StepFailed
 from robots.integrations import second_factor
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import DEMO_DATA, PROJECT, Portal, robot
 from tests.dovecot import PASSWORD as IMAP_PASSWORD
 from tests.dovecot import ImapServer
@@ -348,8 +348,8 @@ def test_renew_logs_in_once_per_account_through_the_code_page(services: Portal, 
 def test_a_new_user_s_first_login_reads_its_code_from_the_account_mailbox(
     browser: Browser, portal: Portal, imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from robots.accounts import services as account_services
-    from robots.accounts.onboarding import FlowRunner, onboard_row
+    from robots.integrations import account_services
+    from robots.jobs.accounts.onboarding import FlowRunner, onboard_row
     from robots.store.vault import Vault
     from tests.test_services_accounts import MAILBOX_USER, captcha_command, row
 

@@ -16,12 +16,12 @@ from playwright.sync_api import Browser
 from bench.renew_throughput import LOGIN, PASSWORD, bench_siret, write_data
 from fixtures.mock_portal import MockPortalServer, create_app
 from fixtures.mock_portal.variants import SERVICES_VARIANTS
-from robots.engine.run_flow import RunRequest, prepare, run_in_browser
 from robots.engine.runner import RunResult
 from robots.errors import BadInput, StepFailed
-from robots.renewal.nightly import Outputs, run_renewal
-from robots.renewal.plan import RenewOptions
-from robots.renewal.roster import load_roster
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.renewal.roster import load_roster
+from robots.jobs.run import RunRequest, prepare, run_in_browser
 from tests.conftest import DEMO_DATA, PROJECT, Portal
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

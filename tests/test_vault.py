@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from robots.errors import BadInput
-from robots.store.vault import AGE_HEADER, KEY_ENV, Vault, VaultError, load_cipher, new_key_file
+from robots.errors import BadInput, VaultError
+from robots.store.vault import AGE_HEADER, KEY_ENV, Vault, load_cipher, new_key_file
 from tests.conftest import PROJECT, ROBOT, Portal, robot
 
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"

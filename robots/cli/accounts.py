@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robots.accounts import services
 from robots.config import PROJECT_ROOT
+from robots.integrations import account_services as services
 
 DEFAULT_VAULT = "var/vault/user-accounts.json"
 
 
 def _create(args: argparse.Namespace) -> int:
-    from robots.accounts.onboarding import OnboardingRequest, onboard, summary
     from robots.browser.portal_context import BrowserOptions
+    from robots.jobs.accounts.onboarding import OnboardingRequest, onboard, summary
 
     vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_VAULT
     request = OnboardingRequest(

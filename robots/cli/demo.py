@@ -6,9 +6,9 @@ import yaml
 
 from robots.browser.portal_context import BrowserOptions
 from robots.config import PROJECT_ROOT
-from robots.engine.run_flow import RunRequest, run, summary
 from robots.errors import EXIT_OK
 from robots.integrations.api_check import technical_account_works
+from robots.jobs.run import RunRequest, run, summary
 from robots.secrets import provide
 
 DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"

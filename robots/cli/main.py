@@ -19,10 +19,19 @@ import robots.cli.vault as vault_show
 from fixtures.mock_portal.faults import add_fault_options
 from fixtures.mock_portal.options import add_account_options, add_login_options
 from robots import logs
-from robots.accounts import services as accounts_services
 from robots.config import PROJECT_ROOT
-from robots.error_kinds import kind_of, labelled
-from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed, StorageFailed, is_storage_failure
+from robots.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    BadInput,
+    RobotError,
+    StepFailed,
+    StorageFailed,
+    is_storage_failure,
+    kind_of,
+    labelled,
+)
+from robots.integrations import account_services as accounts_services
 from robots.language import conventions
 from robots.secrets import REDACTOR, load_env_file, sealed_environment
 from robots.store import sealed
@@ -30,12 +39,12 @@ from robots.support import private_files
 
 
 def _run(args: argparse.Namespace) -> int:
-    from robots.accounts import services
     from robots.browser.portal_context import BrowserOptions
-    from robots.engine.run_flow import RunRequest, parse_assignments, run, summary
+    from robots.integrations import account_services as services
     from robots.integrations import second_factor
-    from robots.replay.recording import RecordOptions
-    from robots.replay.stepper import Stepper
+    from robots.jobs.replay.recording import RecordOptions
+    from robots.jobs.replay.stepper import Stepper
+    from robots.jobs.run import RunRequest, parse_assignments, run, summary
 
     variables = parse_assignments(args.var)
     flow = conventions.flow_path(args.flow)
@@ -112,7 +121,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _reference(args: argparse.Namespace) -> int:
-    from robots.language.reference import write_reference
+    from robots.cli.reference import write_reference
 
     return write_reference(build_parser(), Path(args.output) if args.output else None)
 

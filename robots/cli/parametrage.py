@@ -18,7 +18,7 @@ SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
 
 def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from robots.browser.portal_context import BrowserOptions
-    from robots.parametrage.jobs import Options
+    from robots.jobs.parametrage.jobs import Options
 
     return Options(
         env_name=args.env,
@@ -28,13 +28,13 @@ def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _load(path: str):  # type: ignore[no-untyped-def]
-    from robots.parametrage.model import load_desired_state
+    from robots.jobs.parametrage.model import load_desired_state
 
     return load_desired_state(Path(path))[0]
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from robots.parametrage import diff, jobs
+    from robots.jobs.parametrage import diff, jobs
 
     desired = _load(args.file)
     options = _options(args)
@@ -63,7 +63,7 @@ def _errors(outcome) -> list[dict[str, str | None]]:  # type: ignore[no-untyped-
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from robots.parametrage import jobs
+    from robots.jobs.parametrage import jobs
 
     desired = _load(args.file)
     options = _options(args)
@@ -93,8 +93,8 @@ def _write_report(report: Path, data: dict) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from robots.parametrage import jobs
-    from robots.parametrage.model import AccountRef, DesiredState
+    from robots.jobs.parametrage import jobs
+    from robots.jobs.parametrage.model import AccountRef, DesiredState
     from robots.support.yamlfile import load_yaml
 
     raw = load_yaml(Path(args.file))
@@ -138,7 +138,7 @@ def _schema_reference(out: str | None) -> str:
 
 
 def write_schema() -> Path:
-    from robots.parametrage.model import desired_state_schema
+    from robots.jobs.parametrage.model import desired_state_schema
 
     SCHEMA_FILE.write_text(json.dumps(desired_state_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return SCHEMA_FILE

@@ -27,8 +27,8 @@ def _journal(given: str | None) -> Path:
 
 def _renew(args: argparse.Namespace) -> int:
     from robots.browser.portal_context import BrowserOptions
-    from robots.renewal.nightly import Outputs, run_renewal
-    from robots.renewal.plan import RenewOptions, Shard
+    from robots.jobs.renewal.nightly import Outputs, run_renewal
+    from robots.jobs.renewal.plan import RenewOptions, Shard
 
     if args.within < 0:
         raise BadInput("--within : un nombre de jours, zéro ou plus")
@@ -36,7 +36,7 @@ def _renew(args: argparse.Namespace) -> int:
         raise BadInput("--step demande --jobs 1 : un exploitant répond à un seul navigateur")
     observers = []
     if args.step:
-        from robots.replay.stepper import Stepper
+        from robots.jobs.replay.stepper import Stepper
 
         observers.append(Stepper())
     options = RenewOptions(
@@ -54,7 +54,7 @@ def _renew(args: argparse.Namespace) -> int:
         notify=args.notify,
     )  # fmt: skip
     report = run_renewal(options, outputs)
-    from robots.renewal.report import summary_lines
+    from robots.jobs.renewal.report import summary_lines
 
     if not getattr(args, "quiet", False) or report.exit_code:
         print(summary_lines(report)[0])  # the structures were told one by one as they were done
@@ -62,7 +62,7 @@ def _renew(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from robots.renewal.status import status
+    from robots.jobs.renewal.status import status
 
     config = load_config()
     journal = _journal(args.journal)

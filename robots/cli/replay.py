@@ -7,8 +7,8 @@ from pathlib import Path
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from robots.engine.run_flow import parse_assignments
-    from robots.replay.probe import ProbeRequest, probe
+    from robots.jobs.replay.probe import ProbeRequest, probe
+    from robots.jobs.run import parse_assignments
 
     request = ProbeRequest(
         screen=args.screen, env_name=args.env, portal_url=args.portal_url, path=args.path,
@@ -19,7 +19,7 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _procedure(args: argparse.Namespace) -> int:
-    from robots.replay.procedure import regenerate
+    from robots.jobs.replay.procedure import regenerate
 
     return regenerate(Path(args.recording))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from robots.errors import EXIT_OK, BadInput
 from robots.secrets import REDACTOR
-from robots.store.vault import Vault
+from robots.store.vault import Vault, open_vault
 from robots.support.parsers import short_moment
 
 
@@ -56,7 +56,7 @@ def get(vault: Vault, identifiant: str) -> list[str]:
 
 
 def _days_left(value: str | None) -> str:
-    from robots.renewal.report import days_until
+    from robots.jobs.renewal.report import days_until
 
     try:
         days = days_until(value)
@@ -69,7 +69,7 @@ def _show(args: argparse.Namespace) -> int:
     from robots.config import load_config
 
     config = load_config()  # the vault may be encrypted: the configuration says how to open it
-    vault = config.vault(Path(args.vault) if args.vault else None)
+    vault = open_vault(config, Path(args.vault) if args.vault else None)
     print("\n".join(show(vault, args.structure, args.password)))
     return EXIT_OK
 
@@ -77,7 +77,7 @@ def _show(args: argparse.Namespace) -> int:
 def _get(args: argparse.Namespace) -> int:
     from robots.config import load_config
 
-    vault = load_config().vault(Path(args.vault) if args.vault else None)
+    vault = open_vault(load_config(), Path(args.vault) if args.vault else None)
     print("\n".join(get(vault, args.structure)))
     return EXIT_OK
 

@@ -7,7 +7,7 @@ not recognise. A step whose command is repeatable (`Step.repeatable`: navigation
 which may submit a reset) is run again after a fault, with backoff, once the page is restored: its last
 navigation loaded again if it was a GET (a POST is never sent again), a `goto` made again. Past the retries,
 or for a step that is not repeatable, the failure carries its kind: the nightly job then logs in again or
-re-reads the structure before deciding anything (robots/renewal/resume.py).
+re-reads the structure before deciding anything (robots/jobs/renewal/resume.py).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from robots.errors import TokenUnavailable
 from robots.secrets import ENVIRON, REDACTOR
 
 TAUX_TVA_PATH = "/cpro/transverses/v1/recuperer/tauxtva"
@@ -44,10 +45,6 @@ class CheckResult:
     def accepted(self) -> bool | None:
         """True, False (refused by the API) or None (not checked: impossible, or our request was wrong)."""
         return {ACCEPTED: True, REFUSED: False}.get(self.outcome)
-
-
-class TokenUnavailable(Exception):
-    pass
 
 
 class PisteClient:

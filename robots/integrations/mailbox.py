@@ -30,7 +30,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from robots.errors import BadInput, RobotError
+from robots.errors import BadInput, NoMessage, RobotError
 from robots.secrets import ENVIRON, REDACTOR
 
 PASSWORD_ENV = "CHORUS_ROBOT_IMAP_PASSWORD"
@@ -47,10 +47,6 @@ class Message:
     subject: str
     date: datetime  # aware
     text: str  # the plain-text body (or the HTML one, tags left in, when there is no plain text)
-
-
-class NoMessage(RobotError):
-    """No message came in time."""
 
 
 class Mailbox:

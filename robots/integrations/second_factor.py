@@ -18,8 +18,8 @@ from datetime import datetime
 import pyotp
 from loguru import logger
 
-from robots.errors import BadInput, RobotError, StepFailed
-from robots.integrations.mailbox import Mailbox, NoMessage, open_mailbox
+from robots.errors import BadInput, NoMessage, RobotError, StepFailed
+from robots.integrations.mailbox import Mailbox, open_mailbox
 from robots.secrets import ENVIRON
 
 SECRET_NAME = "second_factor_code"
@@ -94,7 +94,7 @@ def code_in(text: str) -> str:
 @dataclass
 class AccountMailboxCode(CodeSource):
     """A new user's first login (`accounts create`): the code mailed to her address, read from the mailbox the
-    account commands read the portal's e-mails from (--mailbox, robots.accounts.services)."""
+    account commands read the portal's e-mails from (--mailbox, robots.integrations.account_services)."""
 
     address: str
     since: datetime = field(default_factory=lambda: datetime.now().astimezone())
@@ -104,7 +104,7 @@ class AccountMailboxCode(CodeSource):
         return f"code envoyé à {self.address}"
 
     def code(self) -> str:
-        from robots.accounts import services
+        from robots.integrations import account_services as services
 
         account_services = services.current()
         mailed = MailedCode(account_services.mailbox(), self.address, self.since, account_services.mail_timeout_s)
@@ -148,7 +148,7 @@ def sources_for_run(
     """`run`: --mailbox (the code mailed to CHORUS_LOGIN, or to DGFIP_LOGIN's address), else CHORUS_TOTP_SECRET,
     else ask at a terminal.
 
-    `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, robots.accounts.services.mail_environ)."""
+    `mail_environ`: what the mailbox URL is read with (`--insecure-mail`, account_services.mail_environ)."""
     environ = dict(ENVIRON) if environ is None else environ
     address = environ.get("CHORUS_LOGIN") or environ.get("DGFIP_LOGIN", "")  # the DGFiP entry: its identifiant
     if mailbox_url:

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from robots.config import PROJECT_ROOT
 from robots.errors import BadInput, Problem
-from robots.language.model import Model
+from robots.support.frozen_model import Model
 from robots.support.yamlfile import load_yaml, problems_from
 
 STRATEGIES = ("role", "label", "text", "placeholder", "title", "block", "css")

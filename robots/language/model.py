@@ -11,98 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import BaseModel, Discriminator, Field, StringConstraints, Tag
 
-ElementRef = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"),
-    Field(description="`screen.element`, as named in selectors/<screen>.yaml"),
-]
-VarPath = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")]
-ScreenName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
-VarName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]
-Template = Annotated[str, Field(description="Text where ${name} is replaced by a variable's value")]
-Parser = Literal["text", "french_date", "french_datetime", "integer"]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# ---------------------------------------------------------------- conditions
-
-
-class VarCondition(Model):
-    """Compares a variable: `{var: entry, equals: chorus}`, `{var: pwd, contains_any: "/"}`."""
-
-    var: VarPath
-    equals: Template | None = None
-    contains_any: Template | None = None
-    matches: str | None = Field(None, description="A regular expression the value must match")
-    is_set: bool | None = None
-    empty: bool | None = Field(None, description="true: the variable is unset, empty text or an empty list")
-
-
-class VisibleCondition(Model):
-    """True when the element is on the page now: `{visible: dgfip_authentification.erreur}`."""
-
-    visible: ElementRef
-
-
-class ScreenCondition(Model):
-    """True when the page now shown is that screen: `{screen: modification_structure}`."""
-
-    screen: ScreenName
-
-
-class KeptCondition(Model):
-    """True when the table is kept aside in a tab of its own, on the page where its last row was found (`renew`:
-    « Mes structures » stays open while each structure opens aside): `{kept: activites_gestionnaire.mes_structures}`.
-    The steps that only lead to the table can then be skipped; a row not found from the kept page is searched again
-    from the table's first page."""
-
-    kept: ElementRef
-
-
-class NotCondition(Model):
-    not_: Condition = Field(alias="not")
-
-
-class AllCondition(Model):
-    all: list[Condition]
-
-
-class AnyCondition(Model):
-    any: list[Condition]
-
-
-def _tag_of(keys: tuple[str, ...]):
-    def tag(value: Any) -> str | None:
-        if isinstance(value, dict):
-            found = [k for k in keys if k in value]
-            return found[0] if len(found) == 1 else None
-        found = [k for k in keys if hasattr(value, k) or hasattr(value, k + "_")]
-        return found[0] if found else None
-
-    return tag
-
-
-_CONDITION_KEYS = ("var", "visible", "screen", "kept", "not", "all", "any")
-Condition = Annotated[
-    Annotated[VarCondition, Tag("var")]
-    | Annotated[VisibleCondition, Tag("visible")]
-    | Annotated[ScreenCondition, Tag("screen")]
-    | Annotated[KeptCondition, Tag("kept")]
-    | Annotated[NotCondition, Tag("not")]
-    | Annotated[AllCondition, Tag("all")]
-    | Annotated[AnyCondition, Tag("any")],
-    Discriminator(
-        _tag_of(_CONDITION_KEYS),
-        custom_error_type="unknown_condition",
-        custom_error_message="une condition demande exactement une clé parmi : " + ", ".join(_CONDITION_KEYS),
-    ),
-]
-
+from robots.language.conditions import Condition, tag_of
+from robots.language.types import ElementRef, Parser, ScreenName, Template, VarName, VarPath
+from robots.support.frozen_model import Model
 
 # ---------------------------------------------------------------- step arguments
 
@@ -227,7 +140,7 @@ class WhichScreenArgs(Model):
     into: VarName = Field(description="Variable receiving the name of the screen shown")
 
 
-# robots/error_kinds.py; a `fail` without kind: portal_refused
+# robots/errors.py; a `fail` without kind: portal_refused
 FailKind = Literal[
     "login_refused", "account_locked", "second_factor", "portal_refused", "portal_unavailable",
     "screen_not_recognised",
@@ -461,7 +374,7 @@ if _UNSAID:  # a new command must say whether repeating it after a fault is safe
 AnyStep = Annotated[
     Union[tuple(Annotated[t, Tag(t.command)] for t in STEP_TYPES)],  # type: ignore[misc]  # noqa: UP007
     Discriminator(
-        _tag_of(STEP_COMMANDS),
+        tag_of(STEP_COMMANDS),
         custom_error_type="unknown_step",
         custom_error_message="une étape demande exactement une commande parmi : " + ", ".join(STEP_COMMANDS),
     ),
@@ -498,6 +411,6 @@ class Flow(Model):
     steps: list[AnyStep]
 
 
-# Forward references: steps and conditions nest.
-for _model in (NotCondition, AllCondition, AnyCondition, IfArgs, RepeatArgs, ForEachArgs):
+# Forward references: steps nest.
+for _model in (IfArgs, RepeatArgs, ForEachArgs):
     _model.model_rebuild()

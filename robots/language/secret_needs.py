@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from robots.language.conditions import VarCondition
 from robots.language.files import load_flow
-from robots.language.model import Call, Flow, ForEach, If, Repeat, Step, VarCondition
+from robots.language.model import Call, Flow, ForEach, If, Repeat, Step
 
 SECRET_REFERENCE = re.compile(r"\$\{secret\.([a-z_][a-z0-9_]*)\}")
 TEMPLATE = "${"

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from robots.config import Environment, Settings
 from robots.errors import BadInput, Problem
+from robots.language import conditions
 from robots.language import model as m
 from robots.language.catalogue import Catalogue
 from robots.language.files import parse_flow
@@ -251,19 +252,19 @@ def _check_template(walk: _Walk, template: str, line: int | None, defined: set[s
 
 def _check_condition(walk: _Walk, condition: Any, line: int | None, defined: set[str]) -> None:
     match condition:
-        case m.VarCondition():
+        case conditions.VarCondition():
             if condition.var.partition(".")[0] not in defined:
                 walk.problem(line, f"variable inconnue « {condition.var} » dans la condition")
             for text in (condition.equals, condition.contains_any):
                 if text:
                     _check_template(walk, text, line, defined)
-        case m.VisibleCondition(visible=ref) | m.KeptCondition(kept=ref):
+        case conditions.VisibleCondition(visible=ref) | conditions.KeptCondition(kept=ref):
             _check_element(walk, ref, line)
-        case m.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
+        case conditions.ScreenCondition(screen=name) if walk.catalogue.screen(name) is None:
             walk.problem(line, f"écran inconnu « {name} »{_known_screens(walk, name)}")
-        case m.NotCondition(not_=inner):
+        case conditions.NotCondition(not_=inner):
             _check_condition(walk, inner, line, defined)
-        case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
+        case conditions.AllCondition(all=inner) | conditions.AnyCondition(any=inner):
             for each in inner:
                 _check_condition(walk, each, line, defined)
 
@@ -344,18 +345,18 @@ def _check_secret_conditions(walk: _Walk, step: m.Step, line: int | None) -> Non
                                f"{{var: {test.var}, contains_any: \"{FORBIDDEN_CHARACTERS_TEST}\"}}")  # fmt: skip
 
 
-def _var_conditions(condition: Any) -> list[m.VarCondition]:
+def _var_conditions(condition: Any) -> list[conditions.VarCondition]:
     match condition:
-        case m.VarCondition():
+        case conditions.VarCondition():
             return [condition]
-        case m.NotCondition(not_=inner):
+        case conditions.NotCondition(not_=inner):
             return _var_conditions(inner)
-        case m.AllCondition(all=inner) | m.AnyCondition(any=inner):
+        case conditions.AllCondition(all=inner) | conditions.AnyCondition(any=inner):
             return [test for each in inner for test in _var_conditions(each)]
     return []
 
 
-def _is_forbidden_characters_test(test: m.VarCondition) -> bool:
+def _is_forbidden_characters_test(test: conditions.VarCondition) -> bool:
     others = (test.equals, test.matches, test.is_set, test.empty)
     return test.contains_any == FORBIDDEN_CHARACTERS_TEST and all(value is None for value in others)
 

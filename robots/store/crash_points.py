@@ -28,7 +28,7 @@ from pathlib import Path
 ENV = "CHORUS_ROBOT_CRASH_AT"
 DISK_ENV = "CHORUS_ROBOT_CRASH_DISK"
 POINTS = {
-    "after-login": "the account's login flow is done (robots/renewal/account_session.py)",
+    "after-login": "the account's login flow is done (robots/jobs/renewal/account_session.py)",
     "in-mes-structures": "the structure's row was found in « Mes structures » (robots/engine/steps/tables.py)",
     "before-reset-requested": "the journal is about to note that « Confirmer » will be clicked (robots/store/sink.py)",
     "after-reset-confirmed": "« Confirmer » clicked, the new password not read yet (robots/engine/steps/reading.py)",
@@ -36,8 +36,8 @@ POINTS = {
     "after-journal-commit": "the password committed to the journal, not in the vault yet (robots/store/sink.py)",
     "after-vault-write": "the password in the vault, its delivery not marked done (robots/store/sink.py)",
     "in-slash-loop": "a password holding « / » kept, the next reset not clicked yet (robots/store/sink.py)",
-    "during-delivery": "an e-mail or hook delivery about to be made (robots/renewal/delivery.py)",
-    "before-report": "every structure done, the report not written (robots/renewal/nightly.py)",
+    "during-delivery": "an e-mail or hook delivery about to be made (robots/jobs/renewal/delivery.py)",
+    "before-report": "every structure done, the report not written (robots/jobs/renewal/nightly.py)",
     "while-another-resets": "a worker starts a reset while another worker's reset is in flight (--jobs 2)",
     "services-password-shown": "portail de services: the new password shown in the form and journaled as `shown`,"
     " « Soumettre » not clicked (robots/store/sink.py)",

@@ -22,7 +22,7 @@ from typing import Any
 
 from loguru import logger
 
-from robots.errors import BadInput, StorageFailed, is_storage_failure
+from robots.errors import JournalError, JournalWriteFailed, is_storage_failure
 from robots.store.vault import now_iso
 from robots.support.private_files import private_folder, tighten_database
 
@@ -65,9 +65,7 @@ CREATE TABLE IF NOT EXISTS structures (
 # shown (portail de services: the password is shown in a form not submitted yet; it becomes pending when
 # « Soumettre » is about to be clicked, and is abandoned if the form never was).
 OPEN_STATUSES = ("pending", "failed")
-_A_NIGHT = (
-    "command NOT LIKE 'run %'"  # `renew` runs; `run FLOW` (robots/engine/run_flow.py) shares the journal, no night
-)
+_A_NIGHT = "command NOT LIKE 'run %'"  # `renew` runs; `run FLOW` (robots/jobs/run.py) shares the journal, no night
 VAULT_TARGET = {"vault": True}  # older journals: the vault of the run that reads them
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -75,14 +73,6 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def vault_target(vault_path: Path) -> dict[str, Any]:
     """The vault a password must reach, by absolute path: `run` and `renew` may use different vaults."""
     return {"vault": str(Path(vault_path).resolve())}
-
-
-class JournalError(BadInput):
-    """The journal cannot be opened: the file is left as it was."""
-
-
-class JournalWriteFailed(StorageFailed):
-    """The journal's disk is full, read-only or failing: what was being written is not in the journal."""
 
 
 def check_journal_file(path: Path) -> None:

@@ -13,15 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from robots.errors import EXIT_LOCKED, BadInput, RobotError, StorageFailed, is_storage_failure, storage_reason
+from robots.errors import BadInput, Locked, StorageFailed, is_storage_failure, storage_reason
 from robots.store.vault import now_iso
 from robots.support.private_files import open_lock
-
-
-class Locked(RobotError):
-    """Another run holds the lock."""
-
-    exit_code = EXIT_LOCKED
 
 
 def holder_of(path: Path) -> str:

@@ -11,18 +11,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from robots.errors import EXIT_OK, RobotError
-from robots.store.vault import Vault, now_iso
+from robots.errors import EXIT_OK, SealedPage
+from robots.store.vault import Vault, now_iso, open_vault
 
 if TYPE_CHECKING:
     from robots.store.journal import Journal
 
 SEALED_FIELD = "sealed_page"
 HOW_TO = "`chorus-robot sealed --show {key}` montre le texte ; une fois le mot de passe relevé : `--release {key}`"
-
-
-class SealedPage(RobotError):
-    """The structure's last password was not read: a person must look before anything else is done."""
 
 
 def refuse_if_sealed(vault: Vault, key: str | None, journal: Journal | None = None) -> None:
@@ -53,7 +49,7 @@ def _command(args: argparse.Namespace) -> int:
     from robots.store.journal import Journal
 
     config = load_config()
-    vault = config.vault(Path(args.vault) if args.vault else None)
+    vault = open_vault(config, Path(args.vault) if args.vault else None)
     journal_path = Path(args.journal) if args.journal else config.resolve(config.settings.journal)
     journal = Journal(journal_path) if journal_path.exists() else None
     seals = [("journal", s["identifiant"], s["at"], s["page_text"]) for s in (journal.open_seals() if journal else [])]

@@ -12,21 +12,13 @@ from typing import Any
 
 from loguru import logger
 
-from robots.errors import StorageFailed
+from robots.errors import JournalWriteFailed, NowhereToKeep, PasswordAtRisk, VaultError
 from robots.secrets import REDACTOR
 from robots.store import crash_points
 from robots.store.crash_points import crash_point
-from robots.store.journal import OPEN_STATUSES, Credential, Journal, JournalWriteFailed, PendingDelivery, vault_target
+from robots.store.journal import OPEN_STATUSES, Credential, Journal, PendingDelivery, vault_target
 from robots.store.rescue import rescue
-from robots.store.vault import Vault, VaultError
-
-
-class PasswordAtRisk(StorageFailed):
-    """Neither the journal nor the vault could keep a password the portal generated: stop resetting."""
-
-
-class NowhereToKeep(StorageFailed):
-    """The journal cannot be written and the vault has no room: no reset is started (nothing generated)."""
+from robots.store.vault import Vault
 
 
 @dataclass

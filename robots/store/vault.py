@@ -24,7 +24,14 @@ from typing import Any
 
 import pyrage
 
-from robots.errors import EXIT_FAILURE, BadInput, StorageFailed, is_storage_failure, storage_reason
+from robots.config import Config
+from robots.errors import (
+    BadInput,
+    VaultError,
+    VaultWriteFailed,
+    is_storage_failure,
+    storage_reason,
+)
 from robots.secrets import ENVIRON, REDACTOR
 from robots.support.private_files import open_lock, private_folder
 
@@ -36,16 +43,6 @@ KEY_ENV = "CHORUS_ROBOT_VAULT_KEY"
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-class VaultError(BadInput):
-    """The vault cannot be read or written: the file is left as it was."""
-
-
-class VaultWriteFailed(VaultError, StorageFailed):
-    """The vault's disk is full, read-only or failing: the file is left as it was (exit 1, not bad input)."""
-
-    exit_code = EXIT_FAILURE
 
 
 def _write_error(message: str, exc: OSError) -> VaultError:
@@ -262,3 +259,10 @@ def _version(vault: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_ino, found.st_mtime_ns
+
+
+def open_vault(config: Config, path: Path | None = None) -> Vault:
+    """The vault at `path` (default: the settings' vault), encrypted as the settings say."""
+    key_file = config.settings.vault_key_file
+    cipher = load_cipher(config.settings.vault_encryption, config.resolve(key_file) if key_file else None)
+    return Vault(path or config.resolve(config.settings.vault), cipher)

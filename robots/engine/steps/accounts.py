@@ -7,10 +7,9 @@ from datetime import datetime
 
 from loguru import logger
 
-from robots.accounts import services
 from robots.engine.steps.context import StepContext
-from robots.errors import BadInput
-from robots.integrations.mailbox import NoMessage
+from robots.errors import BadInput, NoMessage
+from robots.integrations import account_services as services
 from robots.language.model import ReadMail, SolveCaptcha
 from robots.support.private_files import private_folder
 

@@ -9,23 +9,17 @@ from loguru import logger
 from robots.engine import locate
 from robots.engine.steps.context import StepContext
 from robots.errors import EXIT_FORBIDDEN_CHARACTERS, FORBIDDEN_CHARACTERS, PORTAL_REFUSED, BadInput, StepFailed
-from robots.language.files import load_flow
-from robots.language.model import (
+from robots.language.conditions import (
     AllCondition,
     AnyCondition,
-    Call,
-    Fail,
-    ForEach,
-    If,
     KeptCondition,
-    Log,
     NotCondition,
-    Repeat,
     ScreenCondition,
-    SetVars,
     VarCondition,
     VisibleCondition,
 )
+from robots.language.files import load_flow
+from robots.language.model import Call, Fail, ForEach, If, Log, Repeat, SetVars
 from robots.language.variables import UnknownVariable, lookup
 
 
