@@ -14,6 +14,9 @@ from robots.support.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "robot.yaml"
+DEFAULT_VAULT = Path("var/vault/technical-accounts.json")  # relative to the project, like every setting's path
+DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
+DEFAULT_ACCOUNTS_VAULT = Path("var/vault/user-accounts.json")  # `accounts create`'s vault of user accounts
 CONFIG_ENV = "CHORUS_ROBOT_CONFIG"  # another configuration file (e.g. /etc/chorus-robot/robot.yaml)
 
 
@@ -49,8 +52,8 @@ class Settings(Model):
     timeout_s: float = Field(15, gt=0)
     # A new technical password can take minutes to reach the API: a refusal is checked again after this delay.
     api_recheck_delay_s: float = Field(300, ge=0)
-    vault: Path = Path("var/vault/technical-accounts.json")
-    journal: Path = Path("var/renewal/journal.sqlite")
+    vault: Path = DEFAULT_VAULT
+    journal: Path = DEFAULT_JOURNAL
     vault_encryption: Literal["none", "age"] = "none"
     vault_key_file: Path | None = None
     catalogue: Path = Path("selectors")

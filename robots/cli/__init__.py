@@ -1,5 +1,1 @@
-"""The command line: the parser (`main`), one module per command, exit codes."""
-
-from robots.cli.main import main
-
-__all__ = ["main"]
+"""The command line: the parser and error mapping (`main`), the shared options, one module per command."""

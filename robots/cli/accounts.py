@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robots.config import PROJECT_ROOT
+from robots.cli import options
+from robots.config import DEFAULT_ACCOUNTS_VAULT, PROJECT_ROOT
 from robots.integrations import account_services as services
-
-DEFAULT_VAULT = "var/vault/user-accounts.json"
 
 
 def _create(args: argparse.Namespace) -> int:
     from robots.browser.portal_context import BrowserOptions
     from robots.jobs.accounts.onboarding import OnboardingRequest, onboard, summary
 
-    vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_VAULT
+    vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_ACCOUNTS_VAULT
     request = OnboardingRequest(
         file=Path(args.file), env_name=args.env, portal_url=args.portal_url, vault_path=vault,
         report_path=Path(args.report) if args.report else None, services=services.from_args(args),
@@ -35,10 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "create", help="créer, activer et connecter chaque utilisateur d'un fichier CSV ou YAML"
     )
     create.add_argument("file", help="CSV (UTF-8, ; ou ,) ou YAML : email, nom, prenom, siret, type, identifiant…")
-    create.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
-    create.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
+    options.add_environment(create)
     services.add_options(create)
-    create.add_argument("--vault", help=f"coffre des comptes utilisateurs (défaut : {DEFAULT_VAULT})")
+    options.add_vault(create, help=f"coffre des comptes utilisateurs (défaut : {DEFAULT_ACCOUNTS_VAULT})")
     create.add_argument("--report", metavar="FILE", help="rapport JSON, une entrée par ligne")
     create.add_argument("--recordings", default="recordings", metavar="DIR", help="dossier des images de captcha")
     create.add_argument(

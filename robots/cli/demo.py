@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 import yaml
 
 from robots.browser.portal_context import BrowserOptions
+from robots.cli import options
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_OK
 from robots.integrations.api_check import technical_account_works
@@ -53,3 +56,10 @@ def demo(headed: bool = False, generation: str = "services") -> int:
         works = technical_account_works(portal.url, entry["login"], entry["password"])
         print(f"Vérification API (tauxtva) avec le nouveau mot de passe : {'acceptée' if works else 'REFUSÉE'}")
     return EXIT_OK if works else 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("demo", help="réinitialiser un mot de passe technique sur le portail simulé embarqué")
+    options.add_browser(parser)
+    options.add_generation(parser)
+    parser.set_defaults(handler=lambda args: demo(headed=args.headed, generation=args.generation))

@@ -7,6 +7,7 @@ sub-flows, and the `# yaml-language-server: $schema=…` line that gives editors
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -145,3 +146,43 @@ def list_screens() -> int:
     for problem in problems:
         print(problem)
     return EXIT_BAD_INPUT if problems else EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    validate_parser = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
+    validate_parser.add_argument(
+        "paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)"
+    )
+    validate_parser.add_argument(
+        "--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)"
+    )
+    validate_parser.add_argument(
+        "--all-warnings", action="store_true",
+        help="les avertissements (étape sans label) des flows livrés avec le robot aussi ; par défaut, ceux de vos "
+        "flows seulement (-q : aucun)",
+    )  # fmt: skip
+    validate_parser.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="écrire le JSON Schema des flows")
+    schema.add_argument(
+        "--output", help="fichier à écrire (défaut : schema/flow.schema.json ; - pour la sortie standard)"
+    )
+    schema.set_defaults(handler=_schema)
+
+    screens = commands.add_parser("screens", help="lister les écrans et éléments du catalogue")
+    screens.set_defaults(handler=lambda args: list_screens())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    return validate(
+        [Path(p) for p in args.paths], Path(args.catalogue) if args.catalogue else None,
+        warnings="none" if args.quiet else "all" if args.all_warnings else "own",
+    )  # fmt: skip
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from robots.cli import parametrage
+
+    if not args.output:
+        print(f"wrote {parametrage.write_schema()}")
+    return write_schema(Path(args.output) if args.output else None)

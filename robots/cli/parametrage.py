@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from robots.cli import options
 from robots.config import PROJECT_ROOT
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, StorageFailed, is_storage_failure, storage_reason
 from robots.support.private_files import write_private
@@ -146,9 +147,8 @@ def write_schema() -> Path:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="fichier YAML de l'état voulu (examples/parametrage.yaml)")
-    parser.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
-    parser.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
-    parser.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    options.add_environment(parser)
+    options.add_browser(parser)
     parser.add_argument(
         "--slow-mo", type=float, default=0, metavar="MS", help="pause entre les actions, en millisecondes"
     )

@@ -58,6 +58,13 @@ def reference_text(parser: argparse.ArgumentParser) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def register(commands: argparse._SubParsersAction, parser: argparse.ArgumentParser) -> None:
+    """`parser`: the whole command line, every command with its options (what the page documents)."""
+    reference = commands.add_parser("reference", help="écrire la page de référence docs/reference.md")
+    reference.add_argument("--output", help="fichier à écrire (défaut : docs/reference.md ; - pour la sortie standard)")
+    reference.set_defaults(handler=lambda args: write_reference(parser, Path(args.output) if args.output else None))
+
+
 def write_reference(parser: argparse.ArgumentParser, output: Path | None) -> int:
     target = output or REFERENCE_FILE
     text = reference_text(parser)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from robots.cli import options
 from robots.config import PROJECT_ROOT, load_config
 from robots.errors import BadInput
 
-DEFAULT_JOURNAL = "var/renewal/journal.sqlite"
 DEFAULT_LOG = "var/renewal/logs/renew.log"
 
 
@@ -79,8 +79,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "l'API, puis le livrer.",
     )  # fmt: skip
     renew.add_argument("--roster", required=True, help="le registre YAML (comptes, structures, livraisons)")
-    renew.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
-    renew.add_argument("--portal-url", help="URL de base du portail (remplace celle de l'environnement)")
+    options.add_environment(renew)
     renew.add_argument(
         "--within",
         type=int,
@@ -94,15 +93,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     renew.add_argument("--dry-run", action="store_true", help="lire et rendre compte ; ne rien réinitialiser ni livrer")
     renew.add_argument("--shard", metavar="K/N", help="ne prendre que la K-ième de N parts stables des structures")
     renew.add_argument("--browser-cdp", metavar="URL", help="utiliser un Chromium distant (point d'accès DevTools)")
-    renew.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    options.add_browser(renew)
     renew.add_argument(
         "--slow-mo", type=float, default=0, metavar="MS", help="pause entre les actions, en millisecondes"
     )
     renew.add_argument(
         "--step", action="store_true", help="avant chaque étape : Entrée l'exécute, s la passe, q arrête"
     )
-    renew.add_argument("--vault", help="fichier du coffre (défaut : settings.vault)")
-    renew.add_argument("--journal", help=f"journal SQLite (défaut : {DEFAULT_JOURNAL})")
+    options.add_vault(renew)
+    options.add_journal(renew)
     renew.add_argument("--lock", help="fichier de verrou (défaut : le chemin du journal + .lock)")
     renew.add_argument(
         "--log-file", help=f"fichier de log tournant, avec les étapes (défaut : {DEFAULT_LOG} ; - pour aucun)"
@@ -118,7 +117,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "status", help="expiration et dernier renouvellement de chaque structure connue du journal"
     )
     status.add_argument("--json", action="store_true", help="sortie JSON, pour un programme")
-    status.add_argument("--journal", help=f"journal SQLite (défaut : {DEFAULT_JOURNAL})")
-    status.add_argument("--vault", help="fichier du coffre (défaut : settings.vault)")
+    options.add_journal(status)
+    options.add_vault(status)
     status.add_argument("--runs", type=int, default=10, help="nombre d'exécutions passées à lister")
     status.set_defaults(handler=_status)

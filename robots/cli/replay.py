@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from robots.cli import options
+
 
 def _probe(args: argparse.Namespace) -> int:
     from robots.jobs.replay.probe import ProbeRequest, probe
@@ -30,8 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "probe", help="quel sélecteur de chaque élément d'un écran trouve encore l'élément sur le portail"
     )
     probe.add_argument("screen", help="un écran du catalogue (chorus-robot screens)")
-    probe.add_argument("--portal-url", help="URL de base du portail (défaut : celle de l'environnement)")
-    probe.add_argument("--env", default="mock", help="environnement de config/robot.yaml (mock, qualif, production)")
+    options.add_environment(probe)
     probe.add_argument(
         "--path",
         help="page à ouvrir, p. ex. /cpp/gestionnaire/activites, ou une URL complète (défaut : le url: de l'écran)",
@@ -44,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--ignore", action="append", default=[], metavar="ELEMENT",
         help="éléments affichés seulement dans certains cas (p. ex. erreur) : signalés, pas comptés comme manquants",
     )  # fmt: skip
-    probe.add_argument("--headed", action="store_true", help="montrer le navigateur (demande un écran)")
+    options.add_browser(probe)
     probe.set_defaults(handler=_probe)
 
     procedure = commands.add_parser("procedure", help="refaire procedure.html et .pdf d'un enregistrement")

@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from robots.cli import options
 from robots.errors import EXIT_OK, BadInput
 from robots.secrets import REDACTOR
 from robots.store.vault import Vault, open_vault
@@ -88,12 +89,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
     shown = actions.add_parser("show", help="une entrée du coffre, le mot de passe seulement sur demande")
     shown.add_argument("structure", help="identifiant (SIRET) de la structure")
-    shown.add_argument("--vault", help="fichier du coffre (défaut : settings.vault de config/robot.yaml)")
+    options.add_vault(shown)
     shown.add_argument("--password", action="store_true", help="afficher aussi le mot de passe")
     shown.set_defaults(handler=_show)
     got = actions.add_parser(
         "get", help="le mot de passe d'une structure et tout ce que le coffre en sait (sortie standard seulement)"
     )
     got.add_argument("structure", help="identifiant (SIRET) de la structure")
-    got.add_argument("--vault", help="fichier du coffre (défaut : settings.vault de config/robot.yaml)")
+    options.add_vault(got)
     got.set_defaults(handler=_get)

@@ -22,11 +22,11 @@ from typing import Any
 
 from loguru import logger
 
+from robots.config import DEFAULT_JOURNAL
 from robots.errors import JournalError, JournalWriteFailed, is_storage_failure
 from robots.store.vault import now_iso
 from robots.support.private_files import private_folder, tighten_database
 
-DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
 BUSY_TIMEOUT_MS = 30_000
 
 SCHEMA = """

@@ -24,7 +24,7 @@ from typing import Any
 
 import pyrage
 
-from robots.config import Config
+from robots.config import DEFAULT_VAULT, Config
 from robots.errors import (
     BadInput,
     VaultError,
@@ -35,7 +35,6 @@ from robots.errors import (
 from robots.secrets import ENVIRON, REDACTOR
 from robots.support.private_files import open_lock, private_folder
 
-DEFAULT_VAULT = Path("var/vault/technical-accounts.json")
 LOCK_WAIT_S = 10.0
 AGE_HEADER = b"age-encryption.org/v1"
 KEY_ENV = "CHORUS_ROBOT_VAULT_KEY"

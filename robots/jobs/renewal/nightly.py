@@ -12,6 +12,7 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots import logs
+from robots.config import DEFAULT_JOURNAL
 from robots.errors import DeliveryFailed, JournalWriteFailed
 from robots.jobs.renewal.api_recheck import recheck_refused
 from robots.jobs.renewal.delivery import SmtpSettings, send_email
@@ -34,7 +35,7 @@ from robots.jobs.renewal.report import (
 from robots.secrets import REDACTOR
 from robots.store import lock
 from robots.store.crash_points import crash_point
-from robots.store.journal import DEFAULT_JOURNAL, Journal
+from robots.store.journal import Journal
 from robots.store.vault import now_iso
 
 DEFAULT_LOG = Path("var/renewal/logs/renew.log")
