@@ -44,7 +44,7 @@ def portal(param_server: str, monkeypatch: pytest.MonkeyPatch) -> Portal:
     return portal
 
 
-def run(kind: str, path: Path, portal: Portal, browser: Browser) -> jobs.Outcome:
+def run(kind: str, path: Path, portal: Portal, browser: Browser) -> jobs.ParametrageResult:
     """plan or apply in this process, with the session's browser."""
     desired = load_desired_state(path)[0]
     options = jobs.Options(portal_url=portal.url)

@@ -31,7 +31,7 @@ from playwright.sync_api import Browser
 from robots.browser import launch as chromium
 from robots.integrations.api_check import technical_account_works
 from robots.jobs.renewal.nightly import Outputs, run_renewal
-from robots.jobs.renewal.plan import RenewOptions, Shard, plan, units_of
+from robots.jobs.renewal.plan import RenewOptions, Shard, plan_night, units_of
 from robots.jobs.renewal.roster import load_roster
 from tests.conftest import DEMO_DATA, PROJECT, ROBOT, Portal, robot
 
@@ -571,7 +571,7 @@ def test_shards_split_the_structures_in_stable_disjoint_parts(portal: Portal, mo
     for name in ("SYNDICAT_LOGIN", "SYNDICAT_PASSWORD", "SOCIETE_LOGIN", "SOCIETE_PASSWORD"):
         monkeypatch.setenv(name, "x")
     listed = load_roster(ROSTER).accounts[0].listed() or []
-    units, _ = units_of(plan(RenewOptions(roster_path=ROSTER, shard=Shard(2, 3), dry_run=True)))
+    units, _ = units_of(plan_night(RenewOptions(roster_path=ROSTER, shard=Shard(2, 3), dry_run=True)))
     assert [i for u in units if u.identifiants for i in u.identifiants] == [i for i in listed if i in parts[1]]
     assert any(u.identifiants is None for u in units), "`structures: all` is sharded once listed"
 

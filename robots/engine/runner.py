@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator as PwLocator
-from playwright.sync_api import Page
 
 from robots.engine import locate, ride_through
 from robots.engine.steps import implementation_of
-from robots.engine.steps.context import CredentialSink, Decision, StepContext, StepObserver
+from robots.engine.steps.context import CredentialSink, Decision, NoCredentials, StepContext, StepObserver
 from robots.errors import RobotError, RunStopped, StepFailed
 from robots.language import model as m
 from robots.language.catalogue import Catalogue
@@ -201,3 +201,21 @@ def _safely(action, default):  # type: ignore[no-untyped-def]
         return action()
     except Exception:  # noqa: BLE001 - reporting a failure must not fail
         return default
+
+
+def runner_on(
+    context: BrowserContext,
+    catalogue: Catalogue,
+    settings: Any,
+    *,
+    secrets: SecretProvider,
+    sink: CredentialSink | None = None,
+    retry: bool = True,
+    **options: Any,
+) -> Runner:
+    """A new page of `context` and the runner on it, as every job makes them: the settings' timeout, and (`retry`)
+    their policy for riding through a portal's faults; `options`: the Runner's others (observers, failures_dir…)."""
+    return Runner(
+        context.new_page(), catalogue, secrets=secrets, sink=sink or NoCredentials(), timeout_s=settings.timeout_s,
+        retry=ride_through.RetryPolicy.of(settings) if retry else None, **options,
+    )  # fmt: skip

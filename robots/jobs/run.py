@@ -18,9 +18,9 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
-from robots.config import Config, Environment, load_config
-from robots.engine.ride_through import RetryPolicy
-from robots.engine.runner import Runner, RunResult
+from robots.config import Config, Environment
+from robots.engine.preflight import preflight
+from robots.engine.runner import RunResult, runner_on
 from robots.engine.steps.context import CredentialSink, StepObserver
 from robots.errors import BadInput, JournalWriteFailed, PasswordNotInVault, RobotError, StorageFailed
 from robots.language.catalogue import Catalogue
@@ -121,9 +121,8 @@ def require_secrets(flow: Flow, inputs: dict[str, str], request: RunRequest) -> 
 
 def prepare(request: RunRequest) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flow, inputs."""
-    config = load_config()
-    environment = config.environment(request.env_name, request.portal_url)
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    checked = preflight(request.env_name, request.portal_url)
+    config, environment, catalogue = checked.config, checked.environment, checked.catalogue
     flow = load_flow(request.flow)
     withhold([*secret_variables(request.flow), *request.secret_env.values()])  # never in a child's environment
     inputs = flow_inputs(flow, request.variables, request.flow)
@@ -220,11 +219,9 @@ def _run_in_context(browser: Browser, prepared: Prepared, request: RunRequest, s
     try:
         if recorder:
             recorder.start(context)
-        page = context.new_page()
-        runner = Runner(
-            page, prepared.catalogue,
+        runner = runner_on(
+            context, prepared.catalogue, prepared.config.settings,
             secrets=SecretProvider(request.secret_env, sources=request.secret_sources), sink=sink,
-            timeout_s=prepared.config.settings.timeout_s, retry=RetryPolicy.of(prepared.config.settings),
             observers=[*request.observers, *([recorder] if recorder else [])],
             **({"failures_dir": recorder.dir} if recorder else {}),
         )  # fmt: skip

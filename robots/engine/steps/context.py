@@ -37,6 +37,23 @@ class CredentialSink(Protocol):
         ...
 
 
+class NoCredentials:
+    """A sink for flows that capture no password (parametrisation, probes, surveys, user accounts): a `store` or a
+    `seal` is refused with the job's words, checkpoints are ignored."""
+
+    def __init__(self, refusal: str = "ce flow ne doit ranger aucun mot de passe") -> None:
+        self.refusal = refusal
+
+    def store(self, key: str, fields: dict[str, Any]) -> None:
+        raise BadInput(self.refusal)
+
+    def checkpoint(self, key: str, event: str) -> None:
+        return None
+
+    def seal(self, key: str, page_text: str) -> str:
+        raise BadInput(self.refusal)
+
+
 class StepObserver(Protocol):
     # An observer may define `wants_target(step) -> bool`: the runner locates the step's target only
     # when one of them says yes (an observer without it is always given the target).

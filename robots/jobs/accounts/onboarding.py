@@ -15,14 +15,14 @@ import string
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
 from robots.config import PROJECT_ROOT, load_config
-from robots.engine.runner import Runner
+from robots.engine.runner import runner_on
+from robots.engine.steps.context import NoCredentials
 from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed, labelled
 from robots.integrations import account_services as services
 from robots.integrations import second_factor
@@ -63,7 +63,7 @@ def generate_answer() -> str:
 
 
 @dataclass
-class Outcome:
+class RowResult:
     row: int
     email: str
     outcome: str  # created | rattachement_requested | skipped | failed
@@ -79,16 +79,6 @@ class OnboardingRequest:
     report_path: Path | None = None
     services: services.AccountServices = field(default_factory=services.AccountServices)
     browser: BrowserOptions = BrowserOptions()
-
-
-class _NoSink:
-    """The account flows store nothing through the technical-account sink."""
-
-    def store(self, key: str, fields: dict[str, Any]) -> None:  # pragma: no cover - never called
-        raise RobotError(f"rangement inattendu pour {key}")
-
-    def checkpoint(self, key: str, event: str) -> None:  # pragma: no cover - never called
-        pass
 
 
 @dataclass
@@ -114,10 +104,10 @@ class FlowRunner:
             else {}  # fmt: skip
         context = new_portal_context(self.browser)
         try:
-            runner = Runner(
-                context.new_page(), prepared.catalogue, secrets=SecretProvider(names, environ, sources=codes),
-                sink=_NoSink(),
-                timeout_s=prepared.config.settings.timeout_s,
+            runner = runner_on(
+                context, prepared.catalogue, prepared.config.settings, retry=False,
+                secrets=SecretProvider(names, environ, sources=codes),
+                sink=NoCredentials("les flows des comptes utilisateurs ne rangent rien dans le coffre technique"),
             )  # fmt: skip
             return runner.run(FLOWS / flow, prepared.scope).scope
         finally:
@@ -128,12 +118,14 @@ def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def onboard_row(flows: FlowRunner, vault: Vault, row: AccountRow) -> Outcome:
+def onboard_row(flows: FlowRunner, vault: Vault, row: AccountRow) -> RowResult:
     """One user, from wherever the vault says it stopped."""
     email = row.email
     entry = vault.get(email) or {}
     if entry.get("status") == "active":
-        return Outcome(row.line, email, "skipped", f"déjà fait ({entry.get('outcome', '')}, {entry.get('updated_at')})")
+        return RowResult(
+            row.line, email, "skipped", f"déjà fait ({entry.get('outcome', '')}, {entry.get('updated_at')})"
+        )
     if not entry:
         vault.put(email, password=generate_password(), question=SECRET_QUESTION, answer=generate_answer(),
                   status="generated", created_by_row=row.line)  # fmt: skip
@@ -151,7 +143,7 @@ def onboard_row(flows: FlowRunner, vault: Vault, row: AccountRow) -> Outcome:
     if outcome == SERVICES_PENDING:
         raise RobotError("première connexion sans la fenêtre « Votre structure » : structure ni créée ni demandée")
     vault.put(email, status="active", outcome=outcome)
-    return Outcome(row.line, email, OUTCOMES.get(outcome, "created"), REASONS[outcome])
+    return RowResult(row.line, email, OUTCOMES.get(outcome, "created"), REASONS[outcome])
 
 
 def _create(flows: FlowRunner, vault: Vault, row: AccountRow, interrupted_before: bool) -> None:
@@ -171,16 +163,16 @@ def _create(flows: FlowRunner, vault: Vault, row: AccountRow, interrupted_before
     vault.put(email, status="created", outcome=outcome, structure=structure)
 
 
-def onboard(request: OnboardingRequest) -> tuple[list[Outcome], int]:
+def onboard(request: OnboardingRequest) -> tuple[list[RowResult], int]:
     rows = read_rows(request.file)
     vault = open_vault(load_config(), request.vault_path)  # encrypted like the technical vault when the settings say so
-    outcomes: list[Outcome] = []
+    outcomes: list[RowResult] = []
     good = [row for row in rows if not row.problems]
     for row in rows:
         if row.problems:
             reason = f"{request.file}:{row.line}: " + " ; ".join(row.problems)
             logger.error("{}", reason)
-            outcomes.append(Outcome(row.line, row.email, "failed", reason))
+            outcomes.append(RowResult(row.line, row.email, "failed", reason))
     if good:
         request.services.check()  # a wrong mailbox or captcha command stops here, before any account is created
         with services.using(request.services), open_browser(request.browser) as browser:
@@ -192,20 +184,20 @@ def onboard(request: OnboardingRequest) -> tuple[list[Outcome], int]:
     return outcomes, EXIT_OK if all(o.outcome != "failed" for o in outcomes) else EXIT_FAILURE
 
 
-def _safely(flows: FlowRunner, vault: Vault, row: AccountRow, file: Path) -> Outcome:
+def _safely(flows: FlowRunner, vault: Vault, row: AccountRow, file: Path) -> RowResult:
     logger.info("Ligne {} : {}", row.line, row.email)
     try:
         outcome = onboard_row(flows, vault, row)
     except StorageFailed as exc:  # the vault's disk full or read-only: say where this account's password is
         reason = f"{labelled(STORAGE_FAILED, REDACTOR.redact(str(exc)))} ; {_password_whereabouts(vault, row.email)}"
         logger.error("{}:{}: {} : {}", file, row.line, row.email, reason)
-        return Outcome(row.line, row.email, "failed", reason)
+        return RowResult(row.line, row.email, "failed", reason)
     except RobotError as exc:
         reason = REDACTOR.redact(str(exc))
         if "reponse_structure" in reason:
             reason = "la structure existe déjà sur Chorus Pro : renseignez « reponse_secrete » (sa question secrète)"
         logger.error("{}:{}: {} : {}", file, row.line, row.email, reason)
-        return Outcome(row.line, row.email, "failed", reason)
+        return RowResult(row.line, row.email, "failed", reason)
     logger.info("  {} : {}", outcome.outcome, outcome.reason)
     return outcome
 
@@ -222,14 +214,14 @@ def _password_whereabouts(vault: Vault, email: str) -> str:
     return "aucun mot de passe n'a été gardé pour ce compte : rien n'a été créé au portail"
 
 
-def _write_report(path: Path | None, outcomes: list[Outcome]) -> None:
+def _write_report(path: Path | None, outcomes: list[RowResult]) -> None:
     text = json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, indent=2)
     if path is None:
         return
     write_private(path, REDACTOR.redact(text) + "\n")
 
 
-def summary(outcomes: list[Outcome]) -> list[str]:
+def summary(outcomes: list[RowResult]) -> list[str]:
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1

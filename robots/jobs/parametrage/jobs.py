@@ -17,8 +17,10 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
-from robots.config import Config, Environment, load_config
-from robots.engine.runner import Runner
+from robots.config import Config, Environment
+from robots.engine.preflight import preflight
+from robots.engine.runner import Runner, runner_on
+from robots.engine.steps.context import NoCredentials
 from robots.errors import BadInput, RobotError
 from robots.jobs.parametrage import diff
 from robots.jobs.parametrage.generations import BY_FRAME, DETECT_FLOW, GENERATIONS, Generation, generation_named
@@ -33,16 +35,6 @@ FLOW_INPUTS = {
     "mon_compte": {"action", "ecrire"},
     "demandes": {"action", "ecrire"},
 }
-
-
-class NoCredentials:
-    """Parametrisation captures no password: nothing goes to the vault."""
-
-    def store(self, key: str, fields: dict[str, Any]) -> None:
-        raise BadInput("les flows de paramétrage ne rangent aucun mot de passe")
-
-    def checkpoint(self, key: str, event: str) -> None:
-        return None
 
 
 @dataclass
@@ -64,9 +56,8 @@ class Prepared:
 
 def prepare(desired: DesiredState, options: Options) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flows, credentials."""
-    config = load_config()
-    environment = config.environment(options.env_name, options.portal_url)
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    checked = preflight(options.env_name, options.portal_url)
+    config, environment, catalogue = checked.config, checked.environment, checked.catalogue
     generation = None if options.generation == "auto" else generation_named(options.generation)
     require_valid(DETECT_FLOW, catalogue, known=set())
     for each in [generation] if generation else GENERATIONS.values():
@@ -139,10 +130,10 @@ def portal_session(prepared: Prepared, options: Options, browser: Browser | None
     with _browser(options, browser) as chosen:
         context = new_portal_context(chosen)
         try:
-            runner = Runner(
-                context.new_page(), prepared.catalogue,
-                secrets=SecretProvider(prepared.desired.account.secret_env()), sink=NoCredentials(),
-                timeout_s=prepared.config.settings.timeout_s,
+            runner = runner_on(
+                context, prepared.catalogue, prepared.config.settings, retry=False,
+                secrets=SecretProvider(prepared.desired.account.secret_env()),
+                sink=NoCredentials("les flows de paramétrage ne rangent aucun mot de passe"),
             )  # fmt: skip
             session = PortalSession(prepared, runner)
             logger.info(
@@ -181,7 +172,7 @@ class StructureResult:
 
 
 @dataclass
-class Outcome:
+class ParametrageResult:
     account: str
     structures: list[StructureResult] = field(default_factory=list)
     mon_compte: StructureResult | None = None
@@ -222,8 +213,8 @@ def _each(label: str, action: Any) -> StructureResult:
     return result
 
 
-def plan(session: PortalSession, desired: DesiredState) -> Outcome:
-    outcome = Outcome(desired.account.name)
+def plan(session: PortalSession, desired: DesiredState) -> ParametrageResult:
+    outcome = ParametrageResult(desired.account.name)
 
     def compare_mon_compte(result: StructureResult) -> None:
         result.changes = diff.mon_compte_changes(desired.mon_compte, session.mon_compte())
@@ -263,8 +254,8 @@ def _request_plan(
 # ---------------------------------------------------------------- apply
 
 
-def apply(session: PortalSession, desired: DesiredState) -> Outcome:
-    outcome = Outcome(desired.account.name)
+def apply(session: PortalSession, desired: DesiredState) -> ParametrageResult:
+    outcome = ParametrageResult(desired.account.name)
 
     def apply_mon_compte(result: StructureResult) -> None:
         result.changes = diff.mon_compte_changes(desired.mon_compte, session.mon_compte())

@@ -18,8 +18,7 @@ from playwright.sync_api import Browser, BrowserContext
 
 from robots.browser.pool import block_unread_resources
 from robots.browser.portal_context import new_portal_context
-from robots.engine.ride_through import RetryPolicy
-from robots.engine.runner import Runner
+from robots.engine.runner import Runner, runner_on
 from robots.errors import INTERNAL, STORAGE_FAILED, LoginFailed, RobotError, RunStopped, StepFailed, kind_of, labelled
 from robots.integrations import second_factor
 from robots.jobs.renewal import resume
@@ -119,12 +118,10 @@ class AccountSession:
         self.context = new_portal_context(self.browser)
         if self.plan.config.settings.block_resources and not self.plan.options.observers:
             block_unread_resources(self.context)
-        runner = Runner(
-            self.context.new_page(), self.catalogue,
+        runner = runner_on(
+            self.context, self.catalogue, self.plan.config.settings,
             secrets=SecretProvider(self.account.secret_env(), sources=second_factor.sources(self._code_source())),
-            sink=self.sink, timeout_s=self.plan.config.settings.timeout_s,
-            retry=RetryPolicy.of(self.plan.config.settings),
-            failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
+            sink=self.sink, failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
             table_tabs=True,  # « Mes structures » stays on its page while each structure opens aside
         )  # fmt: skip
         logger.info("Connexion du compte « {} » ({})", self.account.name, self.account.portal)

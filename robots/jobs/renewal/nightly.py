@@ -16,7 +16,7 @@ from robots.config import DEFAULT_JOURNAL
 from robots.errors import DeliveryFailed, JournalWriteFailed
 from robots.jobs.renewal.api_recheck import recheck_refused
 from robots.jobs.renewal.delivery import SmtpSettings, send_email
-from robots.jobs.renewal.plan import RenewOptions, plan, units_of
+from robots.jobs.renewal.plan import RenewOptions, plan_night, units_of
 from robots.jobs.renewal.pool import run_pool
 from robots.jobs.renewal.progress import Counted, Progress
 from robots.jobs.renewal.recovery import recover
@@ -58,7 +58,7 @@ class Outputs:
 
 
 def run_renewal(options: RenewOptions, outputs: Outputs, browser: Browser | None = None) -> RunReport:
-    checked = plan(options)
+    checked = plan_night(options)
     handler = logs.add_file(outputs.log_file, rotation=outputs.log_rotation) if outputs.log_file else None
     try:
         with lock.exclusive(outputs.lock_path, "chorus-robot renew"):

@@ -13,7 +13,8 @@ from loguru import logger
 
 from robots.browser.pool import USEFUL_JOBS_PER_CPU, useful_jobs
 from robots.browser.portal_context import BrowserOptions
-from robots.config import PROJECT_ROOT, Config, Environment, load_config
+from robots.config import PROJECT_ROOT, Config, Environment
+from robots.engine.preflight import preflight
 from robots.engine.steps.context import StepObserver
 from robots.errors import BadInput
 from robots.integrations.api_check import CLIENT_SECRET_ENV
@@ -21,10 +22,7 @@ from robots.integrations.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.integrations.mailbox import open_mailbox
 from robots.jobs.renewal.delivery import SmtpSettings, hide_variables
 from robots.jobs.renewal.roster import Account, Roster, load_roster, missing_credentials
-from robots.language.catalogue import Catalogue
-from robots.language.files import secret_variables
-from robots.language.validation import require_valid
-from robots.secrets import ENVIRON, REDACTOR, withhold
+from robots.secrets import ENVIRON, REDACTOR
 from robots.store.vault import Vault, open_vault
 
 FLOWS = PROJECT_ROOT / "flows" / "common"
@@ -89,9 +87,9 @@ class Plan:
     catalogue_folder: Path
 
 
-def plan(options: RenewOptions) -> Plan:
-    config = load_config()
-    environment = config.environment(options.env_name, options.portal_url)
+def plan_night(options: RenewOptions) -> Plan:
+    checked = preflight(options.env_name, options.portal_url, FLOW_INPUTS)
+    config, environment = checked.config, checked.environment
     roster = load_roster(options.roster_path)
     for account in roster.accounts:
         environment.check_entry(account.portal, options.env_name)
@@ -119,14 +117,9 @@ def plan(options: RenewOptions) -> Plan:
             "la nuit n'en va pas plus vite (bench/renew_throughput.py)",
             options.jobs, useful_jobs(), USEFUL_JOBS_PER_CPU,
         )  # fmt: skip
-    folder = config.resolve(config.settings.catalogue)
-    catalogue = Catalogue.load(folder)
-    for flow, known in FLOW_INPUTS.items():
-        require_valid(flow, catalogue, known=known)
-        withhold(secret_variables(flow))  # no child process sees them
     vault = open_vault(config, options.vault_path)
     vault.check()
-    return Plan(options, config, environment, roster, vault, folder)
+    return Plan(options, config, environment, roster, vault, checked.catalogue_folder)
 
 
 @dataclass

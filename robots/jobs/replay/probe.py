@@ -14,8 +14,8 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from robots.browser.portal_context import new_portal_context
-from robots.config import load_config
 from robots.engine import locate
+from robots.engine.preflight import preflight
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
 from robots.language.catalogue import Catalogue, Element, Screen
 from robots.secrets import REDACTOR
@@ -117,15 +117,15 @@ def probe(request: ProbeRequest) -> int:
     """The command: prints the report; exit 1 when an element matches nothing."""
     from robots.browser.portal_context import BrowserOptions, open_browser
 
-    config = load_config()
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    checked = preflight(request.env_name, request.portal_url)
+    catalogue = checked.catalogue
     screen = catalogue.screen(request.screen)
     if screen is None:
         raise BadInput(f"écran inconnu « {request.screen} » (connus : {', '.join(sorted(catalogue.screens))})")
     unknown = request.ignore - set(screen.elements)
     if unknown:
         raise BadInput(f"--ignore : l'écran « {screen.name} » n'a pas d'élément {', '.join(sorted(unknown))}")
-    base = config.environment(request.env_name, request.portal_url).portal_url
+    base = checked.environment.portal_url
     with open_browser(BrowserOptions(headed=request.headed)) as browser:
         context = new_portal_context(browser)
         try:
@@ -135,7 +135,7 @@ def probe(request: ProbeRequest) -> int:
             path = request.path or (None if request.login_flow else page_of(screen))
             if path or not request.login_flow:
                 page.goto(_url(base, path))
-            report = probe_screen(page, screen, config.settings.timeout_s)
+            report = probe_screen(page, screen, checked.config.settings.timeout_s)
         finally:
             context.close()
     print("\n".join(report.lines(request.ignore)))
@@ -154,21 +154,9 @@ def _url(base: str, path: str | None) -> str:
     return base.rstrip("/") + "/" + (path or "").lstrip("/")
 
 
-class _NoSink:
-    """A probe's login flow captures nothing."""
-
-    def store(self, key: str, fields: dict) -> None:
-        raise BadInput("le flow de connexion d'une sonde ne doit rien ranger dans le coffre")
-
-    def checkpoint(self, key: str, event: str) -> None:
-        return None
-
-    def seal(self, key: str, page_text: str) -> str:
-        raise BadInput("a probe's login flow must not read passwords")
-
-
 def _log_in(page: Page, request: ProbeRequest, catalogue: Catalogue) -> None:
     from robots.engine.runner import Runner
+    from robots.engine.steps.context import NoCredentials
     from robots.jobs.run import RunRequest, prepare
     from robots.secrets import SecretProvider
 
@@ -178,6 +166,10 @@ def _log_in(page: Page, request: ProbeRequest, catalogue: Catalogue) -> None:
     )  # fmt: skip
     prepared = prepare(run)
     runner = Runner(
-        page, catalogue, secrets=SecretProvider({}), sink=_NoSink(), timeout_s=prepared.config.settings.timeout_s
+        page,
+        catalogue,
+        secrets=SecretProvider({}),
+        sink=NoCredentials("le flow de connexion d'une sonde ne doit rien ranger dans le coffre"),
+        timeout_s=prepared.config.settings.timeout_s,
     )
     runner.run(run.flow, prepared.scope)
