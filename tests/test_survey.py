@@ -176,7 +176,9 @@ def test_survey_on_the_markup_variants(services: Portal, tmp_path: Path):
     assert all(s["recognised"] for s in _screens(out).values())
 
 
-def test_a_wrong_element_is_named_with_ready_find_entries(services: Portal, tmp_path: Path, private_var: Path):
+def test_a_wrong_element_is_named_with_ready_find_entries(
+    services: Portal, tmp_path: Path, private_var: Path, impatient: float
+):
     catalogue = tmp_path / "selectors"
     shutil.copytree(PROJECT / "selectors", catalogue)
     frame = catalogue / "services" / "services_connecte.yaml"
@@ -186,6 +188,10 @@ def test_a_wrong_element_is_named_with_ready_find_entries(services: Portal, tmp_
         "find": [{"role": "link", "name": "Se deconnecter maintenant"}],
     }
     frame.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
+    domain = catalogue / "services" / "services_raccordements.yaml"  # the link to « Compte technique » too
+    changed = yaml.safe_load(domain.read_text(encoding="utf-8"))
+    changed["elements"]["compte_technique"]["find"] = [{"role": "link", "name": "Comptes techniques API"}]
+    domain.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
     config_path = private_var / "robot.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["settings"]["catalogue"] = str(catalogue)
@@ -195,8 +201,14 @@ def test_a_wrong_element_is_named_with_ready_find_entries(services: Portal, tmp_
     done, out = _survey(services, tmp_path, ("societe", "chorus", company))
 
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 à revoir" in done.stdout
-    elements = {e["element"]: e for e in _screens(out)[("societe", "services_connecte")]["elements"]}
+    assert "3 à revoir" in done.stdout
+    screens = _screens(out)
+    unreached = screens[("societe", "services_compte_technique")]
+    assert "compte_technique" in unreached["error"] and unreached["snapshot"] is None
+    assert screens[("societe", "services_mon_compte")]["recognised"]  # the walk went on after it
+    link = {e["element"]: e for e in screens[("societe", "services_raccordements")]["elements"]}["compte_technique"]
+    assert link["candidates"][0]["yaml"] == "- {role: link, name: Compte technique}"
+    elements = {e["element"]: e for e in screens[("societe", "services_connecte")]["elements"]}
     wrong = elements["deconnexion"]
     assert not wrong["found"] and wrong["selector"] is None
     assert wrong["candidates"][0] == {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from robots import locate, second_factor
@@ -80,17 +81,17 @@ class _Walker:
 
     def survey(self, visit: Visit, scope: dict[str, Any]) -> None:
         catalogue = self.runner.catalogue
-        title = catalogue.screens[visit.screen].title
+        name = visit.screen
         try:
             self.move(scope, visit.moves)
-        except RobotError as exc:
-            logger.warning("Écran « {} » non atteint : {}", title, exc)
-            self.results.append(ScreenResult(visit.screen, self.account.name, title, False, None, None,
-                                             error=REDACTOR.redact(str(exc).splitlines()[0])))  # fmt: skip
-            return
-        for name in (visit.screen, *visit.frames):
-            in_menus = {ref.partition(".")[2] for ref in IN_MENUS if ref.startswith(f"{name}.")}
-            self.capture(name, (set(visit.optional) if name == visit.screen else set()) | CONDITIONAL | in_menus)
+            for name in (visit.screen, *visit.frames):
+                in_menus = {ref.partition(".")[2] for ref in IN_MENUS if ref.startswith(f"{name}.")}
+                self.capture(name, (set(visit.optional) if name == visit.screen else set()) | CONDITIONAL | in_menus)
+        except (RobotError, PlaywrightError) as exc:
+            reason = survey_privacy.scrub_text(str(exc).strip().splitlines()[0], self.known)
+            title = catalogue.screens[name].title
+            logger.warning("Écran « {} » non atteint : {}", title, reason)
+            self.results.append(ScreenResult(name, self.account.name, title, False, None, None, error=reason))
 
     def capture(self, name: str, optional: set[str]) -> None:
         screen = self.runner.catalogue.screens[name]

@@ -23,7 +23,7 @@ _UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
 _SURNAME = rf"[{_UPPER}][{_UPPER}'’-]+"
 _GIVEN = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 PATTERNS = {
-    "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "email": re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
     "phone": re.compile(r"(?<![\w+])(?:\+33|0033|0)\s?\(?0?\)?\s?[1-9](?:[\s.-]?\d{2}){4}(?!\d)"),
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b"),
     "name": re.compile(
