@@ -22,11 +22,13 @@ PERSONAL_KEYS = {"password", "nom", "prenom", "email", "telephone", "login", "to
 
 
 def _roster(tmp_path: Path, *accounts: tuple[str, str, dict]) -> Path:
-    """A roster of (name, portal, account) whose credentials are given to `robot` by _credentials()."""
+    """A roster of (name, portal, account) whose credentials are given to `robot` by _credentials(); an account
+    with a `totp_secret` logs in with its authenticator's code, as renew does."""
     entries = [
         {"name": name, "portal": portal, "login_env": f"{name.upper()}_LOGIN",
-         "password_env": f"{name.upper()}_PASSWORD", "structures": "all"}
-        for name, portal, _ in accounts
+         "password_env": f"{name.upper()}_PASSWORD", "structures": "all",
+         **({"second_factor": "totp", "totp_env": f"{name.upper()}_TOTP"} if account.get("totp_secret") else {})}
+        for name, portal, account in accounts
     ]  # fmt: skip
     path = tmp_path / "roster.yaml"
     path.write_text(yaml.safe_dump({"accounts": entries}), encoding="utf-8")
@@ -37,6 +39,8 @@ def _credentials(*accounts: tuple[str, str, dict]) -> dict[str, str]:
     env = {}
     for name, _, account in accounts:
         env[f"{name.upper()}_LOGIN"], env[f"{name.upper()}_PASSWORD"] = account["login"], account["password"]
+        if account.get("totp_secret"):
+            env[f"{name.upper()}_TOTP"] = account["totp_secret"]
     return env
 
 
@@ -166,14 +170,18 @@ def test_survey_of_one_account_on_the_legacy_portal(portal: Portal, tmp_path: Pa
     assert all(not e["found"] for e in page.values() if e["element"] == "enregistre")
 
 
-def test_survey_on_the_markup_variants(services: Portal, tmp_path: Path):
-    services.call("POST", "/__mock__/options", {"markup": "variants"})
-    company = services.biggest_account("chorus")
+def test_survey_on_the_markup_variants_with_a_second_factor(services: Portal, tmp_path: Path):
+    services.call("POST", "/__mock__/options", {"markup": "variants", "second_factor": "totp"})
+    demo = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
+    company = next(a for a in demo["accounts"] if a.get("totp_secret"))
 
     done, out = _survey(services, tmp_path, ("societe", "chorus", company))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert all(s["recognised"] for s in _screens(out).values())
+    screens = _screens(out)
+    assert [name for _, name in screens] == [*SERVICES_SCREENS[:1], "services_accueil", "services_connecte",
+                                             *SERVICES_SCREENS[2:]]  # fmt: skip
+    assert all(s["recognised"] for s in screens.values())
 
 
 def test_a_wrong_element_is_named_with_ready_find_entries(

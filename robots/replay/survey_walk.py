@@ -64,6 +64,8 @@ SERVICES = (
     Visit("services_gerer_structure", _S_GERER),
     Visit("services_fiche_structure", _search("consulter"), frozenset(_S_TECHNICAL), needs_structure=True),
     Visit("services_modifier_structure", _search("modifier"), needs_structure=True),
+    # « Désactiver une structure » › « Rechercher » shows the structure and « Soumettre », never pressed here
+    Visit("services_statut_structure", _search("desactiver"), needs_structure=True),
     Visit("services_raccordements", ({"follow": "services_connecte.raccordements"},)),
     Visit(
         "services_compte_technique",  # the form as it opens: no type of request chosen, no password proposed
