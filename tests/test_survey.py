@@ -153,11 +153,14 @@ def test_survey_of_the_services_portal_matches_changes_nothing_and_keeps_no_pers
     assert not leaked
 
 
-def test_survey_of_one_account_on_the_legacy_portal(portal: Portal, tmp_path: Path):
+def test_survey_of_one_account_on_the_legacy_portal_needs_only_its_credentials(portal: Portal, tmp_path: Path):
     syndicate, company = portal.biggest_account("dgfip"), portal.biggest_account("chorus")
 
-    done, out = _survey(portal, tmp_path, ("syndicat", "dgfip", syndicate), ("societe", "chorus", company),
-                        only="syndicat")  # fmt: skip
+    roster = _roster(tmp_path, ("syndicat", "dgfip", syndicate), ("societe", "chorus", company))
+    out = tmp_path / "bundle"
+
+    done = robot("survey", "--roster", str(roster), "--account", "syndicat", "--out", str(out),
+                 "--portal-url", portal.url, env=_credentials(("syndicat", "dgfip", syndicate)))  # fmt: skip
 
     assert done.returncode == 0, done.stdout + done.stderr
     screens = _screens(out)

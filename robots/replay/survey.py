@@ -20,19 +20,24 @@ from playwright.sync_api import Page
 
 from robots import locate, second_factor
 from robots.catalogue import Catalogue
+from robots.config import Config, Environment, load_config
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError
+from robots.flowfile import secret_variables
+from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
+from robots.mailbox import open_mailbox
 from robots.private_files import private_folder
-from robots.renewal.plan import LOGIN_FLOW, Plan, RenewOptions, plan
-from robots.renewal.roster import Account
+from robots.renewal.plan import LOGIN_FLOW
+from robots.renewal.roster import Account, Roster, load_roster, missing_credentials
 from robots.replay import survey_privacy
 from robots.replay.probe import _NoSink, probe_screen
 from robots.replay.scrub import scrub_folder
 from robots.replay.survey_bundle import ScreenResult, element_results, write_bundle
 from robots.replay.survey_walk import CONDITIONAL, FIRST_STRUCTURE, IN_MENUS, WALKS, Follow, Visit, moves_of
 from robots.runner import Runner, sensitive_locators
-from robots.secrets import ENVIRON, REDACTOR, SecretProvider
+from robots.secrets import ENVIRON, REDACTOR, SecretProvider, withhold
 from robots.session import BrowserOptions, new_portal_context, open_browser
 from robots.steps.context import StepContext
+from robots.validation import require_valid
 
 RECOGNISE_S = 5  # how long a screen reached is waited for before it is said not recognised
 
@@ -51,7 +56,6 @@ class SurveyRequest:
 class _Walker:
     """One account's survey: its runner (logged in), the values to mask, the screens surveyed."""
 
-    plan: Plan
     account: Account
     runner: Runner
     out: Path
@@ -87,7 +91,7 @@ class _Walker:
             for name in (visit.screen, *visit.frames):
                 in_menus = {ref.partition(".")[2] for ref in IN_MENUS if ref.startswith(f"{name}.")}
                 self.capture(name, (set(visit.optional) if name == visit.screen else set()) | CONDITIONAL | in_menus)
-        except (RobotError, PlaywrightError) as exc:
+        except (RobotError, PlaywrightError, ValueError) as exc:  # ValueError: a walk's element the catalogue lacks
             reason = survey_privacy.scrub_text(str(exc).strip().splitlines()[0], self.known)
             title = catalogue.screens[name].title
             logger.warning("Écran « {} » non atteint : {}", title, reason)
@@ -116,11 +120,42 @@ class _Walker:
         return sensitive_locators(self.context({}))
 
 
+@dataclass
+class _Prepared:
+    config: Config
+    environment: Environment
+    roster: Roster
+    catalogue_folder: Path
+
+
+def _prepare(request: SurveyRequest) -> _Prepared:
+    """renew's checks before a browser starts (robots/renewal/plan.py), but the vault's: a survey stores nothing,
+    and runs while a night holds the vault's lock."""
+    config = load_config()
+    environment = config.environment(request.env_name, request.portal_url)
+    roster = _chosen(load_roster(request.roster), request)
+    for account in roster.accounts:
+        environment.check_entry(account.portal, request.env_name)
+    missing = missing_credentials(roster)
+    if missing:
+        raise BadInput(f"registre {request.roster} : donnez la ou les variables d'environnement "
+                       f"{', '.join(missing)} (ou .env)")  # fmt: skip
+    withhold([n for a in roster.accounts for n in (a.login_env, a.password_env, a.totp_env) if n] + [IMAP_PASSWORD_ENV])
+    for account in roster.accounts:
+        if account.mailbox:
+            open_mailbox(account.mailbox)  # a wrong URL is bad input, before anything runs
+        REDACTOR.add(ENVIRON.get(account.password_env))
+        REDACTOR.add(ENVIRON.get(account.totp_env or ""))
+    folder = config.resolve(config.settings.catalogue)
+    require_valid(LOGIN_FLOW, Catalogue.load(folder), known={"entry"})
+    withhold(secret_variables(LOGIN_FLOW))
+    return _Prepared(config, environment, roster, folder)
+
+
 def survey(request: SurveyRequest) -> int:
     """The command: the bundle in `request.out`; exit 1 when a screen or an element did not match."""
-    prepared = plan(RenewOptions(roster_path=request.roster, env_name=request.env_name,
-                                 portal_url=request.portal_url, dry_run=True))  # fmt: skip
-    accounts = _accounts(prepared, request)
+    prepared = _prepare(request)
+    accounts = prepared.roster.accounts
     private_folder(request.out)
     catalogue = Catalogue.load(prepared.catalogue_folder)
     results: list[ScreenResult] = []
@@ -140,19 +175,19 @@ def survey(request: SurveyRequest) -> int:
     return EXIT_OK if complete else EXIT_FAILURE
 
 
-def _accounts(prepared: Plan, request: SurveyRequest) -> list[Account]:
-    accounts = prepared.roster.accounts
+def _chosen(roster: Roster, request: SurveyRequest) -> Roster:
+    """The roster, or only the account `--account` names (only its credentials are then needed)."""
     if request.account is None:
-        return list(accounts)
-    chosen = [a for a in accounts if a.name == request.account]
+        return roster
+    chosen = [a for a in roster.accounts if a.name == request.account]
     if not chosen:
-        names = ", ".join(a.name for a in accounts)
+        names = ", ".join(a.name for a in roster.accounts)
         raise BadInput(f"--account « {request.account} » : pas de tel compte dans {request.roster} (comptes : {names})")
-    return chosen
+    return roster.model_copy(update={"accounts": chosen})
 
 
 def _survey_account(
-    prepared: Plan, account: Account, catalogue: Catalogue, page: Page, out: Path
+    prepared: _Prepared, account: Account, catalogue: Catalogue, page: Page, out: Path
 ) -> list[ScreenResult]:
     runner = Runner(
         page, catalogue, sink=_NoSink(), timeout_s=prepared.config.settings.timeout_s,
@@ -167,7 +202,7 @@ def _survey_account(
         reason = f"connexion impossible : {REDACTOR.redact(str(exc).splitlines()[0])}"
         return [ScreenResult("connexion", account.name, "Connexion", False, None, None, error=reason)]
     frame = _generation(page, catalogue)
-    walker = _Walker(prepared, account, runner, out)
+    walker = _Walker(account, runner, out)
     walk = WALKS[frame]
     scope["structure"] = _structure(walker, frame, scope)
     for visit in walk:
