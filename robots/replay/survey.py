@@ -101,7 +101,7 @@ class _Walker:
         screen = self.runner.catalogue.screens[name]
         report = probe_screen(self.page, screen, RECOGNISE_S)
         stem = f"{_slug(self.account.name)}-{len(self.results) + 1:02d}-{name}"
-        self.known |= survey_privacy.labelled_values(self.page)
+        self.known |= survey_privacy.labelled_values(self.page) | self._secrets_shown()
         raw = self.page.locator("body").aria_snapshot()
         values = survey_privacy.personal_values(raw, self.known)
         self.known |= values
@@ -118,6 +118,17 @@ class _Walker:
 
     def _sensitive(self) -> list[Any]:
         return sensitive_locators(self.context({}))
+
+    def _secrets_shown(self) -> set[str]:
+        """The text of the catalogue's sensitive elements on the page (a password shown), masked like a secret."""
+        shown = set()
+        for locator in self._sensitive():
+            try:
+                if locator.count():
+                    shown.add(locator.inner_text(timeout=1000).strip())
+            except PlaywrightError:
+                continue
+        return {text for text in shown if text}
 
 
 @dataclass
