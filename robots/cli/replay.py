@@ -1,4 +1,4 @@
-"""Sub-commands for support teams: probe, procedure."""
+"""Sub-commands for support teams: probe, procedure, survey."""
 
 from __future__ import annotations
 
@@ -26,8 +26,27 @@ def _procedure(args: argparse.Namespace) -> int:
     return regenerate(Path(args.recording))
 
 
+def _survey(args: argparse.Namespace) -> int:
+    from robots.jobs.replay.survey import SurveyRequest, survey
+
+    return survey(SurveyRequest(
+        roster=Path(args.roster), out=Path(args.out), account=args.account, env_name=args.env,
+        portal_url=args.portal_url, headed=args.headed,
+    ))  # fmt: skip
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Adds this module's sub-commands to `chorus-robot`."""
+    survey = commands.add_parser(
+        "survey", help="premier contact sans rien changer : chaque écran des flows, comparé au catalogue"
+    )
+    survey.add_argument("--roster", required=True, metavar="FILE", help="le registre de renew (comptes, structures)")
+    survey.add_argument("--account", metavar="NAME", help="un seul compte du registre (défaut : tous)")
+    survey.add_argument("--out", required=True, metavar="DIR", help="dossier du relevé (survey.json, survey.md…)")
+    options.add_environment(survey)
+    options.add_browser(survey)
+    survey.set_defaults(handler=_survey)
+
     probe = commands.add_parser(
         "probe", help="quel sélecteur de chaque élément d'un écran trouve encore l'élément sur le portail"
     )
