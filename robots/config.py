@@ -10,7 +10,7 @@ from pydantic import Field, ValidationError
 
 from robots.errors import BadInput
 from robots.flow_model import Model
-from robots.vault import Vault, load_cipher
+from robots.vault import Vault, open_vault
 from robots.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,10 +73,10 @@ class Config(Model):
         return self.environments[name].with_portal_url(portal_url)
 
     def vault(self, path: Path | None = None) -> Vault:
-        """The vault at `path` (default: settings.vault), encrypted as the settings say."""
+        """The vault at `path` (default: settings.vault), encrypted as the settings say; a .kdbx is KeePass."""
         key_file = self.settings.vault_key_file
-        cipher = load_cipher(self.settings.vault_encryption, self.resolve(key_file) if key_file else None)
-        return Vault(path or self.resolve(self.settings.vault), cipher)
+        where = path or self.resolve(self.settings.vault)
+        return open_vault(where, self.settings.vault_encryption, self.resolve(key_file) if key_file else None)
 
     def resolve(self, path: Path) -> Path:
         """Relative paths of the settings are relative to the project."""

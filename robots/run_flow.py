@@ -141,6 +141,7 @@ def prepare(request: RunRequest) -> Prepared:
         "settings": config.settings.model_dump(mode="json"),
     }
     vault = config.vault(request.vault_path)
+    vault.describe(api_url=environment.api_url)
     journal_path = request.journal_path or config.resolve(config.settings.journal)
     if request.keeps_credentials:
         vault.check()

@@ -109,10 +109,31 @@ def new_key_file(path: Path) -> str:
     return public
 
 
+def open_vault(path: Path, encryption: str = "none", key_file: Path | None = None) -> Vault:
+    """The vault at `path`: a KeePass database for a .kdbx file (robots/keepass_vault.py), else the JSON file
+    (age-encrypted when `encryption` says so)."""
+    from robots.keepass_vault import KeePassVault, is_keepass
+
+    if is_keepass(path):
+        if encryption != "none":
+            raise BadInput(f"coffre {path} : une base KeePass est chiffrée par KeePass ; retirez vault_encryption: "
+                           f"{encryption}")  # fmt: skip
+        return KeePassVault(path)
+    return Vault(path, load_cipher(encryption, key_file))
+
+
 class Vault:
     def __init__(self, path: Path = DEFAULT_VAULT, cipher: AgeCipher | None = None) -> None:
         self.path = Path(path)
         self.cipher = cipher
+
+    def at(self, path: Path) -> Vault:
+        """The same kind of vault, opened the same way, at another path."""
+        return Vault(path, self.cipher)
+
+    def describe(self, key: str | None = None, **about: Any) -> None:
+        """What a vault with room for it writes beside a password: the API URL and the run (key None), a
+        structure's raison sociale (KeePass: URL, Notes). The JSON vault keeps only what `put` gives."""
 
     def read(self) -> dict[str, dict[str, Any]]:
         try:

@@ -126,6 +126,7 @@ def plan(options: RenewOptions) -> Plan:
         withhold(secret_variables(flow))  # no child process sees them
     vault = config.vault(options.vault_path)
     vault.check()
+    vault.describe(api_url=environment.api_url)
     return Plan(options, config, environment, roster, vault, folder)
 
 
