@@ -86,7 +86,9 @@ class KeePassVault(Vault):
         self.raison_sociale: dict[str, str] = {}
 
     def at(self, path: Path) -> Vault:
-        return KeePassVault(path)
+        other = KeePassVault(path)
+        other.api_url, other.run, other.raison_sociale = self.api_url, self.run, self.raison_sociale
+        return other
 
     def describe(self, key: str | None = None, **about: Any) -> None:
         if "api_url" in about:

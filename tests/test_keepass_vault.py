@@ -9,6 +9,7 @@ a full disk is « stockage en échec » with the database left whole.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -267,6 +268,10 @@ def test_renew_against_the_mock_keeps_the_passwords_in_a_kdbx_keepassxc_opens(
         assert utc(expiry) == utc(technical["expires_at"]), identifiant
     assert database.stat().st_mode & 0o777 == 0o600
     assert MASTER not in done.stdout + done.stderr + log.read_text(encoding="utf-8")
+    for identifiant in DUE:  # the delivery hook, a child process: the password on stdin, never the master password
+        hook = json.loads((tmp_path / "hook" / f"{identifiant}.json").read_text(encoding="utf-8"))
+        assert hook["stdin"].strip() == portal.structure(identifiant)["technical_user"]["password"]
+        assert PASSWORD_ENV not in hook["env"] and MASTER not in json.dumps(hook["env"])
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text(encoding="utf-8"))}
     days = {s.labels["identifiant"]: s.value for s in families["chorus_robot_technical_password_days_left"].samples}
     assert set(days) == set(DUE) and min(days.values()) > 300, days
