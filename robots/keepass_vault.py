@@ -133,9 +133,11 @@ class KeePassVault(Vault):
         except CredentialsError:
             raise VaultError(f"coffre KeePass {self.path} : mot de passe maître ({PASSWORD_ENV}) ou fichier clé "
                              f"({KEYFILE_ENV}) refusé ; {_KEPT}") from None  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - whatever the parser met: not a database it can read
+        except OSError as exc:
+            raise VaultError(f"coffre KeePass {self.path} : lecture impossible ({exc.strerror}) ; {_KEPT}") from None
+        except Exception as exc:  # whatever the parser met (its words may quote the file's bytes: only its kind)
             raise VaultError(f"coffre KeePass {self.path} : ce n'est pas une base KeePass lisible "
-                             f"({type(exc).__name__}: {exc}) ; {_KEPT}") from None  # fmt: skip
+                             f"({type(exc).__name__}) ; {_KEPT}") from None  # fmt: skip
         _TRANSFORMED_KEYS[cache] = database.transformed_key
         return database
 

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,6 +162,29 @@ def test_a_kdbx_3_database_is_read_never_written(tmp_path: Path, master: str):
 
 
 # ---------------------------------------------------------------- what is never written over
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from robots.vault import open_vault
+vault = open_vault(Path(sys.argv[1]))
+for n in range(3):
+    vault.put(f"{sys.argv[2]}-{n}", login=f"TECH_{sys.argv[2]}_{n}@cpp", password=f"Secret{sys.argv[2]}x{n}abc")
+"""
+
+
+def test_writers_at_once_lose_no_entry(tmp_path: Path, master: str):
+    """Every read-modify-write holds the vault's lock: four processes writing three entries each keep twelve."""
+    database = tmp_path / "coffre.kdbx"
+    open_vault(database).put("0", login="TECH_0@cpp", password="Premier123abc")  # the database exists
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(database), str(w)], env={**os.environ},
+                                stderr=subprocess.PIPE, text=True) for w in range(1, 5)]  # fmt: skip
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0, writer.stderr.read() if writer.stderr else ""
+    entries = open_vault(database).read()
+    assert sorted(entries) == ["0"] + [f"{w}-{n}" for w in range(1, 5) for n in range(3)]
+    assert entries["3-2"]["password"] == "Secret3x2abc"
 
 
 def test_a_wrong_master_password_reads_and_writes_nothing(tmp_path: Path, master: str, monkeypatch):
