@@ -10,7 +10,8 @@ from pydantic import Field, ValidationError
 
 from robots.errors import BadInput
 from robots.flow_model import Model
-from robots.vault import Vault, open_vault
+from robots.keepass_vault import open_vault
+from robots.vault import Vault
 from robots.yamlfile import load_yaml, problems_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

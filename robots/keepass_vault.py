@@ -31,7 +31,7 @@ from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
 from robots.errors import BadInput
 from robots.secrets import ENVIRON, REDACTOR
-from robots.vault import Vault, VaultError, _write_error, now_iso
+from robots.vault import Vault, VaultError, _write_error, load_cipher, now_iso
 
 PASSWORD_ENV = "CHORUS_ROBOT_KEEPASS_PASSWORD"
 KEYFILE_ENV = "CHORUS_ROBOT_KEEPASS_KEYFILE"
@@ -275,3 +275,14 @@ def _fields(entry: Any) -> dict[str, Any]:
 
 def is_keepass(path: Path) -> bool:
     return path.suffix.lower() == SUFFIX
+
+
+def open_vault(path: Path, encryption: str = "none", key_file: Path | None = None) -> Vault:
+    """The vault at `path`, chosen by its suffix: a KeePass database for .kdbx, else the JSON file of
+    robots/vault.py (age-encrypted when `encryption` says so). Here, not in robots/vault.py: no import circle."""
+    if is_keepass(path):
+        if encryption != "none":
+            raise BadInput(f"coffre {path} : une base KeePass est chiffrée par KeePass ; retirez vault_encryption: "
+                           f"{encryption}")  # fmt: skip
+        return KeePassVault(path)
+    return Vault(path, load_cipher(encryption, key_file))

@@ -109,19 +109,6 @@ def new_key_file(path: Path) -> str:
     return public
 
 
-def open_vault(path: Path, encryption: str = "none", key_file: Path | None = None) -> Vault:
-    """The vault at `path`: a KeePass database for a .kdbx file (robots/keepass_vault.py), else the JSON file
-    (age-encrypted when `encryption` says so)."""
-    from robots.keepass_vault import KeePassVault, is_keepass
-
-    if is_keepass(path):
-        if encryption != "none":
-            raise BadInput(f"coffre {path} : une base KeePass est chiffrée par KeePass ; retirez vault_encryption: "
-                           f"{encryption}")  # fmt: skip
-        return KeePassVault(path)
-    return Vault(path, load_cipher(encryption, key_file))
-
-
 class Vault:
     def __init__(self, path: Path = DEFAULT_VAULT, cipher: AgeCipher | None = None) -> None:
         self.path = Path(path)

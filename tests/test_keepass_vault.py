@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from robots.keepass_vault import GROUP, KEYFILE_ENV, PASSWORD_ENV
-from robots.vault import VaultError, VaultWriteFailed, open_vault
+from robots.keepass_vault import GROUP, KEYFILE_ENV, PASSWORD_ENV, open_vault
+from robots.vault import VaultError, VaultWriteFailed
 from tests.conftest import Portal, robot
 from tests.test_renew_crash import DUE, environment, write_roster
 
@@ -167,7 +167,6 @@ def test_a_kdbx_3_database_is_read_never_written(tmp_path: Path, master: str):
 WRITER = """
 import sys
 from pathlib import Path
-from robots.vault import open_vault
 vault = open_vault(Path(sys.argv[1]))
 for n in range(3):
     vault.put(f"{sys.argv[2]}-{n}", login=f"TECH_{sys.argv[2]}_{n}@cpp", password=f"Secret{sys.argv[2]}x{n}abc")

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from robots.keepass_vault import PASSWORD_ENV
+from robots.keepass_vault import PASSWORD_ENV, open_vault
 from robots.renewal.journal import Journal
 from robots.renewal.monitoring import Health, Thresholds, judge
-from robots.vault import open_vault
 from tests.conftest import robot
 from tests.test_status import in_days, night
 
