@@ -167,6 +167,7 @@ def test_a_kdbx_3_database_is_read_never_written(tmp_path: Path, master: str):
 WRITER = """
 import sys
 from pathlib import Path
+from robots.keepass_vault import open_vault
 vault = open_vault(Path(sys.argv[1]))
 for n in range(3):
     vault.put(f"{sys.argv[2]}-{n}", login=f"TECH_{sys.argv[2]}_{n}@cpp", password=f"Secret{sys.argv[2]}x{n}abc")
