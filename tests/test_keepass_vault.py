@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from robots.errors import BadInput
 from robots.keepass_vault import GROUP, KEYFILE_ENV, PASSWORD_ENV, open_vault
 from robots.vault import VaultError, VaultWriteFailed
 from tests.conftest import Portal, robot
@@ -140,6 +141,17 @@ def test_a_key_file_alone_opens_it_and_what_keepassxc_added_is_kept(tmp_path: Pa
         "TECH_1@cpp", "Nouveau123ab"]  # fmt: skip
     listed = keepassxc("ls", database, "-R", password=None, keyfile=keyfile)
     assert "messagerie" in listed.stdout, "IT's own entries are kept"
+    other = tmp_path / "autre.key"
+    other.write_bytes(os.urandom(32))
+    other.chmod(0o600)
+    monkeypatch.setenv(KEYFILE_ENV, str(other))
+    before = database.read_bytes()
+    with pytest.raises(VaultError, match=f"fichier clé \\({KEYFILE_ENV}\\) refusé"):
+        open_vault(database).put(STRUCTURE, password="Autre123abcd")
+    assert database.read_bytes() == before
+    other.chmod(0o644)
+    with pytest.raises(BadInput, match="mode 644, 600 attendu"):
+        open_vault(database).check()
 
 
 @needs_keepassxc

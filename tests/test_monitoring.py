@@ -18,6 +18,7 @@ from robots.keepass_vault import PASSWORD_ENV, open_vault
 from robots.renewal.journal import Journal
 from robots.renewal.monitoring import Health, Thresholds, judge
 from tests.conftest import robot
+from tests.test_renew_crash import write_roster
 from tests.test_status import in_days, night
 
 PERFDATA = re.compile(r"^'?([^=']+)'?=(-?[\d.]+)(s|%|B|KB|MB|GB|TB|c)?;([^;]*);([^;]*);([^;]*);?([^;]*)$")
@@ -148,3 +149,17 @@ def test_judge_counts_an_expired_password_as_critical():
     expired = {"identifiant": "1", "days_left": -2, "last_result": "renewed", "open_deliveries": [], "state": "-"}
     code, lines = judge(Health([expired], None, None), Thresholds(max_age_h=0))
     assert code == 2 and "expired=1" in lines[0], lines
+
+
+def test_renew_metrics_into_a_missing_folder_stops_before_the_night(tmp_path: Path):
+    nowhere = "http://127.0.0.1:9"  # a browser or a portal there would fail otherwise: exit 1, not 2
+    roster = write_roster(tmp_path, ["21300258600013"])
+    done = robot(
+        "renew", "--env", "mock", "--portal-url", nowhere, "--browser-cdp", nowhere, "--roster", str(roster),
+        "--journal", str(tmp_path / "journal.sqlite"), "--log-file", "-",
+        "--metrics", str(tmp_path / "textfile" / "chorus_robot.prom"),
+        env={"SYNDICAT_LOGIN": "syndic", "SYNDICAT_PASSWORD": "Syndic123ab"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"le dossier {tmp_path / 'textfile'} n'existe pas" in done.stderr
+    assert not (tmp_path / "journal.sqlite").exists(), "no night started"
