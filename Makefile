@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench browser imap-server clean image
+.PHONY: demo test lint bench browser imap-server keepassxc clean image
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,9 +25,14 @@ imap-server:
 	@{ test -x /usr/sbin/dovecot && command -v openssl >/dev/null; } || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd openssl; }
 
+# KeePassXC's command line: the tests read every KeePass vault the robot writes back with it (Debian's keepassxc).
+keepassxc:
+	@command -v keepassxc-cli >/dev/null || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends keepassxc; }
+
 # Two pytest workers (the machine's two cores), each a session with its own mock portal, Chromium and Dovecot;
 # a test module stays on one worker, so its module fixtures (a whole night of renewals) run once.
-test: browser imap-server
+test: browser imap-server keepassxc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q -n 2 --dist loadscope

@@ -53,20 +53,50 @@ def _renew(args: argparse.Namespace) -> int:
         log_file=None if args.log_file == "-" else Path(args.log_file) if args.log_file else _in_project(DEFAULT_LOG),
         notify=args.notify,
     )  # fmt: skip
+    if args.metrics:
+        from robots.jobs.renewal.monitoring import check_metrics_path
+
+        check_metrics_path(Path(args.metrics))  # before the night, not after it
     report = run_renewal(options, outputs)
     from robots.jobs.renewal.report import summary_lines
 
     if not getattr(args, "quiet", False) or report.exit_code:
         print(summary_lines(report)[0])  # the structures were told one by one as they were done
+    if args.metrics:
+        return _metrics_after(args, outputs.journal, report.exit_code)
     return report.exit_code
 
 
+def _metrics_after(args: argparse.Namespace, journal: Path, exit_code: int) -> int:
+    """The night's state for Prometheus; a file that cannot be written is said and makes the exit at least 1."""
+    from loguru import logger
+
+    from robots.errors import RobotError
+    from robots.jobs.renewal.monitoring import metrics
+
+    try:
+        metrics(journal, _vault(args), Path(args.metrics))
+    except RobotError as exc:
+        logger.error("Métriques non écrites : {}", exc)
+        return exit_code or 1
+    return exit_code
+
+
+def _vault(args: argparse.Namespace) -> Path:
+    config = load_config()
+    return Path(args.vault) if args.vault else config.resolve(config.settings.vault)
+
+
 def _status(args: argparse.Namespace) -> int:
+    from robots.jobs.renewal import monitoring
     from robots.jobs.renewal.status import status
 
-    config = load_config()
-    journal = _journal(args.journal)
-    vault = Path(args.vault) if args.vault else config.resolve(config.settings.vault)
+    if args.check:  # a monitoring plugin: whatever goes wrong, even the configuration, is UNKNOWN (3)
+        thresholds = monitoring.Thresholds(args.warn, args.critical, args.max_age)
+        return monitoring.plugin(lambda: (_journal(args.journal), _vault(args)), thresholds, args.metrics)
+    journal, vault = _journal(args.journal), _vault(args)
+    if args.metrics:
+        monitoring.metrics(journal, vault, Path(args.metrics))
     return status(journal, vault, as_json=args.json, runs=args.runs)
 
 
@@ -111,6 +141,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     renew.add_argument("--api-recheck-delay", type=float, metavar="S",
                        help="secondes avant de revérifier un mot de passe refusé par l'API (300)")  # fmt: skip
+    renew.add_argument(
+        "--metrics", metavar="FICHIER", help="écrire l'état en fin de nuit pour Prometheus (textfile de node_exporter)"
+    )
     renew.set_defaults(handler=_renew)
 
     status = commands.add_parser(
@@ -120,4 +153,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     options.add_journal(status)
     options.add_vault(status)
     status.add_argument("--runs", type=int, default=10, help="nombre d'exécutions passées à lister")
+    status.add_argument(
+        "--check", action="store_true", help="sonde de supervision (Nagios, Centreon, Icinga, Zabbix) : code 0/1/2/3"
+    )
+    status.add_argument("--warn", type=int, default=21, metavar="JOURS",
+                        help="--check : WARNING sous JOURS jours avant une expiration (21)")  # fmt: skip
+    status.add_argument("--critical", type=int, default=7, metavar="JOURS",
+                        help="--check : CRITICAL sous JOURS jours avant une expiration (7)")  # fmt: skip
+    status.add_argument("--max-age", type=float, default=48, metavar="HEURES",
+                        help="--check : WARNING sans nuit depuis HEURES heures (48 ; 0 : jamais)")  # fmt: skip
+    status.add_argument("--metrics", metavar="FICHIER",
+                        help="écrire l'état pour Prometheus (textfile collector de node_exporter)")  # fmt: skip
     status.set_defaults(handler=_status)

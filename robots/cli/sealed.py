@@ -9,7 +9,8 @@ from pathlib import Path
 from robots.cli import options
 from robots.errors import EXIT_OK
 from robots.store.sealed import SEALED_FIELD
-from robots.store.vault import now_iso, open_vault
+from robots.store.vault import now_iso
+from robots.store.vaults import open_vault
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 from robots.cli import options
 from robots.errors import EXIT_OK, BadInput
 from robots.secrets import REDACTOR
-from robots.store.vault import Vault, open_vault
+from robots.store.vault import Vault
+from robots.store.vaults import open_vault
 from robots.support.parsers import short_moment
 
 

@@ -32,7 +32,8 @@ from robots.secrets import SecretProvider, withhold
 from robots.store.journal import Journal
 from robots.store.sealed import refuse_if_sealed
 from robots.store.sink import JournalSink, store_pending
-from robots.store.vault import Vault, open_vault
+from robots.store.vault import Vault
+from robots.store.vaults import open_vault
 from robots.support.parsers import SIRET_KEY_WRONG, siret_problem
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ def prepare(request: RunRequest) -> Prepared:
         "settings": config.settings.model_dump(mode="json"),
     }
     vault = open_vault(config, request.vault_path)
+    vault.describe(api_url=environment.api_url)
     journal_path = request.journal_path or config.resolve(config.settings.journal)
     if request.keeps_credentials:
         vault.check()

@@ -52,6 +52,9 @@ class JournalSink:
     # Where the last password of each structure is, for a person (« coffre … », « fichier de secours … »).
     where: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.vault.describe(run=self.run_id)  # a KeePass entry's notes name the run that wrote it
+
     def expect(self, identifiant: str, expected: Expected) -> None:
         self.expected[identifiant] = expected
         self.captures[identifiant] = 0

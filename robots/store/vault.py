@@ -24,7 +24,7 @@ from typing import Any
 
 import pyrage
 
-from robots.config import DEFAULT_VAULT, Config
+from robots.config import DEFAULT_VAULT
 from robots.errors import (
     BadInput,
     VaultError,
@@ -109,6 +109,14 @@ class Vault:
     def __init__(self, path: Path = DEFAULT_VAULT, cipher: AgeCipher | None = None) -> None:
         self.path = Path(path)
         self.cipher = cipher
+
+    def at(self, path: Path) -> Vault:
+        """The same kind of vault, opened the same way, at another path."""
+        return Vault(path, self.cipher)
+
+    def describe(self, key: str | None = None, **about: Any) -> None:
+        """What a vault with room for it writes beside a password: the API URL and the run (key None), a
+        structure's raison sociale (KeePass: URL, Notes). The JSON vault keeps only what `put` gives."""
 
     def read(self) -> dict[str, dict[str, Any]]:
         try:
@@ -258,10 +266,3 @@ def _version(vault: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_ino, found.st_mtime_ns
-
-
-def open_vault(config: Config, path: Path | None = None) -> Vault:
-    """The vault at `path` (default: the settings' vault), encrypted as the settings say."""
-    key_file = config.settings.vault_key_file
-    cipher = load_cipher(config.settings.vault_encryption, config.resolve(key_file) if key_file else None)
-    return Vault(path or config.resolve(config.settings.vault), cipher)

@@ -29,7 +29,8 @@ from robots.integrations import second_factor
 from robots.jobs.accounts.rows import AccountRow, read_rows
 from robots.jobs.run import RunRequest, prepare
 from robots.secrets import REDACTOR, SecretProvider
-from robots.store.vault import Vault, open_vault
+from robots.store.vault import Vault
+from robots.store.vaults import open_vault
 from robots.support.private_files import write_private
 
 PROJECT = PROJECT_ROOT

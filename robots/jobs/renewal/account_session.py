@@ -232,6 +232,7 @@ class AccountSession:
         named = self.account.technical_login_of(outcome.identifiant)  # several technical accounts: which one
         read = runner.run(READ_FLOW, self.scope(structure=outcome.identifiant, technical_login=named)).scope
         outcome.raison_sociale = str((read.get("structure_row") or {}).get("Raison sociale", ""))
+        self.plan.vault.describe(outcome.identifiant, raison_sociale=outcome.raison_sociale)
         outcome.technical_login = read.get("technical_login")
         outcome.old_expiry = read.get("old_expiry")
         outcome.days_left = days_until(outcome.old_expiry)

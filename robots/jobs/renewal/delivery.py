@@ -62,7 +62,7 @@ def deliver(target: Mapping[str, Any], new: NewPassword, vault: Vault) -> None:
     """Delivers to one stored target; raises DeliveryFailed."""
     if target.get("vault"):
         recorded = target["vault"]  # the path of the vault the password was meant for (True: older journals)
-        destination = Vault(Path(recorded), vault.cipher) if isinstance(recorded, str) else vault
+        destination = vault.at(Path(recorded)) if isinstance(recorded, str) else vault
         destination.put(new.identifiant, login=new.login, password=new.password, expires_at=new.expires_at)
     elif "email" in target:
         crash_point("during-delivery")

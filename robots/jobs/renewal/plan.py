@@ -23,7 +23,8 @@ from robots.integrations.mailbox import open_mailbox
 from robots.jobs.renewal.delivery import SmtpSettings, hide_variables
 from robots.jobs.renewal.roster import Account, Roster, load_roster, missing_credentials
 from robots.secrets import ENVIRON, REDACTOR
-from robots.store.vault import Vault, open_vault
+from robots.store.vault import Vault
+from robots.store.vaults import open_vault
 
 FLOWS = PROJECT_ROOT / "flows" / "common"
 LOGIN_FLOW = FLOWS / "login.yaml"
@@ -119,6 +120,7 @@ def plan_night(options: RenewOptions) -> Plan:
         )  # fmt: skip
     vault = open_vault(config, options.vault_path)
     vault.check()
+    vault.describe(api_url=environment.api_url)
     return Plan(options, config, environment, roster, vault, checked.catalogue_folder)
 
 

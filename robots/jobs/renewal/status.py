@@ -16,7 +16,8 @@ from robots.config import load_config
 from robots.errors import EXIT_OK
 from robots.jobs.renewal.report import RUN_WORDS, WORDS, days_until, french_date
 from robots.store.journal import Journal
-from robots.store.vault import Vault, open_vault
+from robots.store.vault import Vault
+from robots.store.vaults import open_vault
 from robots.support.parsers import short_moment
 
 COLUMNS = ("account", "identifiant", "raison_sociale", "technical_login", "expires_at", "days_left", "last_run")
