@@ -16,6 +16,7 @@ from fixtures.mock_portal.options import add_account_options, add_login_options
 from robots import conventions, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
+from robots.config import packaged
 from robots.error_kinds import kind_of, labelled
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed, StorageFailed, is_storage_failure
 from robots.parametrage import commands as parametrage_commands
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument("--port", type=int, default=8400, help="port d'écoute")
     mock.add_argument(
         "--data",
-        default=str(Path(__file__).resolve().parent.parent / "fixtures" / "demo-portal.yaml"),
+        default=str(packaged("fixtures", "demo-portal.yaml")),
         help="données du portail simulé (YAML)",
     )
     add_login_options(mock)
@@ -182,8 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     validate = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
-    validate.add_argument("paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)")
-    validate.add_argument("--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)")
+    validate.add_argument(
+        "paths", nargs="*", default=[],
+        help="fichiers ou dossiers de flows (défaut : les flows livrés, chacun remplacé par celui de même chemin dans "
+        "flows/ du dossier courant, et les flows propres de ce dossier)",
+    )  # fmt: skip
+    validate.add_argument(
+        "--catalogue", metavar="DIR",
+        help="écrans qui remplacent ceux du catalogue livré (défaut : settings.catalogue, le dossier selectors/ du "
+        "dossier courant)",
+    )  # fmt: skip
     validate.add_argument(
         "--all-warnings", action="store_true",
         help="les avertissements (étape sans label) des flows livrés avec le robot aussi ; par défaut, ceux de vos "

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from playwright.sync_api import Browser
 
-from robots.catalogue import Catalogue
+from robots.catalogue import Catalogue, own_catalogue
 from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError, StorageFailed
 from robots.flow_model import Flow
 from robots.flowfile import load_flow, secret_variables
+from robots.layers import effective_flow
 from robots.parsers import SIRET_KEY_WRONG, siret_problem
 from robots.renewal.journal import Journal, JournalWriteFailed
 from robots.renewal.sink import JournalSink, store_pending
@@ -125,9 +126,10 @@ def require_secrets(flow: Flow, inputs: dict[str, str], request: RunRequest) -> 
 
 def prepare(request: RunRequest) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flow, inputs."""
+    request.flow = effective_flow(request.flow)  # the working directory's flow at the same place, if it has one
     config = load_config()
     environment = config.environment(request.env_name, request.portal_url)
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    catalogue = Catalogue.load(own_catalogue(config))
     flow = load_flow(request.flow)
     withhold([*secret_variables(request.flow), *request.secret_env.values()])  # never in a child's environment
     inputs = flow_inputs(flow, request.variables, request.flow)

@@ -27,6 +27,7 @@ from robots.catalogue import Catalogue
 from robots.errors import RobotError, RunStopped, StepFailed
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
+from robots.layers import effective_flow
 from robots.private_files import private_folder
 from robots.secrets import REDACTOR, SecretProvider
 from robots.steps import implementation_of
@@ -86,6 +87,7 @@ class Runner:
         page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
+        flow_file = effective_flow(flow_file)  # the working directory's flow at the same place, if it has one
         flow = load_flow(flow_file)
         ctx = StepContext(
             page=self.page, catalogue=self.catalogue, scope=dict(variables),

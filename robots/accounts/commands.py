@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from robots.accounts import services
-from robots.config import PROJECT_ROOT
+from robots.config import working_dir
 
 DEFAULT_VAULT = "var/vault/user-accounts.json"
 
@@ -15,7 +15,7 @@ def _create(args: argparse.Namespace) -> int:
     from robots.accounts.onboarding import OnboardingRequest, onboard, summary
     from robots.session import BrowserOptions
 
-    vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_VAULT
+    vault = Path(args.vault) if args.vault else working_dir() / DEFAULT_VAULT
     request = OnboardingRequest(
         file=Path(args.file), env_name=args.env, portal_url=args.portal_url, vault_path=vault,
         report_path=Path(args.report) if args.report else None, services=services.from_args(args),

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser
 from robots import second_factor
 from robots.accounts import services
 from robots.accounts.rows import AccountRow, read_rows
-from robots.config import load_config
+from robots.config import load_config, packaged
 from robots.error_kinds import labelled
 from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed
 from robots.private_files import write_private
@@ -33,8 +33,7 @@ from robots.secrets import REDACTOR, SecretProvider
 from robots.session import BrowserOptions, new_portal_context, open_browser
 from robots.vault import Vault
 
-PROJECT = Path(__file__).resolve().parent.parent.parent
-FLOWS = PROJECT / "flows"
+FLOWS = packaged("flows")
 DEFAULT_USER_VAULT = Path("var/vault/user-accounts.json")
 SECRET_QUESTION = "Code remis par l'équipe support"
 PASSWORD_LENGTH = 16  # above every rule seen (8 in the seeds, 12 in newer screens)

@@ -16,7 +16,7 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import Browser
 
-from robots.catalogue import Catalogue
+from robots.catalogue import Catalogue, own_catalogue
 from robots.config import Config, Environment, load_config
 from robots.errors import BadInput, RobotError
 from robots.parametrage import diff
@@ -66,7 +66,7 @@ def prepare(desired: DesiredState, options: Options) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flows, credentials."""
     config = load_config()
     environment = config.environment(options.env_name, options.portal_url)
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    catalogue = Catalogue.load(own_catalogue(config))
     generation = None if options.generation == "auto" else generation_named(options.generation)
     require_valid(DETECT_FLOW, catalogue, known=set())
     for each in [generation] if generation else GENERATIONS.values():

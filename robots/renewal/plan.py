@@ -12,8 +12,8 @@ from pathlib import Path
 from loguru import logger
 
 from robots.api_check import CLIENT_SECRET_ENV
-from robots.catalogue import Catalogue
-from robots.config import PROJECT_ROOT, Config, Environment, load_config
+from robots.catalogue import Catalogue, own_catalogue
+from robots.config import Config, Environment, load_config, packaged
 from robots.errors import BadInput
 from robots.flowfile import secret_variables
 from robots.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
@@ -27,7 +27,7 @@ from robots.steps.context import StepObserver
 from robots.validation import require_valid
 from robots.vault import Vault
 
-FLOWS = PROJECT_ROOT / "flows" / "common"
+FLOWS = packaged("flows", "common")  # each replaced by the working directory's flow at the same place, if any
 LOGIN_FLOW = FLOWS / "login.yaml"
 LIST_FLOW = FLOWS / "list_structures.yaml"
 READ_FLOW = FLOWS / "read_technical_user.yaml"
@@ -86,7 +86,7 @@ class Plan:
     environment: Environment
     roster: Roster
     vault: Vault
-    catalogue_folder: Path
+    catalogue_folder: Path | None  # the working directory's screens over the packaged ones (None: none)
 
 
 def plan(options: RenewOptions) -> Plan:
@@ -119,7 +119,7 @@ def plan(options: RenewOptions) -> Plan:
             "la nuit n'en va pas plus vite (bench/renew_throughput.py)",
             options.jobs, useful_jobs(), USEFUL_JOBS_PER_CPU,
         )  # fmt: skip
-    folder = config.resolve(config.settings.catalogue)
+    folder = own_catalogue(config)
     catalogue = Catalogue.load(folder)
     for flow, known in FLOW_INPUTS.items():
         require_valid(flow, catalogue, known=known)

@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from robots import locate
-from robots.catalogue import Catalogue, Element, Screen
+from robots.catalogue import Catalogue, Element, Screen, own_catalogue
 from robots.config import load_config
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput
 from robots.secrets import REDACTOR
@@ -118,7 +118,7 @@ def probe(request: ProbeRequest) -> int:
     from robots.session import BrowserOptions, open_browser
 
     config = load_config()
-    catalogue = Catalogue.load(config.resolve(config.settings.catalogue))
+    catalogue = Catalogue.load(own_catalogue(config))
     screen = catalogue.screen(request.screen)
     if screen is None:
         raise BadInput(f"écran inconnu « {request.screen} » (connus : {', '.join(sorted(catalogue.screens))})")

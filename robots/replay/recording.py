@@ -28,6 +28,7 @@ from robots.catalogue import Catalogue, ElementHandle
 from robots.errors import BadInput, RobotError, RunStopped
 from robots.flow_model import Flow, Step
 from robots.flowfile import load_flow
+from robots.layers import sub_flow
 from robots.private_files import private_folder
 from robots.replay.page_queries import (
     BLOCK_AROUND,
@@ -402,7 +403,7 @@ def _children(ctx: StepContext, step: Step) -> set[int]:
         return {id(s) for s in step.repeat.steps}
     if isinstance(step, m.Call):
         try:
-            return {id(s) for s in load_flow((ctx.flow_file.parent / step.call.flow).resolve()).steps}
+            return {id(s) for s in load_flow(sub_flow(ctx.flow_file, step.call.flow)).steps}
         except BadInput:
             return set()
     return set()

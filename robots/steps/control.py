@@ -25,6 +25,7 @@ from robots.flow_model import (
     VisibleCondition,
 )
 from robots.flowfile import load_flow
+from robots.layers import sub_flow
 from robots.steps.context import StepContext
 from robots.variables import UnknownVariable, lookup
 
@@ -110,7 +111,7 @@ def for_each(ctx: StepContext, step: ForEach) -> None:
 
 
 def call(ctx: StepContext, step: Call) -> None:
-    path = (ctx.flow_file.parent / step.call.flow).resolve()
+    path = sub_flow(ctx.flow_file, step.call.flow)
     flow = load_flow(path)
     for name, template in step.call.with_.items():
         ctx.scope[name] = ctx.text(template)
