@@ -6,7 +6,7 @@ Everything else about the project is in pyproject.toml."""
 
 from setuptools import find_packages, setup
 
-DATA_FOLDERS = ("flows", "selectors", "config", "schema")
+DATA_FOLDERS = ("flows", "selectors", "config", "schema", "examples")  # examples: `init`'s roster
 DATA_FILES = ["*.yaml", "**/*.yaml", "*.json", "*.md"]
 MOCK_PORTAL_FILES = ["*.yaml", "*.html", "*.css", "*.js", "*.json", "templates/**/*", "static/**/*"]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from fixtures.mock_portal.faults import add_fault_options
 from fixtures.mock_portal.options import add_account_options, add_login_options
-from robots import conventions, logs, sealed, vault_show
+from robots import conventions, install, logs, sealed, vault_show
 from robots.accounts import commands as accounts_commands
 from robots.accounts import services as accounts_services
-from robots.config import packaged
+from robots.config import CONFIG_ENV, packaged
 from robots.error_kinds import kind_of, labelled
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, RobotError, StepFailed, StorageFailed, is_storage_failure
 from robots.parametrage import commands as parametrage_commands
@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chorus-robot", description="Pilote les portails DGFiP et Chorus Pro à partir de flows YAML."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--config", metavar="FICHIER",
+        help="configuration à lire (défaut : robot.yaml du dossier courant, sinon celle livrée avec le robot ; "
+        "les selectors/ et flows/ du dossier courant servent toujours)",
+    )  # fmt: skip
     _add_verbosity(parser, False)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -219,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     sealed.register(commands)
     accounts_commands.register(commands)
     vault_show.register(commands)
+    install.register(commands)
     _leaves_say(commands)
     conventions.dress(parser)
     return parser
@@ -272,6 +278,8 @@ def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
     logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if args.config:  # read by robots/config.py, in this process only (a child is started with its own options)
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     try:
         conventions.require_display(getattr(args, "headed", False))
         code = handler(args)
