@@ -139,7 +139,8 @@ class StepContext:
 
     def screen_seen(self) -> str:
         shown = locate.identify(self.page, self.catalogue)
-        seen = f"« {shown.title} »" if shown else f"aucun écran connu du catalogue (titre « {self.page.title()} »)"
+        known = f"« {shown.title} »{self.catalogue.file_of(shown.name)}" if shown else None
+        seen = known or f"aucun écran connu du catalogue (titre « {self.page.title()} »)"
         alert = self.page.get_by_role("alert").first
         if alert.count() and alert.is_visible():
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
