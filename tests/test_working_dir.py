@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playwright.sync_api import Browser
 
+from robots.catalogue import Catalogue, own_catalogue
+from robots.config import load_config
+from robots.errors import StepFailed
 from robots.flowfile import secret_variables
 from robots.layers import sub_flow
-from tests.conftest import PROJECT, robot
+from robots.runner import Runner
+from robots.secrets import SecretProvider
+from tests.conftest import PROJECT, Portal, robot
 
 FLOW_LINE = "# yaml-language-server: $schema=../../schema/flow.schema.json\n"
 
@@ -120,3 +126,42 @@ def test_the_directory_selectors_count_without_a_configuration_and_config_names_
     assert "[surcharge : selectors/mon_compte.yaml]" in robot("screens", cwd=tmp_path).stdout
     other = robot("--config", "ailleurs.yaml", "screens", cwd=tmp_path)
     assert other.returncode == 2 and "ailleurs.yaml" in other.stderr
+
+
+RUNTIME_FLOW = """
+name: identifiant
+steps:
+  - goto: ${env.dgfip_url}
+  - fill: {element: dgfip_authentification.identifiant, value: "x"}
+"""
+
+
+class _NoSink:
+    def store(self, key: str, fields: dict) -> None:
+        return None
+
+    def checkpoint(self, key: str, event: str) -> None:
+        return None
+
+
+def test_a_step_failing_on_an_overridden_screen_names_the_override(
+    browser: Browser, portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "selectors").mkdir()
+    shipped = (PROJECT / "selectors" / "dgfip_authentification.yaml").read_text(encoding="utf-8")
+    broken = shipped.replace("{label: Identifiant}", "{label: Identifiant du portail réel}").replace(
+        "input[name='identifiant']", "input[name='login']"
+    )
+    (tmp_path / "selectors" / "dgfip_authentification.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "flow.yaml").write_text(RUNTIME_FLOW, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    catalogue = Catalogue.load(own_catalogue(load_config()))
+    context = browser.new_context()
+    runner = Runner(context.new_page(), catalogue, secrets=SecretProvider({}), sink=_NoSink(), timeout_s=2)
+
+    with pytest.raises(StepFailed) as failed:
+        runner.run(tmp_path / "flow.yaml", {"env": {"dgfip_url": portal.url + "/portail/"}})
+    context.close()
+
+    assert "introuvable sur l'écran « Authentification » (selectors/dgfip_authentification.yaml)" in str(failed.value)
+    assert "Identifiant du portail réel" in str(failed.value)
