@@ -62,7 +62,9 @@ def effective_flow(path: Path) -> Path:
     own = own_folder(FLOWS)
     if own is not None and (own / place).is_file():
         return own / place
-    shipped = packaged(FLOWS) / place
+    if path.is_file():
+        return path  # as the person wrote it: messages name it so
+    shipped = packaged(FLOWS) / place  # an own flow's call to a flow the directory does not replace
     return shipped if shipped.is_file() else path
 
 
@@ -80,15 +82,6 @@ def named_flow(name: str) -> Path | None:
             if folder is not None and (folder / place).is_file():
                 return folder / place
     return None
-
-
-def is_override(path: Path) -> bool:
-    """A flow of the working directory that replaces a packaged one."""
-    own = own_folder(FLOWS)
-    if own is None:
-        return False
-    place = _inside(path.resolve(), own.resolve())
-    return place is not None and (packaged(FLOWS) / place).is_file()
 
 
 @dataclass(frozen=True)
