@@ -278,7 +278,7 @@ def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
     logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    if args.config:  # read by robots/config.py, in this process only (a child is started with its own options)
+    if args.config:  # robots/config.py reads it, as it reads CHORUS_ROBOT_CONFIG
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     try:
         conventions.require_display(getattr(args, "headed", False))
