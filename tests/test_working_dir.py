@@ -126,6 +126,14 @@ def test_the_directory_selectors_count_without_a_configuration_and_config_names_
     assert "[surcharge : selectors/mon_compte.yaml]" in robot("screens", cwd=tmp_path).stdout
     other = robot("--config", "ailleurs.yaml", "screens", cwd=tmp_path)
     assert other.returncode == 2 and "ailleurs.yaml" in other.stderr
+    elsewhere = tmp_path / "ecrans"
+    elsewhere.mkdir()
+    shutil.copy(PROJECT / "selectors" / "chorus_accueil.yaml", elsewhere)
+    config = yaml.safe_load((PROJECT / "config" / "robot.yaml").read_text(encoding="utf-8"))
+    config["settings"]["catalogue"] = str(elsewhere)
+    (tmp_path / "ailleurs.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    named = robot("--config", "ailleurs.yaml", "screens", cwd=tmp_path).stdout
+    assert "[surcharge : ecrans/chorus_accueil.yaml]" in named and "selectors/mon_compte.yaml" not in named
 
 
 RUNTIME_FLOW = """
