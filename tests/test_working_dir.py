@@ -14,6 +14,7 @@ from robots.catalogue import Catalogue, own_catalogue
 from robots.config import load_config
 from robots.errors import StepFailed
 from robots.flowfile import secret_variables
+from robots.install import init_directory
 from robots.layers import sub_flow
 from robots.runner import Runner
 from robots.secrets import SecretProvider
@@ -25,8 +26,7 @@ FLOW_LINE = "# yaml-language-server: $schema=../../schema/flow.schema.json\n"
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     folder = tmp_path / "robot"
-    done = robot("init", str(folder), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    init_directory(folder)  # `chorus-robot init` itself: test_init_never_overwrites, tests/test_installed.py
     return folder
 
 
