@@ -1,8 +1,11 @@
-"""Environments (URLs of the portals) and settings, from `config/robot.yaml`."""
+"""Environments (URLs of the portals) and settings, from `robot.yaml` of the working directory (else the
+packaged `config/robot.yaml`); `packaged()` says where the files shipped with the robot are."""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -12,12 +15,33 @@ from robots.errors import BadInput
 from robots.support.frozen_model import Model
 from robots.support.yamlfile import load_yaml, problems_from
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "robot.yaml"
-DEFAULT_VAULT = Path("var/vault/technical-accounts.json")  # relative to the project, like every setting's path
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout; files shipped with the robot: packaged()
+CONFIG_ENV = "CHORUS_ROBOT_CONFIG"  # another configuration file (e.g. /etc/chorus-robot/robot.yaml); also --config
+CONFIG_NAME = "robot.yaml"  # a working directory's own configuration (chorus-robot init writes it)
+DEFAULT_VAULT = Path("var/vault/technical-accounts.json")  # relative to the working directory, like every setting's
 DEFAULT_JOURNAL = Path("var/renewal/journal.sqlite")
 DEFAULT_ACCOUNTS_VAULT = Path("var/vault/user-accounts.json")  # `accounts create`'s vault of user accounts
-CONFIG_ENV = "CHORUS_ROBOT_CONFIG"  # another configuration file (e.g. /etc/chorus-robot/robot.yaml)
+
+
+def packaged(*parts: str) -> Path:
+    """Where a file shipped with the robot is: `packaged("flows", "common", "login.yaml")`, `packaged("selectors")`,
+    `packaged("config", "robot.yaml")`, `packaged("schema", …)`, `packaged("fixtures", "demo-portal.yaml")`.
+    In a checkout (or an editable install), the repository's folders; in an installed wheel, robots/_data/<folder>
+    (setup.py puts them there) and the `fixtures` package (the mock portal and its demo data)."""
+    if parts and parts[0] == "fixtures":
+        return Path(str(files("fixtures"))).joinpath(*parts[1:])
+    return _data_root().joinpath(*parts)
+
+
+@lru_cache(maxsize=1)
+def _data_root() -> Path:
+    inside = Path(str(files("robots"))) / "_data"
+    return inside if inside.is_dir() else PROJECT_ROOT
+
+
+def working_dir() -> Path:
+    """The directory a command runs in: its robot.yaml, selectors/, flows/ and var/ come first (language/layers.py)."""
+    return Path.cwd()
 
 
 class Environment(Model):
@@ -75,12 +99,16 @@ class Config(Model):
         return self.environments[name].with_portal_url(portal_url)
 
     def resolve(self, path: Path) -> Path:
-        """Relative paths of the settings are relative to the project."""
-        return path if path.is_absolute() else PROJECT_ROOT / path
+        """Relative paths of the settings are relative to the working directory (var/…, selectors)."""
+        return path if path.is_absolute() else working_dir() / path
 
 
 def config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    """--config (or CHORUS_ROBOT_CONFIG), else the working directory's robot.yaml, else the packaged one."""
+    if named := os.environ.get(CONFIG_ENV):
+        return Path(named)
+    own = working_dir() / CONFIG_NAME
+    return own if own.is_file() else packaged("config", CONFIG_NAME)
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -42,8 +42,8 @@ def test_every_problem_of_a_file_in_one_pass(tmp_path: Path):
     assert f"{path}:6: steps.0 : commande d'étape inconnue « clik »" in out
     assert f"{path}:8: « ${{structure » : « ${{ » sans « }} » qui le ferme" in out
     assert (
-        f"{path}:10: élément inconnu « mon_compt » sur l'écran « chorus_connecte » (vouliez-vous dire « mon_compte » ?)"
-        in out
+        f"{path}:10: élément inconnu « mon_compt » sur l'écran « chorus_connecte » (selectors/chorus_connecte.yaml) "
+        "(vouliez-vous dire « mon_compte » ?)" in out
     )
     assert f"{path}:12: variable inconnue « nimporte »" in out
     assert "4 problème(s)" in out

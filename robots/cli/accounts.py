@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from robots.cli import options
-from robots.config import DEFAULT_ACCOUNTS_VAULT, PROJECT_ROOT
+from robots.config import DEFAULT_ACCOUNTS_VAULT, working_dir
 from robots.integrations import account_services as services
 
 
@@ -14,7 +14,7 @@ def _create(args: argparse.Namespace) -> int:
     from robots.browser.portal_context import BrowserOptions
     from robots.jobs.accounts.onboarding import OnboardingRequest, onboard, summary
 
-    vault = Path(args.vault) if args.vault else PROJECT_ROOT / DEFAULT_ACCOUNTS_VAULT
+    vault = Path(args.vault) if args.vault else working_dir() / DEFAULT_ACCOUNTS_VAULT
     request = OnboardingRequest(
         file=Path(args.file), env_name=args.env, portal_url=args.portal_url, vault_path=vault,
         report_path=Path(args.report) if args.report else None, services=services.from_args(args),

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import yaml
 
 from robots.browser.portal_context import BrowserOptions
 from robots.cli import options
-from robots.config import PROJECT_ROOT
+from robots.config import packaged, working_dir
 from robots.errors import EXIT_OK
 from robots.integrations.api_check import technical_account_works
 from robots.jobs.run import RunRequest, run, summary
 from robots.secrets import provide
 
-DEMO_DATA = PROJECT_ROOT / "fixtures" / "demo-portal.yaml"
-DEMO_VAULT = PROJECT_ROOT / "var" / "demo" / "technical-accounts.json"
-DEMO_JOURNAL = PROJECT_ROOT / "var" / "demo" / "journal.sqlite"
-FLOW = PROJECT_ROOT / "flows" / "reset_technical_password.yaml"
+DEMO_DATA = packaged("fixtures", "demo-portal.yaml")
+DEMO_VAR = Path("var") / "demo"  # in the working directory
+FLOW = packaged("flows", "reset_technical_password.yaml")
 
 
 def _syndicate_and_its_last_structure(data: dict) -> tuple[dict, str]:
@@ -48,7 +48,8 @@ def demo(headed: bool = False, generation: str = "services") -> int:
         )
         request = RunRequest(
             flow=FLOW, env_name="mock", portal_url=portal.url, variables={"structure": structure},
-            vault_path=DEMO_VAULT, journal_path=DEMO_JOURNAL, browser=BrowserOptions(headed=headed),
+            vault_path=working_dir() / DEMO_VAR / "technical-accounts.json",
+            journal_path=working_dir() / DEMO_VAR / "journal.sqlite", browser=BrowserOptions(headed=headed),
         )  # fmt: skip
         prepared, result = run(request)
         print("\n".join(summary(result, prepared.vault)))

@@ -13,13 +13,14 @@ import os
 import re
 from pathlib import Path
 
-from robots.config import PROJECT_ROOT, load_config
+from robots.config import load_config, packaged
 from robots.errors import EXIT_BAD_INPUT, EXIT_OK, Problem
-from robots.language.catalogue import Catalogue, load_screens
+from robots.language.catalogue import load_layered, own_catalogue
+from robots.language.layers import flow_place, merged_flows, shown
 from robots.language.model import Flow
 from robots.language.validation import validate_flow
 
-SCHEMA_FILE = PROJECT_ROOT / "schema" / "flow.schema.json"
+SCHEMA_FILE = packaged("schema", "flow.schema.json")
 SCHEMA_LINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)\s*$")
 
 
@@ -53,9 +54,18 @@ def check_schema_line(path: Path) -> list[Problem]:
     if not match:
         return [Problem(path, 1, wanted)]
     named = (path.parent / match.group(1)).resolve()
-    if named != SCHEMA_FILE.resolve():
+    if named != SCHEMA_FILE.resolve() and not _same_schema(named):
         return [Problem(path, 1, f"$schema={match.group(1)} n'est pas schema/flow.schema.json : {wanted}")]
     return []
+
+
+def _same_schema(named: Path) -> bool:
+    """A working directory's copy of the schema (chorus-robot init writes DIR/schema/flow.schema.json, so that a
+    packaged flow copied into DIR/flows/ keeps its first line)."""
+    try:
+        return named.name == SCHEMA_FILE.name and json.loads(named.read_text(encoding="utf-8")) == flow_schema()
+    except (OSError, ValueError):
+        return False
 
 
 def check_schema_file() -> list[Problem]:
@@ -71,13 +81,17 @@ def check_schema_file() -> list[Problem]:
     return []
 
 
-SHIPPED_FLOWS = PROJECT_ROOT / "flows"
+SHIPPED_FLOWS = packaged("flows")
 
 
 def validate(paths: list[Path], catalogue_folder: Path | None = None, warnings: str = "own") -> int:
     """Prints every problem (file:line: message); exit 2 if there is any. `warnings`: « own » for the flows the
-    author wrote (not those shipped with the robot), « all », or « none »."""
+    author wrote (not those shipped with the robot), « all », or « none ». No paths: the merged set, every
+    packaged flow or the working directory's flow that replaces it, and the directory's own flows."""
+    paths = paths or merged_flows().files
     problems, flows, screens = collect_problems(paths, catalogue_folder)
+    for line in override_lines(catalogue_folder):
+        print(line)
     for problem in problems:
         print(problem)
     shown = [] if warnings == "none" else unlabelled(paths)
@@ -101,19 +115,31 @@ def unlabelled(paths: list[Path]) -> list[Problem]:
 
 def collect_problems(paths: list[Path], catalogue_folder: Path | None = None) -> tuple[list[Problem], int, int]:
     """All problems of the catalogue and of the flows; the numbers of flows and screens checked."""
-    if catalogue_folder is None:
-        config = load_config()
-        catalogue_folder = config.resolve(config.settings.catalogue)
-    screens, problems = load_screens(catalogue_folder)
+    layered = load_layered(_own_screens(catalogue_folder))
+    problems = list(layered.problems)
     # Flows are checked against the screens that loaded: a broken screen file is reported once, above.
-    catalogue = Catalogue({s.name: s for s, _ in screens}, catalogue_folder)
+    catalogue = layered.catalogue()
     problems += check_schema_file()
     files, missing = flow_files(paths)
     problems += missing
     for path in files:
         problems += check_schema_line(path)
         problems += validate_flow(path, catalogue, known=None)
-    return list(dict.fromkeys(problems)), len(files), len(screens)
+    return list(dict.fromkeys(problems)), len(files), len(layered.screens)
+
+
+def _own_screens(catalogue_folder: Path | None) -> Path | None:
+    """--catalogue DIR, else the configuration's (the working directory's selectors/)."""
+    return catalogue_folder if catalogue_folder is not None else own_catalogue(load_config())
+
+
+def override_lines(catalogue_folder: Path | None = None) -> list[str]:
+    """What the working directory replaces in the package, one line each (validate prints them first)."""
+    layered = load_layered(_own_screens(catalogue_folder))
+    lines = [f"surcharge : écran « {name} » ← {shown(path)}" for name, path in sorted(layered.overrides.items())]
+    own_flows = merged_flows().overrides
+    lines += [f"surcharge : flow {flow_place(shipped)} ← {shown(own)}" for own, shipped in own_flows.items()]
+    return lines
 
 
 def flow_schema() -> dict:
@@ -136,26 +162,30 @@ def write_schema(output: Path | None) -> int:
 
 
 def list_screens() -> int:
-    config = load_config()
-    screens, problems = load_screens(config.resolve(config.settings.catalogue))
-    for screen, path in screens:
-        print(f"{screen.name}  « {screen.title} »  ({screen.portal}, {screen.kind}) — {path.name}")
+    layered = load_layered(own_catalogue(load_config()))
+    for screen, path in layered.screens:
+        mark = f"  [surcharge : {shown(path)}]" if screen.name in layered.overrides else ""
+        print(f"{screen.name}  « {screen.title} »  ({screen.portal}, {screen.kind}) — {path.name}{mark}")
         for name, element in screen.elements.items():
             flag = "  [sensible]" if element.sensitive else ""
             print(f"    {screen.name}.{name}  {element.kind}: {element.find[0].describe()}{flag}")
-    for problem in problems:
+    for problem in layered.problems:
         print(problem)
-    return EXIT_BAD_INPUT if problems else EXIT_OK
+    return EXIT_BAD_INPUT if layered.problems else EXIT_OK
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     validate_parser = commands.add_parser("validate", help="vérifier les flows et le catalogue de sélecteurs")
     validate_parser.add_argument(
-        "paths", nargs="*", default=["flows"], help="fichiers ou dossiers de flows (défaut : flows)"
-    )
+        "paths", nargs="*", default=[],
+        help="fichiers ou dossiers de flows (défaut : les flows livrés, chacun remplacé par celui de même chemin dans "
+        "flows/ du dossier courant, et les flows propres de ce dossier)",
+    )  # fmt: skip
     validate_parser.add_argument(
-        "--catalogue", metavar="DIR", help="catalogue de sélecteurs (défaut : settings.catalogue)"
-    )
+        "--catalogue", metavar="DIR",
+        help="écrans qui remplacent ceux du catalogue livré (défaut : settings.catalogue, le dossier selectors/ du "
+        "dossier courant)",
+    )  # fmt: skip
     validate_parser.add_argument(
         "--all-warnings", action="store_true",
         help="les avertissements (étape sans label) des flows livrés avec le robot aussi ; par défaut, ceux de vos "

@@ -15,6 +15,7 @@ from robots.cli import (
     accounts,
     demo,
     flow_tools,
+    init,
     mock_portal,
     options,
     parametrage,
@@ -25,6 +26,7 @@ from robots.cli import (
     sealed,
     vault,
 )
+from robots.config import CONFIG_ENV
 from robots.errors import (
     EXIT_FAILURE,
     BadInput,
@@ -50,6 +52,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="chorus-robot", description="Pilote les portails DGFiP et Chorus Pro à partir de flows YAML."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--config", metavar="FICHIER",
+        help="configuration à lire (défaut : robot.yaml du dossier courant, sinon celle livrée avec le robot ; "
+        "les selectors/ et flows/ du dossier courant servent toujours)",
+    )  # fmt: skip
     options.add_verbosity(parser, False)
     commands = parser.add_subparsers(dest="command", required=True)
     run.register(commands)
@@ -63,6 +70,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sealed.register(commands)
     accounts.register(commands)
     vault.register(commands)
+    init.register(commands)
     options.leaves_say(commands)
     conventions.dress(parser)
     return parser
@@ -86,6 +94,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     umask = private_files.restrict_umask()  # everything written from here on, by children too: 0600 / 0700
+    config_before = os.environ.get(CONFIG_ENV)  # --config sets it for the command only
     try:
         with sealed_environment():  # from here on no child process (driver, Chromium, hooks…) sees a secret
             try:
@@ -95,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             return _main(argv)
     finally:
         os.umask(umask)  # a caller in the same process (a test, the mock serving Dovecot's mail) keeps its own
+        if config_before is None:
+            os.environ.pop(CONFIG_ENV, None)
+        else:
+            os.environ[CONFIG_ENV] = config_before
 
 
 def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
@@ -108,6 +121,8 @@ def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     steps = args.command == "run" and not getattr(args, "step", False)  # one flow: its steps are the story
     logs.setup(verbose=args.verbose, quiet=args.quiet, steps=steps)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if args.config:  # robots/config.py reads it, as it reads CHORUS_ROBOT_CONFIG (restored when the command ends)
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     try:
         conventions.require_display(getattr(args, "headed", False))
         code = handler(args)

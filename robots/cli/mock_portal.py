@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from robots.cli import options
-from robots.config import PROJECT_ROOT
+from robots.config import packaged
 from robots.errors import EXIT_OK, BadInput
 
 MARKUPS = ("standard", "variants", "ordre_tuiles", "bouton_lien", "casse_accents", "sans_ids", "enveloppe", "radios",
@@ -30,7 +30,7 @@ def _add_options(mock: argparse.ArgumentParser) -> None:
     mock.add_argument("--host", default="127.0.0.1", help="adresse d'écoute")
     mock.add_argument("--port", type=int, default=8400, help="port d'écoute")
     mock.add_argument(
-        "--data", default=str(PROJECT_ROOT / "fixtures" / "demo-portal.yaml"), help="données du portail simulé (YAML)"
+        "--data", default=str(packaged("fixtures", "demo-portal.yaml")), help="données du portail simulé (YAML)"
     )
     add_login_options(mock)
     options.add_generation(mock)

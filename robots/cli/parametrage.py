@@ -10,11 +10,11 @@ from pathlib import Path
 import yaml
 
 from robots.cli import options
-from robots.config import PROJECT_ROOT
+from robots.config import packaged
 from robots.errors import EXIT_FAILURE, EXIT_OK, BadInput, StorageFailed, is_storage_failure, storage_reason
 from robots.support.private_files import write_private
 
-SCHEMA_FILE = PROJECT_ROOT / "schema" / "desired-state.schema.json"
+SCHEMA_FILE = packaged("schema", "desired-state.schema.json")
 
 
 def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -6,16 +6,16 @@ import argparse
 from pathlib import Path
 
 from robots.cli import options
-from robots.config import PROJECT_ROOT, load_config
+from robots.config import load_config, working_dir
 from robots.errors import BadInput
 
 DEFAULT_LOG = "var/renewal/logs/renew.log"
 
 
 def _in_project(path: str) -> Path:
-    """Relative defaults live in the project's var/, wherever the command is started from."""
+    """Relative defaults live in the working directory's var/ (robot.yaml's settings say the same)."""
     candidate = Path(path)
-    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+    return candidate if candidate.is_absolute() else working_dir() / candidate
 
 
 def _journal(given: str | None) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robots.config import Config, Environment, load_config
-from robots.language.catalogue import Catalogue
+from robots.language.catalogue import Catalogue, own_catalogue
 from robots.language.files import secret_variables
 from robots.language.validation import require_valid
 from robots.secrets import withhold
@@ -29,7 +29,7 @@ def preflight(
     """`flows`: each flow the job runs, with the variables it is given (None: the flow's own inputs)."""
     config = load_config()
     environment = config.environment(env_name, portal_url)
-    folder = config.resolve(config.settings.catalogue)
+    folder = own_catalogue(config)  # the working directory's screens over the packaged ones
     catalogue = Catalogue.load(folder)
     for flow, known in (flows or {}).items():
         require_valid(flow, catalogue, known=known)

@@ -28,6 +28,7 @@ from robots.errors import RobotError, RunStopped, StepFailed
 from robots.language import model as m
 from robots.language.catalogue import Catalogue
 from robots.language.files import load_flow
+from robots.language.layers import effective_flow
 from robots.language.model import Flow, Step
 from robots.secrets import REDACTOR, SecretProvider
 from robots.support.private_files import private_folder
@@ -86,6 +87,7 @@ class Runner:
         page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
+        flow_file = effective_flow(flow_file)  # the working directory's flow at the same place, if it has one
         flow = load_flow(flow_file)
         ctx = StepContext(
             page=self.page, catalogue=self.catalogue, scope=dict(variables),

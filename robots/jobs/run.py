@@ -25,6 +25,7 @@ from robots.engine.steps.context import CredentialSink, StepObserver
 from robots.errors import BadInput, JournalWriteFailed, PasswordNotInVault, RobotError, StorageFailed
 from robots.language.catalogue import Catalogue
 from robots.language.files import load_flow, secret_variables
+from robots.language.layers import effective_flow
 from robots.language.model import Flow
 from robots.language.secret_needs import needed_secrets
 from robots.language.validation import require_valid
@@ -122,6 +123,7 @@ def require_secrets(flow: Flow, inputs: dict[str, str], request: RunRequest) -> 
 
 def prepare(request: RunRequest) -> Prepared:
     """Everything checked before a browser starts: configuration, catalogue, flow, inputs."""
+    request.flow = effective_flow(request.flow)  # the working directory's flow at the same place, if it has one
     checked = preflight(request.env_name, request.portal_url)
     config, environment, catalogue = checked.config, checked.environment, checked.catalogue
     flow = load_flow(request.flow)

@@ -13,13 +13,14 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from robots.config import PROJECT_ROOT
+from robots.config import Config, packaged
 from robots.errors import BadInput, Problem
+from robots.language.layers import own_folder, same_place, shown
 from robots.support.frozen_model import Model
 from robots.support.yamlfile import load_yaml, problems_from
 
 STRATEGIES = ("role", "label", "text", "placeholder", "title", "block", "css")
-DEFAULT_CATALOGUE = PROJECT_ROOT / "selectors"
+DEFAULT_CATALOGUE = packaged("selectors")
 
 
 class Locator(Model):
@@ -120,19 +121,30 @@ class ElementHandle:
 
 
 class Catalogue:
-    def __init__(self, screens: dict[str, Screen], folder: Path) -> None:
+    def __init__(
+        self, screens: dict[str, Screen], folder: Path, files: dict[str, Path] | None = None,
+        overrides: set[str] | None = None,
+    ) -> None:  # fmt: skip
         self.screens = screens
         self.folder = folder
+        self.files = files or {}  # screen name → the file it was read from
+        self.overrides = overrides or set()  # screens read from the working directory's selectors/, not the package
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_CATALOGUE) -> Catalogue:
-        screens, problems = load_screens(folder)
-        if problems:
-            raise BadInput(f"catalogue de sélecteurs {folder} invalide", problems)
-        return cls({s.name: s for s, _ in screens}, folder)
+    def load(cls, folder: Path | None = DEFAULT_CATALOGUE) -> Catalogue:
+        """The packaged catalogue, each screen replaced by the file of the same name in `folder` when it has one."""
+        layered = load_layered(folder)
+        if layered.problems:
+            raise BadInput(f"catalogue de sélecteurs {layered.folder} invalide", layered.problems)
+        return layered.catalogue()
 
     def screen(self, name: str) -> Screen | None:
         return self.screens.get(name)
+
+    def file_of(self, screen: str) -> str:
+        """« (selectors/x.yaml) » for a message naming the screen or one of its elements: the file it came from."""
+        path = self.files.get(screen)
+        return f" ({shown(path)})" if path else ""
 
     def element(self, ref: str) -> ElementHandle | None:
         screen_name, _, element_name = ref.partition(".")
@@ -153,7 +165,7 @@ class Catalogue:
 def load_screens(folder: Path) -> tuple[list[tuple[Screen, Path]], list[Problem]]:
     """Every screen file of the folder, and every problem found in them (all, not only the first)."""
     if not folder.is_dir():
-        return [], [Problem(folder, None, "selector catalogue folder not found")]
+        return [], [Problem(folder, None, "dossier du catalogue de sélecteurs introuvable")]
     screens: list[tuple[Screen, Path]] = []
     problems: list[Problem] = []
     for path in sorted(folder.rglob("*.yaml")):  # selectors/services/: the 2022 « portail de services »
@@ -172,3 +184,46 @@ def load_screens(folder: Path) -> tuple[list[tuple[Screen, Path]], list[Problem]
             continue
         screens.append((screen, path))
     return screens, problems
+
+
+SELECTORS = "selectors"
+
+
+@dataclass(frozen=True)
+class Layered:
+    screens: list[tuple[Screen, Path]]
+    problems: list[Problem]
+    folder: Path  # the working directory's folder, or the packaged one when there is none
+    overrides: dict[str, Path]  # screen name → the own file that replaces the packaged screen
+
+    def catalogue(self) -> Catalogue:
+        files = {screen.name: path for screen, path in self.screens}
+        return Catalogue({s.name: s for s, _ in self.screens}, self.folder, files, set(self.overrides))
+
+
+def load_layered(own: Path | None) -> Layered:
+    """The packaged catalogue with `own`'s screen files over it (`own` None or the packaged folder: none)."""
+    base = packaged(SELECTORS)
+    screens, problems = load_screens(base)
+    if own is None or same_place(own, base):
+        return Layered(screens, problems, base, {})
+    own_screens, own_problems = load_screens(own)
+    replaced = {path.stem for path in own.rglob("*.yaml")} if own.is_dir() else set()
+    shipped = {screen.name for screen, _ in screens}
+    overrides = {screen.name: path for screen, path in own_screens if screen.name in shipped}
+    own_by_name = {screen.name: (screen, path) for screen, path in own_screens}
+    merged: list[tuple[Screen, Path]] = []
+    for screen, path in screens:  # in the package's order; a broken override leaves no screen of that name
+        if screen.name in own_by_name:
+            merged.append(own_by_name.pop(screen.name))
+        elif screen.name not in replaced:
+            merged.append((screen, path))
+    return Layered(merged + list(own_by_name.values()), problems + own_problems, own, overrides)
+
+
+def own_catalogue(config: Config) -> Path | None:
+    """The folder whose screens replace the packaged ones: `settings.catalogue`; its default, the working
+    directory's selectors/, counts when it exists; a folder the settings name otherwise must exist."""
+    if config.settings.catalogue == Path(SELECTORS):
+        return own_folder(SELECTORS)
+    return config.resolve(config.settings.catalogue)

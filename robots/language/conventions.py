@@ -55,16 +55,15 @@ def complete(parser: argparse.ArgumentParser) -> None:
 
 
 def flow_path(given: str) -> Path:
-    """A flow file, or a flow's name looked up in flows/ then flows/common/ (`run reset_technical_password`)."""
+    """A flow file, or a flow's name looked up in the working directory's flows/ then the packaged ones, then in
+    flows/common/ (`run reset_technical_password`)."""
     path = Path(given)
     if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in given:
         return path
-    from robots.config import PROJECT_ROOT
+    from robots.language.layers import named_flow
 
-    for folder in (Path("flows"), PROJECT_ROOT / "flows", PROJECT_ROOT / "flows" / "common"):
-        candidate = folder / f"{given}.yaml"
-        if candidate.is_file():
-            return candidate
+    if found := named_flow(given):
+        return found
     raise BadInput(f"flow « {given} » introuvable : ni un fichier, ni un nom de flows/ (voir chorus-robot validate)")
 
 
@@ -82,6 +81,7 @@ def _inputs(flow_file: Path, known: set[str], seen: set[Path], given: frozenset[
     """The inputs a person may give: the flow's and those of the flows it calls (a caller's variables reach its
     sub-flows), except what a caller already passes with `with:` (`after_login`: the flow's own business)."""
     from robots.language.files import calls_in, load_flow
+    from robots.language.layers import sub_flow
 
     path = flow_file.resolve()
     if path in seen or not path.is_file():
@@ -90,7 +90,7 @@ def _inputs(flow_file: Path, known: set[str], seen: set[Path], given: frozenset[
     flow = load_flow(path)
     known.update(set(flow.inputs) - given)
     for step in calls_in(flow):
-        _inputs(path.parent / step.call.flow, known, seen, frozenset(step.call.with_))
+        _inputs(sub_flow(path, step.call.flow), known, seen, frozenset(step.call.with_))
 
 
 def require_display(headed: bool) -> None:

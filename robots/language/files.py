@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from robots.errors import BadInput, Problem
+from robots.language.layers import effective_flow, sub_flow
 from robots.language.model import Call, Flow
 from robots.support.yamlfile import load_yaml, problems_from
 
@@ -48,7 +49,7 @@ def secret_variables(path: Path) -> set[str]:
     (known before a browser starts: robots/secrets.py keeps them from every child process)."""
     names: set[str] = set()
     seen: set[Path] = set()
-    waiting = [path.resolve()]
+    waiting = [effective_flow(path).resolve()]
     while waiting:
         current = waiting.pop()
         if current in seen:
@@ -59,7 +60,7 @@ def secret_variables(path: Path) -> set[str]:
         except BadInput:
             continue  # validation tells what is wrong with it
         names.update(spec.env for spec in flow.secrets.values())
-        waiting += [(current.parent / call.call.flow).resolve() for call in calls_in(flow)]
+        waiting += [sub_flow(current, call.call.flow) for call in calls_in(flow)]
     return names
 
 

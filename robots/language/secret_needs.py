@@ -13,6 +13,7 @@ from pathlib import Path
 
 from robots.language.conditions import VarCondition
 from robots.language.files import load_flow
+from robots.language.layers import sub_flow
 from robots.language.model import Call, Flow, ForEach, If, Repeat, Step
 
 SECRET_REFERENCE = re.compile(r"\$\{secret\.([a-z_][a-z0-9_]*)\}")
@@ -56,7 +57,7 @@ def _known_branch(step: If, known: Mapping[str, str]) -> list[Step] | None:
 def _in_call(
     step: Call, flow_file: Path, known: dict[str, str], env_names: dict[str, str]
 ) -> Iterator[tuple[str, str | None]]:
-    path = (flow_file.parent / step.call.flow).resolve()
+    path = sub_flow(flow_file, step.call.flow)
     flow = load_flow(path)
     scope = dict(known)
     for name, template in step.call.with_.items():

@@ -25,6 +25,7 @@ from robots.language import conditions
 from robots.language import model as m
 from robots.language.catalogue import Catalogue
 from robots.language.files import parse_flow
+from robots.language.layers import effective_flow, sub_flow
 from robots.language.variables import column_key, malformed, references
 from robots.support.yamlfile import LineDict, LineList
 
@@ -48,7 +49,8 @@ class _Walk:
 
 
 def validate_flow(path: Path, catalogue: Catalogue, known: set[str] | None = None) -> list[Problem]:
-    """All problems of the flow at `path` and of the sub-flows it calls."""
+    """All problems of the flow at `path` (the working directory's, when it overrides it) and of its sub-flows."""
+    path = effective_flow(path)
     walk = _Walk(catalogue, path, set(known or ()), set())
     _check_file(walk, path, walk.defined)
     return walk.problems
@@ -57,7 +59,7 @@ def validate_flow(path: Path, catalogue: Catalogue, known: set[str] | None = Non
 def require_valid(path: Path, catalogue: Catalogue, known: set[str] | None = None) -> None:
     problems = validate_flow(path, catalogue, known)
     if problems:
-        raise BadInput(f"flow {path} invalide", problems)
+        raise BadInput(f"flow {effective_flow(path)} invalide", problems)
 
 
 def _check_file(walk: _Walk, path: Path, defined: set[str]) -> None:
@@ -136,11 +138,13 @@ def _check_step(walk: _Walk, step: m.Step, raw: Any, line: int | None, defined: 
         case m.PickRow(pick_row=args):
             handle = _check_element(walk, args.table, line)
             if handle and args.click and args.click not in handle.element.row_actions:
-                walk.problem(line, f"le tableau « {args.table} » n'a pas d'action de ligne « {args.click} »")
+                walk.problem(line, f"le tableau « {args.table} »{_file(walk, args.table)} n'a pas d'action de ligne "
+                                   f"« {args.click} »")  # fmt: skip
             columns = handle.element.columns if handle else []
             for header in args.where if columns else ():
                 if column_key(header) not in {column_key(c) for c in columns}:
-                    walk.problem(line, f"colonne « {header} » absente du tableau « {args.table} » "
+                    walk.problem(line, f"colonne « {header} » absente du tableau « {args.table} »"
+                                       f"{_file(walk, args.table)} "
                                        f"(colonnes : {', '.join(columns)})")  # fmt: skip
             if args.into and columns:
                 walk.rows[args.into] = (args.table, columns)
@@ -235,7 +239,9 @@ def _check_template(walk: _Walk, template: str, line: int | None, defined: set[s
             if rest.split(".")[0] not in {column_key(c) for c in columns}:
                 keys = ", ".join(column_key(c) for c in columns)
                 walk.problem(
-                    line, f"« {name} » : le tableau « {table} » n'a pas de colonne « {rest} » (colonnes : {keys})"
+                    line,
+                    f"« {name} » : le tableau « {table} »{_file(walk, table)} n'a pas de colonne « {rest} » "
+                    f"(colonnes : {keys})",
                 )
             continue
         if head == "secret":
@@ -369,13 +375,19 @@ def _check_element(walk: _Walk, ref: str, line: int | None):  # type: ignore[no-
         if screen is None:
             walk.problem(line, f"écran inconnu « {screen_name} » dans « {ref} »{_known_screens(walk, screen_name)}")
         else:
-            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} »"
+            where = walk.catalogue.file_of(screen_name)
+            walk.problem(line, f"élément inconnu « {element_name} » sur l'écran « {screen_name} »{where}"
                                f"{_nearest(element_name, screen.elements)}")  # fmt: skip
     return handle
 
 
+def _file(walk: _Walk, ref: str) -> str:
+    """« (selectors/x.yaml) »: the file the screen of `ref` came from (an override's path when it is one)."""
+    return walk.catalogue.file_of(ref.partition(".")[0])
+
+
 def _check_call(walk: _Walk, target: str, line: int | None, defined: set[str]) -> None:
-    path = (walk.path.parent / target).resolve()
+    path = sub_flow(walk.path, target)
     if not path.is_file():
         walk.problem(line, f"sous-flow « {target} » introuvable ({path})")
     elif path in walk.visiting:

@@ -117,7 +117,8 @@ class StepContext:
         found = locate.resolve(self.page, handle.element, self.timeout_s)
         if found is None:
             tried = "; ".join(spec.describe() for spec in handle.element.find)
-            raise StepFailed(f"élément « {ref} » introuvable sur l'écran « {handle.screen.title} » (essayé : {tried})")
+            raise StepFailed(f"élément « {ref} » introuvable sur l'écran « {handle.screen.title} »"
+                             f"{self.catalogue.file_of(handle.screen.name)} (essayé : {tried})")  # fmt: skip
         return handle, found
 
     def expect_screen(self, name: str) -> None:
@@ -128,7 +129,7 @@ class StepContext:
             return
         gave_up = partial(ride_through.answered_with_failure, self.page)
         if not locate.wait_for_screen(self.page, screen, self.timeout_s, self.catalogue.error_screens(), gave_up):
-            raise StepFailed(f"l'écran « {screen.title} » était attendu")
+            raise StepFailed(f"l'écran « {screen.title} » était attendu{self.catalogue.file_of(name)}")
         self.runner.checked.add(name)
         if not self.screen_titles or self.screen_titles[-1] != screen.title:
             self.screen_titles.append(screen.title)
@@ -144,7 +145,10 @@ class StepContext:
         gave_up = partial(ride_through.answered_with_failure, self.page)
         shown = locate.wait_for_any_screen(self.page, screens, self.timeout_s, self.catalogue.error_screens(), gave_up)
         if shown is None:
-            raise StepFailed("un de ces écrans était attendu : " + ", ".join(f"« {s.title} »" for s in screens))
+            raise StepFailed(
+                "un de ces écrans était attendu : "
+                + ", ".join(f"« {s.title} »{self.catalogue.file_of(s.name)}" for s in screens)
+            )
         self.runner.checked.add(shown.name)  # seen whole: the steps that act on it need not look again
         if not self.screen_titles or self.screen_titles[-1] != shown.title:
             self.screen_titles.append(shown.title)
@@ -152,7 +156,8 @@ class StepContext:
 
     def screen_seen(self) -> str:
         shown = locate.identify(self.page, self.catalogue)
-        seen = f"« {shown.title} »" if shown else f"aucun écran connu du catalogue (titre « {self.page.title()} »)"
+        known = f"« {shown.title} »{self.catalogue.file_of(shown.name)}" if shown else None
+        seen = known or f"aucun écran connu du catalogue (titre « {self.page.title()} »)"
         alert = self.page.get_by_role("alert").first
         if alert.count() and alert.is_visible():
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"

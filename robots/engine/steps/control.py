@@ -19,6 +19,7 @@ from robots.language.conditions import (
     VisibleCondition,
 )
 from robots.language.files import load_flow
+from robots.language.layers import sub_flow
 from robots.language.model import Call, Fail, ForEach, If, Log, Repeat, SetVars
 from robots.language.variables import UnknownVariable, lookup
 
@@ -104,7 +105,7 @@ def for_each(ctx: StepContext, step: ForEach) -> None:
 
 
 def call(ctx: StepContext, step: Call) -> None:
-    path = (ctx.flow_file.parent / step.call.flow).resolve()
+    path = sub_flow(ctx.flow_file, step.call.flow)
     flow = load_flow(path)
     for name, template in step.call.with_.items():
         ctx.scope[name] = ctx.text(template)

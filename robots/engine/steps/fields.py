@@ -52,7 +52,10 @@ def read_fields(ctx: StepContext, step: ReadFields) -> None:
     for key, handle in handles.items():
         locator = locate.resolve(ctx.page, handle.element, ctx.timeout_s)
         if locator is None:
-            raise StepFailed(f"champ « {handle.ref} » introuvable sur l'écran « {handle.screen.title} »")
+            raise StepFailed(
+                f"champ « {handle.ref} » introuvable sur l'écran « {handle.screen.title} »"
+                f"{ctx.catalogue.file_of(handle.screen.name)}"
+            )
         values[key] = field_value(handle, locator)
     ctx.scope[step.read_fields.into] = values
 

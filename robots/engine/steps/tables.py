@@ -268,7 +268,9 @@ els => els.map(e => { const a = e.closest('a[href]');
 def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, action: str) -> None:
     fallbacks = handle.element.row_actions.get(action)
     if not fallbacks:
-        raise StepFailed(f"action « {action} » inconnue pour le tableau « {handle.ref} »")
+        raise StepFailed(
+            f"action « {action} » inconnue pour le tableau « {handle.ref} »{ctx.catalogue.file_of(handle.screen.name)}"
+        )
     line = row(found.table, found.index)
     for spec in fallbacks:
         button = locate.build(line, spec)  # type: ignore[arg-type]
@@ -288,7 +290,10 @@ def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, act
         ctx.page_changed()
         ctx.page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
         return
-    raise StepFailed(f"action « {action} » introuvable sur la ligne du tableau « {handle.ref} »")
+    raise StepFailed(
+        f"action « {action} » introuvable sur la ligne du tableau « {handle.ref} »"
+        f"{ctx.catalogue.file_of(handle.screen.name)}"
+    )
 
 
 def _open_aside(ctx: StepContext, handle: ElementHandle, table_tab: Page, address: str) -> None:

@@ -20,7 +20,7 @@ from loguru import logger
 from playwright.sync_api import Browser
 
 from robots.browser.portal_context import BrowserOptions, new_portal_context, open_browser
-from robots.config import PROJECT_ROOT, load_config
+from robots.config import load_config, packaged
 from robots.engine.runner import runner_on
 from robots.engine.steps.context import NoCredentials
 from robots.errors import EXIT_FAILURE, EXIT_OK, STORAGE_FAILED, RobotError, StorageFailed, labelled
@@ -33,8 +33,7 @@ from robots.store.vault import Vault
 from robots.store.vaults import open_vault
 from robots.support.private_files import write_private
 
-PROJECT = PROJECT_ROOT
-FLOWS = PROJECT / "flows"
+FLOWS = packaged("flows")
 DEFAULT_USER_VAULT = Path("var/vault/user-accounts.json")
 SECRET_QUESTION = "Code remis par l'équipe support"
 PASSWORD_LENGTH = 16  # above every rule seen (8 in the seeds, 12 in newer screens)

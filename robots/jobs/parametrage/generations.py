@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robots.config import PROJECT_ROOT
+from robots.config import packaged
 
-FLOWS = PROJECT_ROOT / "flows" / "parametrage"
-COMMON = PROJECT_ROOT / "flows" / "common"
+FLOWS = packaged("flows", "parametrage")
+COMMON = packaged("flows", "common")
 GP_ROLE = "Gestionnaire Principal"
 EMAIL_IN_TEXT = re.compile(r"[^\s(<>@]+@[^\s)<>@]+\.[^\s)<>@]+")
 

@@ -13,7 +13,7 @@ from loguru import logger
 
 from robots.browser.pool import USEFUL_JOBS_PER_CPU, useful_jobs
 from robots.browser.portal_context import BrowserOptions
-from robots.config import PROJECT_ROOT, Config, Environment
+from robots.config import Config, Environment, packaged
 from robots.engine.preflight import preflight
 from robots.engine.steps.context import StepObserver
 from robots.errors import BadInput
@@ -26,7 +26,7 @@ from robots.secrets import ENVIRON, REDACTOR
 from robots.store.vault import Vault
 from robots.store.vaults import open_vault
 
-FLOWS = PROJECT_ROOT / "flows" / "common"
+FLOWS = packaged("flows", "common")  # each replaced by the working directory's flow at the same place, if any
 LOGIN_FLOW = FLOWS / "login.yaml"
 LIST_FLOW = FLOWS / "list_structures.yaml"
 READ_FLOW = FLOWS / "read_technical_user.yaml"
@@ -85,7 +85,7 @@ class Plan:
     environment: Environment
     roster: Roster
     vault: Vault
-    catalogue_folder: Path
+    catalogue_folder: Path | None  # the working directory's screens over the packaged ones (None: none)
 
 
 def plan_night(options: RenewOptions) -> Plan:

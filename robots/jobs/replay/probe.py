@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from playwright.sync_api import Page
@@ -53,13 +53,16 @@ class ProbeReport:
     url: str
     recognised: list[tuple[str, bool]]
     matches: list[Match]
+    source: str = ""  # « (selectors/x.yaml) »: the file the screen came from, an override's when it is one
 
     def missing(self, ignored: Set[str] = frozenset()) -> list[Match]:
         return [m for m in self.matches if not m.found and m.name not in ignored]
 
     def lines(self, ignored: Set[str] = frozenset()) -> list[str]:
         shown = "reconnu" if all(ok for _, ok in self.recognised) else "NON reconnu"
-        lines = [f"Écran « {self.screen.title} » ({self.screen.name}) — {REDACTOR.redact(self.url)} : {shown}"]
+        lines = [
+            f"Écran « {self.screen.title} » ({self.screen.name}){self.source} — {REDACTOR.redact(self.url)} : {shown}"
+        ]
         lines += [f"  reconnaissance : {'✔' if ok else '✘'} {what}" for what, ok in self.recognised]
         for match in self.matches:
             note = "  (ignoré)" if match.name in ignored and not match.found else ""
@@ -124,7 +127,8 @@ def probe(request: ProbeRequest) -> int:
         raise BadInput(f"écran inconnu « {request.screen} » (connus : {', '.join(sorted(catalogue.screens))})")
     unknown = request.ignore - set(screen.elements)
     if unknown:
-        raise BadInput(f"--ignore : l'écran « {screen.name} » n'a pas d'élément {', '.join(sorted(unknown))}")
+        raise BadInput(f"--ignore : l'écran « {screen.name} »{catalogue.file_of(screen.name)} n'a pas d'élément "
+                       f"{', '.join(sorted(unknown))}")  # fmt: skip
     base = checked.environment.portal_url
     with open_browser(BrowserOptions(headed=request.headed)) as browser:
         context = new_portal_context(browser)
@@ -135,7 +139,9 @@ def probe(request: ProbeRequest) -> int:
             path = request.path or (None if request.login_flow else page_of(screen))
             if path or not request.login_flow:
                 page.goto(_url(base, path))
-            report = probe_screen(page, screen, checked.config.settings.timeout_s)
+            report = replace(
+                probe_screen(page, screen, checked.config.settings.timeout_s), source=catalogue.file_of(screen.name)
+            )
         finally:
             context.close()
     print("\n".join(report.lines(request.ignore)))

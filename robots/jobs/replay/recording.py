@@ -54,6 +54,7 @@ from robots.jobs.replay.video_encoder import ensure_video_encoder
 from robots.language import model as m
 from robots.language.catalogue import Catalogue, ElementHandle
 from robots.language.files import load_flow
+from robots.language.layers import sub_flow
 from robots.language.model import Flow, Step
 from robots.language.variables import UnknownVariable, interpolate
 from robots.secrets import MASK, REDACTOR
@@ -403,7 +404,7 @@ def _children(ctx: StepContext, step: Step) -> set[int]:
         return {id(s) for s in step.repeat.steps}
     if isinstance(step, m.Call):
         try:
-            return {id(s) for s in load_flow((ctx.flow_file.parent / step.call.flow).resolve()).steps}
+            return {id(s) for s in load_flow(sub_flow(ctx.flow_file, step.call.flow)).steps}
         except BadInput:
             return set()
     return set()
