@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
@@ -29,8 +30,17 @@ def packaged(*parts: str) -> Path:
     In a checkout (or an editable install), the repository's folders; in an installed wheel, robots/_data/<folder>
     (setup.py puts them there) and the `fixtures` package (the mock portal and its demo data)."""
     if parts and parts[0] == "fixtures":
-        return Path(str(files("fixtures"))).joinpath(*parts[1:])
+        return _mock_portal_root().joinpath(*parts[1:])
     return _data_root().joinpath(*parts)
+
+
+@lru_cache(maxsize=1)
+def _mock_portal_root() -> Path:
+    """The `fixtures` package's folder, found without importing it: only mock-portal and demo load the mock."""
+    found = find_spec("fixtures")
+    if found is None or not found.submodule_search_locations:
+        return PROJECT_ROOT / "fixtures"
+    return Path(next(iter(found.submodule_search_locations)))
 
 
 @lru_cache(maxsize=1)
