@@ -18,8 +18,6 @@ hash KeePassXC refuses.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 from robots.errors import BadInput
 from robots.secrets import ENVIRON, REDACTOR
 from robots.store.vault import Vault, VaultError, _write_error, load_cipher, now_iso
+from robots.support.private_files import replace_atomically
 
 PASSWORD_ENV = "CHORUS_ROBOT_KEEPASS_PASSWORD"
 KEYFILE_ENV = "CHORUS_ROBOT_KEEPASS_KEYFILE"
@@ -193,22 +192,7 @@ class KeePassVault(Vault):
 
     def _save(self, database: PyKeePass, transformed_key: bytes | None) -> None:
         """Temporary file 0600, fsync, rename over the database, fsync of the folder (as the JSON vault)."""
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".vault-", suffix=".tmp")
-        try:
-            os.fchmod(descriptor, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                database.save(handle, transformed_key=transformed_key)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        replace_atomically(self.path, lambda handle: database.save(handle, transformed_key=transformed_key))
 
 
 def _new_database(given: Credentials) -> PyKeePass:

@@ -33,7 +33,7 @@ from robots.errors import (
     storage_reason,
 )
 from robots.secrets import ENVIRON, REDACTOR
-from robots.support.private_files import open_lock, private_folder
+from robots.support.private_files import open_lock, private_folder, replace_atomically
 
 LOCK_WAIT_S = 10.0
 AGE_HEADER = b"age-encryption.org/v1"
@@ -205,23 +205,8 @@ class Vault:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, entries: dict[str, Any]) -> None:
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".vault-", suffix=".tmp")
-        try:
-            os.fchmod(descriptor, 0o600)
-            data = json.dumps(entries, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(self.cipher.encrypt(data) if self.cipher else data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        data = json.dumps(entries, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        replace_atomically(self.path, lambda handle: handle.write(self.cipher.encrypt(data) if self.cipher else data))
 
 
 _KEPT = "il est laissé tel quel : réparez-le ou mettez-le de côté, rien n'a été réinitialisé"

@@ -12,7 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from loguru import logger
 
@@ -117,3 +120,24 @@ def tighten_database(path: Path) -> None:
     """The SQLite journal and the sidecars SQLite may have left from an earlier, wider run."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         tighten_file(path.with_name(path.name + suffix))
+
+
+def replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """`path` replaced whole or not at all, even if the machine stops: `write` fills a 0600 temporary file beside it,
+    which is synced, renamed over `path`, and the folder synced (the vaults' files)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vault-", suffix=".tmp")
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

@@ -27,9 +27,9 @@ from robots.jobs.renewal.handover import api_check, api_detail, api_problem, del
 from robots.jobs.renewal.logins import STOPPING_KINDS
 from robots.jobs.renewal.plan import ALL_STRUCTURES, LIST_FLOW, READ_FLOW, RESET_FLOW, Unit, split
 from robots.jobs.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, days_until
-from robots.jobs.renewal.roster import Account
+from robots.jobs.renewal.roster import Account, code_source
 from robots.language.catalogue import Catalogue
-from robots.secrets import ENVIRON, REDACTOR, SecretProvider
+from robots.secrets import REDACTOR, SecretProvider
 from robots.store.crash_points import crash_point
 from robots.store.journal import Credential
 from robots.store.sealed import waiting_message
@@ -152,13 +152,7 @@ class AccountSession:
         return runner
 
     def _code_source(self) -> second_factor.CodeSource | None:
-        account = self.account
-        if account.second_factor == "ask" and not second_factor.attended():
-            return None
-        return second_factor.source_for(
-            account.second_factor, address=ENVIRON.get(account.login_env, ""), mailbox_url=account.mailbox,
-            totp_secret=ENVIRON.get(account.totp_env or "", ""),
-        )  # fmt: skip
+        return code_source(self.account)
 
     def close(self) -> None:
         if self.context is not None:

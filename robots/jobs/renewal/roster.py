@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from robots.errors import BadInput, Problem
+from robots.integrations import second_factor
 from robots.secrets import ENVIRON
 from robots.support.frozen_model import Model
 from robots.support.parsers import SIRET_KEY_WRONG, siret_problem
@@ -277,3 +278,13 @@ def missing_credentials(roster: Roster, environ: Mapping[str, str] | None = None
     if any(a.second_factor == "email" and (a.mailbox or "").startswith("imap") for a in roster.accounts):
         names.append("CHORUS_ROBOT_IMAP_PASSWORD")
     return [n for n in dict.fromkeys(names) if not environ.get(n)]
+
+
+def code_source(account: Account) -> second_factor.CodeSource | None:
+    """Where the account's second-factor code comes from (None: no second factor, or `ask` with nobody to ask)."""
+    if account.second_factor == "ask" and not second_factor.attended():
+        return None
+    return second_factor.source_for(
+        account.second_factor, address=ENVIRON.get(account.login_env, ""), mailbox_url=account.mailbox,
+        totp_secret=ENVIRON.get(account.totp_env or "", ""),
+    )  # fmt: skip

@@ -29,7 +29,7 @@ from robots.integrations import second_factor
 from robots.integrations.mailbox import PASSWORD_ENV as IMAP_PASSWORD_ENV
 from robots.integrations.mailbox import open_mailbox
 from robots.jobs.renewal.plan import LOGIN_FLOW
-from robots.jobs.renewal.roster import Account, Roster, load_roster, missing_credentials
+from robots.jobs.renewal.roster import Account, Roster, code_source, load_roster, missing_credentials
 from robots.jobs.replay import survey_privacy
 from robots.jobs.replay.probe import probe_screen
 from robots.jobs.replay.scrub import scrub_folder
@@ -200,7 +200,7 @@ def _survey_account(
     runner = Runner(
         page, catalogue, sink=NoCredentials("un relevé ne range aucun mot de passe"),
         timeout_s=prepared.config.settings.timeout_s,
-        secrets=SecretProvider(account.secret_env(), sources=second_factor.sources(_code_source(account))),
+        secrets=SecretProvider(account.secret_env(), sources=second_factor.sources(code_source(account))),
     )  # fmt: skip
     scope = {"entry": account.portal, "env": prepared.environment.model_dump(),
              "settings": prepared.config.settings.model_dump(mode="json")}  # fmt: skip
@@ -241,16 +241,6 @@ def _structure(walker: _Walker, frame: str, scope: dict[str, Any]) -> str:
         return ""
     rows = scope.pop("structures", None) or []
     return str(rows[0].get("Identifiant structure", "")).strip() if rows else ""
-
-
-def _code_source(account: Account) -> second_factor.CodeSource | None:
-    """As renew asks the second factor's code (robots/jobs/renewal/account_session.py)."""
-    if account.second_factor == "ask" and not second_factor.attended():
-        return None
-    return second_factor.source_for(
-        account.second_factor, address=ENVIRON.get(account.login_env, ""), mailbox_url=account.mailbox,
-        totp_secret=ENVIRON.get(account.totp_env or "", ""),
-    )  # fmt: skip
 
 
 def _slug(text: str) -> str:
