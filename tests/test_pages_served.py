@@ -14,13 +14,14 @@ from playwright.sync_api import Browser
 
 from fixtures.mock_portal import MockPortalServer, create_app
 from robots.parsers import with_luhn_key
+from robots.renewal.browsers import FRESH_TAB_EVERY
 from robots.renewal.nightly import Outputs, run_renewal
 from robots.renewal.plan import RenewOptions
 from tests.conftest import DEMO_DATA, Portal
 
 LOGIN, PASSWORD = "syndicat.pages", "Pages-Passw0rd"
 SLASHED = "Ab/cdEfgh234"
-CLEAN = ["Kq3vZ8pLm2Xw", "Rt5yU7iOp9Aa", "Zx2cV4bNm6Qs", "Wd8fG3hJk5Ll"]
+CLEAN = ["Kq3vZ8pLm2Xw", "Rt5yU7iOp9Aa", "Zx2cV4bNm6Qs", "Wd8fG3hJk5Ll", "Pm4nB6vC8xZa", "Hy7tR5eW3qSd"]
 # Logged in through the DGFiP portal (portal, applications, the services home before and after « Se connecter »),
 # « Mes structures » (« Organisation », « Structures »), then the way to « Gérer une structure » (its empty form)
 # and to the « Compte technique » form (« Accueil », « Raccordements »): once per account.
@@ -71,10 +72,10 @@ def write_portal(folder: Path, identifiants: list[str]) -> Path:
     return path
 
 
-def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six_pages_each(
+def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six_pages_each_with_one_login(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    identifiants = structures(4)
+    identifiants = structures(6)
     monkeypatch.setenv("PAGES_LOGIN", LOGIN)
     monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
     roster = tmp_path / "roster.yaml"
@@ -97,7 +98,11 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
     assert all(on_portal[i]["password"] == kept[i]["password"] for i in identifiants)
     assert all(kept[i]["expires_at"] == on_portal[i]["expires_at"] for i in identifiants)  # read after the reset
     served = state["pages_served"]
-    # « Organisation », « Raccordements », « Structures » once for the whole account; the « / » retry costs the
-    # form again, the structure and the account chosen again.
+    # One login; « Organisation », « Raccordements », « Structures » once for the whole account; the « / » retry
+    # costs the form again, the structure and the account chosen again; after the fifth structure the work goes on
+    # in a new tab (a new renderer), the structure's page reopened there.
+    assert served["by_kind"]["GET /portail/"] == 1
     assert served["by_kind"]["GET aife_domaine"] == 2 and served["by_kind"]["GET aife_structures"] == 1
-    assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3
+    fresh_tabs = (len(identifiants) - 1) // FRESH_TAB_EVERY
+    assert fresh_tabs == 1
+    assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3 + fresh_tabs
