@@ -89,7 +89,7 @@ class AccountSession:
                 for identifiant in identifiants:
                     self.shared.add(self.renew(identifiant))
                     done += 1
-                    if done % FRESH_TAB_EVERY == 0:
+                    if done % FRESH_TAB_EVERY == 0 and done < len(identifiants):
                         self._fresh_tabs()
             except RunStopped as exc:
                 # The operator stopped the night in step mode: what was not done is reported, not lost.
