@@ -60,3 +60,21 @@ class PageTimes:
 
     def total(self) -> float:
         return self.seconds
+
+
+def pages_by_kind(runs: dict[str, tuple[dict[str, Any], int]]) -> str:
+    """A table of the HTML pages served per structure, one column per run, one row per kind of page (the mock's
+    `pages_served`, fixtures/mock_portal/pages_served.py), total first."""
+    names = list(runs)
+    kinds = sorted({k for served, _ in runs.values() for k in served["by_kind"]},
+                   key=lambda k: -max(s["by_kind"].get(k, 0) for s, _ in runs.values()))  # fmt: skip
+
+    def cell(name: str, count: float) -> str:
+        return f"{count / max(1, runs[name][1]):.2f}"
+
+    lines = ["| page | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines.append("| **total** | " + " | ".join(f"**{cell(n, runs[n][0]['total'])}**" for n in names) + " |")
+    for kind in kinds:
+        lines.append(f"| `{kind}` | " + " | ".join(cell(n, runs[n][0]["by_kind"].get(kind, 0)) for n in names) + " |")
+    lines.append("| (redirections, not pages) | " + " | ".join(cell(n, runs[n][0]["redirects"]) for n in names) + " |")
+    return "\n".join(lines)

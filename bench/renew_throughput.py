@@ -5,9 +5,11 @@ all due in 5 days; the mock adds --latency-ms to every page (the real portal is 
 passwords without « / » (no random retries). Each run is a child process; its process tree (Python,
 Playwright's drivers, the Chromium processes) is sampled from /proc: the peak of the summed RSS and of
 the summed PSS (RSS counts the pages Chromium's processes share once per process; PSS splits them).
-The time of each structure (report.json) is printed against its position in the table.
+The time of each structure (report.json) is printed against its position in the table, and the HTML pages
+the mock served per structure, by kind of page (its state's `pages_served`).
 
     .venv/bin/python bench/renew_throughput.py [--structures 100] [--jobs 1 2 4 8] [--latency-ms 300]
+                                               [--generation services|legacy]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from bench.mockstats import call, clean_passwords, load_average  # noqa: E402
+from bench.mockstats import call, clean_passwords, load_average, pages_by_kind  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
 from robots.support.parsers import with_luhn_key  # noqa: E402
 
@@ -138,6 +140,7 @@ def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path
     process.returncode = os.waitstatus_to_exitcode(status)
     sampler.done.set()
     sampler.join()
+    served = call(url + "/__mock__/state")["pages_served"]  # type: ignore[index]
     report = json.loads((work / "report.json").read_text()) if (work / "report.json").exists() else {}
     if process.returncode != 0:
         print(f"  --jobs {jobs}: exit {process.returncode}\n{''.join(errors)[-2000:]}", file=sys.stderr)
@@ -151,6 +154,7 @@ def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path
         "by_position": [by_id.get(bench_siret(n)) for n in range(1, structures + 1)],
         "mean_s": statistics.mean(durations) if durations else 0.0, "load": load_average(),
         "cpu_per_structure": (usage.ru_utime + usage.ru_stime) / max(1, counts.get("renewed", 0)),
+        "pages": served,
     }  # fmt: skip
 
 
@@ -170,13 +174,15 @@ def main() -> int:
     parser.add_argument("--structures", type=int, default=100)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--latency-ms", type=int, default=300)
+    parser.add_argument("--generation", choices=["services", "legacy"], default="services")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="renew-bench-") as temporary:
         folder = Path(temporary)
         data = write_data(folder, args.structures)
         roster, env = write_roster(folder)
-        with MockPortalServer(data, latency_ms=args.latency_ms, generation="legacy") as server:
-            print(f"Mock portal {server.url}, {args.latency_ms} ms per page; {args.structures} structures, all due; "
+        with MockPortalServer(data, latency_ms=args.latency_ms, generation=args.generation) as server:
+            print(f"Mock portal {server.url} ({args.generation}), {args.latency_ms} ms per page; "
+                  f"{args.structures} structures, all due; "
                   f"{os.cpu_count()} CPU(s), load {load_average()}\n", file=sys.stderr)  # fmt: skip
             rows = []
             for jobs in args.jobs:
@@ -184,8 +190,8 @@ def main() -> int:
                 row = rows[-1]
                 print(f"  --jobs {jobs}: {row['seconds']:.0f} s, {row['renewed']} renewed, {row['failed']} failed, "
                       f"load {row['load']}", file=sys.stderr)  # fmt: skip
-    print(f"\n`chorus-robot renew`, mock portal with {args.latency_ms} ms per page, one account, {args.structures} "
-          f"structures due, {os.cpu_count()} CPU(s):\n")  # fmt: skip
+    print(f"\n`chorus-robot renew`, mock portal ({args.generation} generation) with {args.latency_ms} ms per page, "
+          f"one account, {args.structures} structures due, {os.cpu_count()} CPU(s):\n")  # fmt: skip
     print(
         "| --jobs | renewed | failed | wall time (s) | structures / minute | mean s / structure "
         "| CPU s / structure | peak RSS (MB) | peak PSS (MB) | load at the end |"
@@ -201,6 +207,8 @@ def main() -> int:
     print("|---:|" + "---:|" * 10)
     for row in rows:
         print(f"| {row['jobs']} | {positions(row)} |")
+    print("\nHTML pages the mock served per structure renewed (login and « Mes structures » included):\n")
+    print(pages_by_kind({f"--jobs {r['jobs']}": (r["pages"], r["renewed"]) for r in rows}))
     first = rows[0]["by_position"]
     if first and first[0] is not None and first[-1] is not None:
         print(f"\n--jobs {rows[0]['jobs']}: first structure {first[0]:.1f} s (login included), last {first[-1]:.1f} s; "

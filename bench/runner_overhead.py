@@ -6,9 +6,11 @@ time of the whole process tree (Python, Playwright's driver, Chromium: rusage of
 the sum of the mock's page times (what a perfect robot would wait for). Prints the medians and the
 median of the per-pair ratios robot / hand-written. `chorus-robot run` always traces the run (the trace
 is kept if it fails, issue 4); a third contender, the hand-written script with the same tracing, tells
-the runner's own cost apart from the trace's.
+the runner's own cost apart from the trace's. `--generation services` (the default, as the mock's) compares
+with bench/hand_reset_services.py, `legacy` with bench/hand_reset.py; the HTML pages each contender had the
+mock serve (its state's `pages_served`) are printed by kind of page.
 
-    .venv/bin/python bench/runner_overhead.py [--pairs 5] [--latency-ms 0]
+    .venv/bin/python bench/runner_overhead.py [--pairs 5] [--latency-ms 0] [--generation services|legacy]
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from bench.mockstats import PageTimes, call, clean_passwords, load_average  # noqa: E402
+from bench.mockstats import PageTimes, call, clean_passwords, load_average, pages_by_kind  # noqa: E402
 from fixtures.mock_portal import MockPortalServer  # noqa: E402
 
 DEMO_DATA = PROJECT / "fixtures" / "demo-portal.yaml"
 FLOW = PROJECT / "flows" / "reset_technical_password.yaml"
+HAND_WRITTEN = {"legacy": PROJECT / "bench" / "hand_reset.py", "services": PROJECT / "bench" / "hand_reset_services.py"}
 
 
 def child(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
@@ -52,10 +55,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--generation", choices=["services", "legacy"], default="services")
     args = parser.parse_args()
+    hand = HAND_WRITTEN[args.generation]
     with (
         tempfile.TemporaryDirectory(prefix="runner-bench-") as temporary,
-        MockPortalServer(DEMO_DATA, latency_ms=args.latency_ms, generation="legacy") as server,
+        MockPortalServer(DEMO_DATA, latency_ms=args.latency_ms, generation=args.generation) as server,
     ):
         times = PageTimes.install(server)
         state: dict[str, Any] = call(server.url + "/__mock__/state")  # type: ignore[assignment]
@@ -65,12 +70,13 @@ def main() -> int:
         commands = {
             "robot": [sys.executable, "-m", "robots.cli", "run", str(FLOW), "--env", "mock", "--portal-url",
                       server.url, "--var", f"structure={structure}", "--vault", f"{temporary}/vault.json"],
-            "hand": [sys.executable, str(PROJECT / "bench" / "hand_reset.py"), server.url, structure],
-            "hand+trace": [sys.executable, str(PROJECT / "bench" / "hand_reset.py"), server.url, structure],
+            "hand": [sys.executable, str(hand), server.url, structure],
+            "hand+trace": [sys.executable, str(hand), server.url, structure],
         }  # fmt: skip
-        print(f"Mock portal {server.url}, {args.latency_ms} ms per page, structure {structure}; "
+        print(f"Mock portal {server.url} ({args.generation}), {args.latency_ms} ms per page, structure {structure}; "
               f"{os.cpu_count()} CPU(s), load {load_average()}", file=sys.stderr)  # fmt: skip
         runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+        served: dict[str, tuple[dict[str, Any], int]] = {}
         order = list(commands)
         for pair in range(args.pairs):
             for name in order if pair % 2 == 0 else order[::-1]:
@@ -82,6 +88,7 @@ def main() -> int:
                     print(f"{name}: exit {code}\n{errors}", file=sys.stderr)
                     return 1
                 runs[name].append((wall, cpu, times.total()))
+                served[name] = (call(server.url + "/__mock__/state")["pages_served"], 1)  # type: ignore[index]
                 print(f"  pair {pair + 1} {name:10}: wall {wall:.2f} s, CPU {cpu:.2f} s, "
                       f"mock pages {times.total():.2f} s ({times.count} requests)", file=sys.stderr)  # fmt: skip
         load = load_average()
@@ -90,7 +97,8 @@ def main() -> int:
         pairs = [(r[0] / h[0], r[1] / h[1]) for r, h in zip(runs["robot"], runs[other], strict=True)]
         return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
-    print(f"\nReset of one structure, mock portal at {args.latency_ms} ms per page, {args.pairs} pairs A B, "
+    print(f"\nReset of one structure, mock portal ({args.generation}) at {args.latency_ms} ms per page, "
+          f"{args.pairs} pairs A B, "
           f"{os.cpu_count()} CPU(s), load average at the end {load}:\n")  # fmt: skip
     print("| | wall (median, s) | CPU of the process tree (median, s) | mock's page times (median, s) |")
     print("|---|---:|---:|---:|")
@@ -104,6 +112,8 @@ def main() -> int:
     for other in ("hand", "hand+trace"):
         wall_ratio, cpu_ratio = ratios(other)
         print(f"| ratio robot / {labels[other]} (median of the pairs) | **{wall_ratio:.2f}** | **{cpu_ratio:.2f}** | |")
+    print("\nHTML pages the mock served for the reset (login included), last run of each:\n")
+    print(pages_by_kind({labels[name]: served[name] for name in labels}))
     return 0
 
 

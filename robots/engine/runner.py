@@ -36,6 +36,7 @@ from robots.support.private_files import private_folder
 # Steps that leave the page as it was: the screen checked before them is still the one shown.
 KEEP_THE_PAGE = (
     m.Fill, m.Read, m.ReadBlock, m.ExpectScreen, m.SetVars, m.Log, m.Store, m.Checkpoint, m.If, m.Repeat, m.Call,
+    m.RememberAddress,
 )  # fmt: skip
 
 
@@ -77,6 +78,7 @@ class Runner:
         # here (table → tab) for the next lookup (robots/engine/steps/tables.py); for jobs that walk a table.
         self.table_tabs = table_tabs
         self.kept_tabs: dict[str, Page] = {}
+        self.addresses: dict[str, str] = {}  # pages noted by `remember_address`, opened again by `reopen`
         self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
         self.watch(page)
 

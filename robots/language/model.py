@@ -355,6 +355,25 @@ class ReadMail(Step):
     read_mail: ReadMailArgs
 
 
+class RememberAddress(Step):
+    """Notes the address of the page shown (a form as first opened, a structure's page) under a name, for `reopen`
+    later in the same session — `renew`: one account's structures, one after the other."""
+
+    command: ClassVar[str] = "remember_address"
+    repeatable: ClassVar[bool] = True  # a note, nothing on the portal
+    remember_address: Template = Field(description="The name, e.g. `compte_technique` or `fiche_${structure}`")
+
+
+class Reopen(Step):
+    """Opens again the address noted under that name (one page, as a person's bookmark or history): the page is
+    the portal's own, reached by clicks earlier, never built. Nothing happens when no address was noted under
+    that name (another session, `chorus-robot run`): the steps after it check the screen and click their way."""
+
+    command: ClassVar[str] = "reopen"
+    repeatable: ClassVar[bool] = True  # navigation
+    reopen: Template = Field(description="The name given by `remember_address`")
+
+
 class Log(Step):
     command: ClassVar[str] = "log"
     repeatable: ClassVar[bool] = True  # a log line
@@ -364,7 +383,7 @@ class Log(Step):
 STEP_TYPES: tuple[type[Step], ...] = (
     GoTo, ExpectScreen, WhichScreen, Fill, Click, Read, ReadBlock, ReadTable, PickRow,
     SetVars, If, Repeat, Call, Store, Checkpoint, Fail, Log, ReadFields, WriteFields, ForEach,
-    Select, Check, SolveCaptcha, ReadMail,
+    Select, Check, SolveCaptcha, ReadMail, RememberAddress, Reopen,
 )  # fmt: skip
 STEP_COMMANDS = tuple(t.command for t in STEP_TYPES)
 _UNSAID = [t.command for t in STEP_TYPES if "repeatable" not in vars(t)]

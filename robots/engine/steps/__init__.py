@@ -1,7 +1,7 @@
 """Step implementations, one module per theme; `IMPLEMENTATIONS` maps each step model to its code.
 
-navigation: goto, expect_screen, which_screen · interaction: fill, click · reading: read, read_block ·
-tables: pick_row, read_table · control: set, if, repeat, for_each, call, fail, log ·
+navigation: goto, expect_screen, which_screen, remember_address, reopen · interaction: fill, click ·
+reading: read, read_block · tables: pick_row, read_table · control: set, if, repeat, for_each, call, fail, log ·
 credentials: store, checkpoint · fields: read_fields, write_fields · forms: select, check ·
 accounts: solve_captcha, read_mail
 """
@@ -18,6 +18,8 @@ IMPLEMENTATIONS: dict[type[m.Step], Callable[[Any, Any], None]] = {
     m.GoTo: navigation.goto,
     m.ExpectScreen: navigation.expect_screen,
     m.WhichScreen: navigation.which_screen,
+    m.RememberAddress: navigation.remember_address,
+    m.Reopen: navigation.reopen,
     m.Fill: interaction.fill,
     m.Click: interaction.click,
     m.Read: reading.read,

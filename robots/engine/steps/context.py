@@ -69,6 +69,7 @@ class StepRunner(Protocol):
     checked: set[str]  # screens seen on the page as it is now
     table_tabs: bool  # a row's action opens in a new tab, the table's tab kept in `kept_tabs`
     kept_tabs: dict[str, Page]
+    addresses: dict[str, str]  # remember_address → reopen, for the runner's life (one account's session)
     retry: ride_through.RetryPolicy
 
     def watch(self, page: Page) -> None: ...

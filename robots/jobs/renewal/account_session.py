@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
-from robots.browser.pool import block_unread_resources
+from robots.browser.pool import FRESH_TAB_EVERY, block_unread_resources, fresh_tabs
 from robots.browser.portal_context import new_portal_context
 from robots.engine.runner import Runner, runner_on
 from robots.errors import INTERNAL, STORAGE_FAILED, LoginFailed, RobotError, RunStopped, StepFailed, kind_of, labelled
@@ -87,6 +87,8 @@ class AccountSession:
                 for identifiant in identifiants:
                     self.shared.add(self.renew(identifiant))
                     done += 1
+                    if done % FRESH_TAB_EVERY == 0 and done < len(identifiants):
+                        self._fresh_tabs()
             except RunStopped as exc:
                 # The operator stopped the night in step mode: what was not done is reported, not lost.
                 left = identifiants[done:] if identifiants is not None else None
@@ -159,6 +161,19 @@ class AccountSession:
             with contextlib.suppress(Exception):  # the browser may already be gone
                 self.context.close()
         self.context, self.runner = None, None
+
+    def _fresh_tabs(self) -> None:
+        """Every FRESH_TAB_EVERY structures, new tabs (a new renderer: memory back to its start), same login; not
+        while observers watch the tab (step mode, recordings)."""
+        if self.runner is None or self.plan.options.observers:
+            return
+        try:
+            fresh_tabs(self.runner)
+        except Exception as exc:  # noqa: BLE001 - the next structure logs in again in a new context
+            logger.warning(
+                "Nouvel onglet impossible ({}) : nouvelle connexion", REDACTOR.redact(str(exc)).splitlines()[0]
+            )
+            self.close()
 
     def _listed(self) -> list[str]:
         """`structures: all`: « Mes structures », this shard's part; the rest goes back to the queue."""

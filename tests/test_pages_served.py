@@ -1,0 +1,108 @@
+"""Issue 22: the mock counts the HTML pages it serves (`pages_served` in its state), and `renew` on the portail de
+services reuses what is on screen across an account's structures: « Gérer une structure » consults the next
+structure in one page, the « Compte technique » form and the structure's page are opened again from their
+address — six pages per structure once the account is logged in, where a person needs as many."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser
+
+from fixtures.mock_portal import MockPortalServer, create_app
+from robots.browser.pool import FRESH_TAB_EVERY
+from robots.jobs.renewal.nightly import Outputs, run_renewal
+from robots.jobs.renewal.plan import RenewOptions
+from robots.support.parsers import with_luhn_key
+from tests.conftest import DEMO_DATA, Portal
+
+LOGIN, PASSWORD = "syndicat.pages", "Pages-Passw0rd"
+SLASHED = "Ab/cdEfgh234"
+CLEAN = ["Kq3vZ8pLm2Xw", "Rt5yU7iOp9Aa", "Zx2cV4bNm6Qs", "Wd8fG3hJk5Ll", "Pm4nB6vC8xZa", "Hy7tR5eW3qSd"]
+# Logged in through the DGFiP portal (portal, applications, the services home before and after « Se connecter »),
+# « Mes structures » (« Organisation », « Structures »), then the way to « Gérer une structure » (its empty form)
+# and to the « Compte technique » form (« Accueil », « Raccordements »): once per account.
+ONCE_PER_ACCOUNT = 9
+PER_STRUCTURE = 6  # consultation, form, structure chosen, account chosen, « Soumettre », the structure again
+
+
+def test_pages_served_counts_html_pages_by_kind_and_nothing_else():
+    client = create_app(DEMO_DATA, generation="services").test_client()
+
+    client.get("/aife_csm/fr?id=aife_index")  # the public home: a page
+    client.get("/aife_csm/fr?id=aife_catitem_details&cat_item_id=compte_technique")  # not logged in: a redirection
+    client.get("/aife_csm/fr?id=aife_ref_structures&q=2")  # the chooser's JSON: not a page
+    client.get("/static/css/portal.css")
+    served = client.get("/__mock__/state").json["pages_served"]
+
+    assert served == {"total": 1, "by_kind": {"GET aife_index": 1}, "redirects": 1}
+    client.post("/__mock__/reset", json={})
+    assert client.get("/__mock__/state").json["pages_served"] == {"total": 0, "by_kind": {}, "redirects": 0}
+
+
+def test_a_legacy_page_is_counted_under_its_route_not_its_structure():
+    client = create_app(DEMO_DATA, generation="legacy").test_client()
+
+    client.get("/portail/")
+    client.get("/cpp/")
+
+    by_kind = client.get("/__mock__/state").json["pages_served"]["by_kind"]
+    assert by_kind == {"GET /portail/": 1, "GET /cpp/": 1}
+
+
+def structures(count: int) -> list[str]:
+    return [with_luhn_key(f"2130{n:09d}") for n in range(1, count + 1)]
+
+
+def write_portal(folder: Path, identifiants: list[str]) -> Path:
+    """One DGFiP account managing the structures, every technical password due in 5 days."""
+    rows = [
+        {"identifiant": s, "raison_sociale": f"COMMUNE DE PAGES {n}", "manager": LOGIN, "email": f"m{n}@pages.example",
+         "adresse": {"ville": "NÎMES", "code_postal": "30000"},
+         "technical_user": {"login": f"TECH_0{s}0@cpp2017.fr", "password": f"Old{n:09d}", "expires_at": "+5d"}}
+        for n, s in enumerate(identifiants, 1)
+    ]  # fmt: skip
+    account = {"login": LOGIN, "password": PASSWORD, "portal": "dgfip", "civilite": "Mme", "nom": "PAGES",
+               "prenom": "Camille", "email": "camille@pages.example"}  # fmt: skip
+    path = folder / "portal.yaml"
+    path.write_text(yaml.safe_dump({"accounts": [account], "structures": rows}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six_pages_each_with_one_login(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    identifiants = structures(6)
+    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
+    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
+                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
+    vault = tmp_path / "vault.json"
+    with MockPortalServer(write_portal(tmp_path, identifiants), generation="services") as server:
+        portal = Portal(server.url)
+        portal.next_passwords([CLEAN[0], SLASHED, *CLEAN[1:]])  # the second structure's first password has « / »
+        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault,
+                               failures_dir=tmp_path / "failures")  # fmt: skip
+
+        report = run_renewal(options, Outputs(journal=tmp_path / "journal.sqlite", log_file=None), browser)
+
+        state = portal.state()
+    assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "renewed")
+    kept = json.loads(vault.read_text(encoding="utf-8"))
+    on_portal = {s["identifiant"]: s["technical_user"] for s in state["structures"]}
+    assert [kept[i]["password"] for i in identifiants] == CLEAN
+    assert all(on_portal[i]["password"] == kept[i]["password"] for i in identifiants)
+    assert all(kept[i]["expires_at"] == on_portal[i]["expires_at"] for i in identifiants)  # read after the reset
+    served = state["pages_served"]
+    # One login; « Organisation », « Raccordements », « Structures » once for the whole account; the « / » retry
+    # costs the form again, the structure and the account chosen again; after the fifth structure the work goes on
+    # in a new tab (a new renderer), the structure's page reopened there.
+    assert served["by_kind"]["GET /portail/"] == 1
+    assert served["by_kind"]["GET aife_domaine"] == 2 and served["by_kind"]["GET aife_structures"] == 1
+    fresh_tabs = (len(identifiants) - 1) // FRESH_TAB_EVERY
+    assert fresh_tabs == 1
+    assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3 + fresh_tabs
