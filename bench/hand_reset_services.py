@@ -64,8 +64,11 @@ def password_shown(page: Page, structure: str, technical_login: str) -> str:
     page.get_by_role("link", name="Compte technique", exact=True).click()
     page.get_by_label("Type de demande").select_option(label=REQUEST)
     page.get_by_role("combobox", name="Choisir la structure").fill(structure)
-    page.get_by_role("option", name=structure).click()
-    page.get_by_role("combobox", name="Compte technique").select_option(technical_login)
+    page.get_by_role("option", name=structure).click()  # the form is sent again with the structure chosen
+    accounts = page.get_by_role("combobox", name="Compte technique")
+    expect(accounts).to_be_visible()
+    page.wait_for_load_state()  # its script (a choice sends the form) runs once the page has loaded
+    accounts.select_option(technical_login)
     return page.get_by_label("Nouveau mot de passe").input_value()
 
 

@@ -35,10 +35,11 @@ if TYPE_CHECKING:
     from robots.engine.runner import Runner
 
 T = TypeVar("T")
-# The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer; V8 favours
-# memory over speed (it collects sooner): a renderer that had grown to 174 MB over 80 pages of the mock stays
-# near 75 MB (the pages' scripts are small; the robot's time is the portal's).
-ONE_RENDERER_PER_CONTEXT = ["--process-per-site", "--js-flags=--optimize-for-size"]
+# The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer. (V8's
+# --optimize-for-size would keep renderers smaller — peak PSS 1.23 → 1.08 GB at --jobs 8 over 100 structures —
+# but slows the pages' scripts enough that tests/test_renew_crash.py « while-another-resets » no longer sees the
+# first worker's « Confirmer » sent before the second worker's reset starts: not used.)
+ONE_RENDERER_PER_CONTEXT = ["--process-per-site"]
 # Beyond this many workers per CPU, more workers only queue for the CPU (measured: bench/renew_throughput.py).
 USEFUL_JOBS_PER_CPU = 4
 # Images, fonts and media: what a robot never reads (URL-based, so that the driver filters them itself).
@@ -49,8 +50,7 @@ _UNREAD = re.compile(r"\.(png|jpe?g|gif|webp|avif|svg|ico|bmp|woff2?|ttf|otf|eot
 # the mock, portail de services: 110 MB → 440 MB over 30 structures); a new tab in a context whose tabs are
 # all closed gets a new renderer. So every this many structures the worker carries on in new tabs: same context,
 # same login, each tab reopened at the address it showed (a table kept aside on its page: legacy « Mes
-# structures », whose pager is in its address): one page more per tab. Every 5: peak PSS 1.13 GB at --jobs 8
-# over 100 structures (services); every 3: 1.00 GB, for a third of a page more per structure.
+# structures », whose pager is in its address): one page more per tab, a third of a page per structure.
 FRESH_TAB_EVERY = 3
 
 
