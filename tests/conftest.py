@@ -49,6 +49,10 @@ class Portal:
     def state(self) -> dict:
         return self.call("GET", "/__mock__/state")
 
+    def data(self) -> dict:
+        """What the portal holds (its state but the count of pages it served): what « changes nothing » compares."""
+        return {key: value for key, value in self.state().items() if key != "pages_served"}
+
     def reset(self) -> None:
         self.call("POST", "/__mock__/reset", {})
 

@@ -121,7 +121,7 @@ def test_the_committed_desired_state_schema_is_the_generated_one():
 
 
 def test_plan_shows_the_differences_of_fresh_structures_and_changes_nothing(portal: Portal):
-    before = portal.state()
+    before = portal.data()
     done = cli("plan", str(DESIRED), "--json", portal=portal)
     assert done.returncode == 0, done.stderr
     changes = json.loads(done.stdout)["changes"]
@@ -140,7 +140,7 @@ def test_plan_shows_the_differences_of_fresh_structures_and_changes_nothing(port
     assert found[(VILLENEUVE, "rattachements", martin)] == ("en attente", "validée")
     assert found[(ALES, "rattachements", dupont)] == ("en attente", "refusée")
     assert all(set(c) == {"structure", "block", "field", "current", "desired"} for c in changes)
-    assert portal.state() == before
+    assert portal.data() == before
 
 
 def test_apply_sets_every_block_then_plan_shows_nothing_and_a_second_apply_writes_nothing(
@@ -324,7 +324,7 @@ def test_services_generation_plan_apply_a_second_apply_and_a_portal_refusal(
     refused_path = tmp_path / "refused.yaml"
     refused_path.write_text(SERVICES_REFUSED, encoding="utf-8")
     refused = load_desired_state(refused_path)[0]
-    before = services.state()
+    before = services.data()
     with one_login(path, services, browser) as session:
         changes = jobs.plan(session, desired).changes
         planned = {(c.structure, c.block, c.field): (c.current, c.desired) for c in changes}
@@ -336,7 +336,7 @@ def test_services_generation_plan_apply_a_second_apply_and_a_portal_refusal(
         )  # « Utilisateur » without, then with, the profile « Organisation modification »
         assert planned[(VILLENEUVE, "espaces", "Factures reçues")] == (False, True)
         assert planned[(None, "mon_compte", "notifications")] == (False, True)
-        assert services.state() == before
+        assert services.data() == before
 
         outcome = jobs.apply(session, desired)
         assert not outcome.failed, [f.error for f in outcome.failed]
