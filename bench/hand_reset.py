@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -66,7 +67,8 @@ def reset(page: Page, portal_url: str, structure: str) -> str:
     return f"{technical.split(':')[1].split()[0]} expire {expiry(page).split(':', 1)[1].strip()}"
 
 
-def main() -> int:
+def by_hand(reset: Callable[[Page, str, str], str]) -> int:
+    """`python bench/<script>.py PORTAL_URL STRUCTURE`: one reset written by hand, on the robot's Chromium."""
     portal_url, structure = sys.argv[1], sys.argv[2]
     with sync_playwright() as playwright:
         browser = chromium.launch(playwright)
@@ -82,4 +84,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(by_hand(reset))

@@ -18,11 +18,11 @@ import os
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from robots import browser as chromium  # noqa: E402 - the same Chromium as the robot's
+from hand_reset import by_hand  # noqa: E402 - its neighbour: the same Chromium, context and trace
 
 FORBIDDEN = "/"
 REQUEST = "Réinitialisation du mot de passe d'un compte technique"
@@ -86,20 +86,5 @@ def reset(page: Page, portal_url: str, structure: str) -> str:
     return f"{login} expire {expiry}"
 
 
-def main() -> int:
-    portal_url, structure = sys.argv[1], sys.argv[2]
-    with sync_playwright() as playwright:
-        browser = chromium.launch(playwright)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-        if os.environ.get("BENCH_TRACE"):  # what `chorus-robot run` records for a failed run, for comparison
-            context.tracing.start(screenshots=True, snapshots=True, sources=False)
-        print(reset(context.new_page(), portal_url, structure))
-        if os.environ.get("BENCH_TRACE"):
-            context.tracing.stop()
-        context.close()
-        browser.close()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(by_hand(reset))
