@@ -51,3 +51,9 @@ def test_a_wrong_link_validity_and_a_busy_port_are_said_in_french(tmp_path: Path
         done = robot("mock-portal", "--port", str(port))
     assert done.returncode == 2, done.stderr
     assert f"--port {port} : le port est déjà pris" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_mock_portal_s_options_are_read_after_a_global_config_option_too():
+    config = Path(__file__).resolve().parent.parent / "config" / "robot.yaml"
+    done = robot("--config", str(config), "mock-portal", "--port", "99999")
+    assert done.returncode == 2 and "« 99999 » : un port de 0 à 65535 est attendu" in done.stderr, done.stderr

@@ -44,9 +44,8 @@ from robots.support import private_files
 FULL_PARSER_COMMANDS = ("mock-portal", "reference")  # the mock's options are imported only for these
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Every command; `command`: the one asked for (the mock portal's options are added only when it is that one,
-    or `reference`, or none is known — the whole parser)."""
+def build_parser(full: bool = True) -> argparse.ArgumentParser:
+    """Every command; the mock portal's options only when `full` (mock-portal or reference asked for, completion)."""
     conventions.speak_french()
     parser = argparse.ArgumentParser(
         prog="chorus-robot", description="Pilote les portails DGFiP et Chorus Pro à partir de flows YAML."
@@ -60,7 +59,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     options.add_verbosity(parser, False)
     commands = parser.add_subparsers(dest="command", required=True)
     run.register(commands)
-    mock_portal.register(commands, with_options=command is None or command in FULL_PARSER_COMMANDS)
+    mock_portal.register(commands, with_options=full)
     demo.register(commands)
     flow_tools.register(commands)
     reference.register(commands, parser)
@@ -76,11 +75,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_in(argv: list[str]) -> str | None:
-    """The command asked for: the first word that is not an option (None when completing: the whole parser)."""
-    if os.environ.get("_ARGCOMPLETE"):
-        return None
-    return next((word for word in argv if not word.startswith("-")), None)
+def _needs_full_parser(argv: list[str]) -> bool:
+    """Any word naming mock-portal or reference (not only the first that is not an option: `--config FILE` comes
+    before the command), or shell completion."""
+    return bool(os.environ.get("_ARGCOMPLETE")) or any(word in FULL_PARSER_COMMANDS for word in argv)
 
 
 def _version() -> str:
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None, env_problem: BadInput | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
-    parser = build_parser(_command_in(words))
+    parser = build_parser(full=_needs_full_parser(words))
     conventions.complete(parser)
     args = parser.parse_args(words)
     if env_problem is not None:

@@ -28,7 +28,7 @@ def _add_options(mock: argparse.ArgumentParser) -> None:
     from fixtures.mock_portal.options import add_account_options, add_login_options
 
     mock.add_argument("--host", default="127.0.0.1", help="adresse d'écoute")
-    mock.add_argument("--port", type=int, default=8400, help="port d'écoute")
+    mock.add_argument("--port", type=_port, default=8400, help="port d'écoute (0 : un port libre)")
     mock.add_argument(
         "--data", default=str(packaged("fixtures", "demo-portal.yaml")), help="données du portail simulé (YAML)"
     )
@@ -42,6 +42,12 @@ def _add_options(mock: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     add_account_options(mock)
     add_fault_options(mock)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"« {text} » : un port de 0 à 65535 est attendu")
+    return int(text)
 
 
 def _mock_portal(args: argparse.Namespace) -> int:

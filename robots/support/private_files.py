@@ -122,12 +122,13 @@ def tighten_database(path: Path) -> None:
         tighten_file(path.with_name(path.name + suffix))
 
 
-def replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """`path` replaced whole or not at all, even if the machine stops: `write` fills a 0600 temporary file beside it,
-    which is synced, renamed over `path`, and the folder synced (the vaults' files)."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vault-", suffix=".tmp")
+def replace_atomically(path: Path, write: Callable[[BinaryIO], None], mode: int = 0o600) -> None:
+    """`path` replaced whole or not at all, even if the machine stops: `write` fills a temporary file beside it
+    (`mode`: 0600 unless said), which is synced, renamed over `path`, and the folder synced (the vaults, the renew
+    reports, the metrics file)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(descriptor, 0o600)
+        os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
             handle.flush()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +29,10 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from robots.config import load_config
 from robots.errors import BadInput
 from robots.jobs.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, WORDS
-from robots.jobs.renewal.status import _NoJournal, structure_lines
+from robots.jobs.renewal.status import NoJournal, structure_lines
 from robots.store.journal import Journal
 from robots.store.vaults import open_vault
+from robots.support.private_files import replace_atomically
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -55,7 +55,7 @@ class Health:
 
 def read_health(journal_path: Path, vault_path: Path) -> Health:
     """Reads, creates nothing (as `status`)."""
-    journal: Journal | _NoJournal = Journal(journal_path) if journal_path.exists() else _NoJournal()
+    journal: Journal | NoJournal = Journal(journal_path) if journal_path.exists() else NoJournal()
     try:
         structures = structure_lines(journal, open_vault(load_config(), vault_path))
         nights = journal.nights(20)
@@ -264,17 +264,7 @@ def write_metrics(path: Path, health: Health) -> None:
     """The text exposition, written atomically, 0644 (no secret in it: see the module's docstring)."""
     check_metrics_path(path)
     data = generate_latest(registry_of(health))
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, METRICS_MODE)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, lambda handle: handle.write(data), mode=METRICS_MODE)
 
 
 def metrics(journal_path: Path, vault_path: Path, path: Path) -> None:

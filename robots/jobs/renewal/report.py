@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -14,7 +12,7 @@ from typing import Any
 
 from robots.errors import EXIT_FAILURE, EXIT_OK
 from robots.secrets import REDACTOR
-from robots.support.private_files import make_parents
+from robots.support.private_files import make_parents, replace_atomically
 
 RENEWED, SKIPPED, FAILED, DRY_RUN = "renewed", "skipped", "failed", "dry-run"
 # What people read for each outcome (the keys stay English in JSON and the journal).
@@ -222,10 +220,8 @@ def write_junit(report: RunReport, path: Path) -> None:
 
 def _write_private(path: Path, text: str, keep: list[str] | None = None) -> None:
     make_parents(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")  # 0600
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(redact_except(text, keep or []))
-    os.replace(temporary, path)
+    data = redact_except(text, keep or []).encode("utf-8")
+    replace_atomically(path, lambda handle: handle.write(data))
 
 
 COUNT_WORDS = {**WORDS, DRY_RUN: "à renouveler", "delivery_failed": "livraison en échec"}

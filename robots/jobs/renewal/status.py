@@ -23,7 +23,7 @@ from robots.support.parsers import short_moment
 COLUMNS = ("account", "identifiant", "raison_sociale", "technical_login", "expires_at", "days_left", "last_run")
 
 
-def structure_lines(journal: Journal | _NoJournal, vault: Vault) -> list[dict[str, Any]]:
+def structure_lines(journal: Journal | NoJournal, vault: Vault) -> list[dict[str, Any]]:
     lines: dict[str, dict[str, Any]] = {}
     for row in journal.structures():
         lines[row["identifiant"]] = {
@@ -75,7 +75,7 @@ def state_of(line: dict[str, Any]) -> str:
     return WORDS.get(result or "", result or "-")
 
 
-class _NoJournal:
+class NoJournal:
     """Stands for a journal that does not exist yet: nothing was run, nothing is created."""
 
     def structures(self) -> list[dict[str, Any]]:
@@ -92,7 +92,7 @@ class _NoJournal:
 
 
 def status(journal_path: Path, vault_path: Path, as_json: bool = False, runs: int = 10) -> int:
-    journal: Journal | _NoJournal = Journal(journal_path) if journal_path.exists() else _NoJournal()
+    journal: Journal | NoJournal = Journal(journal_path) if journal_path.exists() else NoJournal()
     try:
         structures = structure_lines(journal, open_vault(load_config(), vault_path))
         history = journal.nights(runs)
@@ -103,7 +103,7 @@ def status(journal_path: Path, vault_path: Path, as_json: bool = False, runs: in
     if as_json:
         print(json.dumps({"structures": structures, "runs": history}, indent=2, ensure_ascii=False))
         return EXIT_OK
-    if isinstance(journal, _NoJournal):
+    if isinstance(journal, NoJournal):
         print(f"Pas de journal {journal_path} : aucune exécution de « chorus-robot renew » avec ce journal.")
     if not vault_path.exists():
         print(f"Pas de coffre {vault_path}.")
