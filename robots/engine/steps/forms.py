@@ -61,13 +61,9 @@ def _suggestion(ctx: StepContext, box: Locator, wanted: str, ref: str) -> None:
     timeout = ctx.timeout_s * 1000
     box.fill(wanted, timeout=timeout)
     holding = ctx.page.get_by_role("option", name=locate.loose(wanted)).filter(visible=True)
-    try:
-        holding.first.wait_for(state="visible", timeout=timeout)
-    except Exception:  # noqa: BLE001 - Playwright's timeout: said in French with what was suggested
+    if not locate.wait_visible(holding.first, ctx.timeout_s):
         shown = ", ".join(f"« {t.strip()} »" for t in ctx.page.get_by_role("option").all_inner_texts()) or "aucune"
-        raise StepFailed(
-            f"« {wanted} » : aucune suggestion de « {ref} » ne le contient (suggestions : {shown})"
-        ) from None
+        raise StepFailed(f"« {wanted} » : aucune suggestion de « {ref} » ne le contient (suggestions : {shown})")
     labels = holding.all_inner_texts()
     holding.nth(_best(labels, wanted, ref)).click(timeout=timeout)
     ctx.page.wait_for_load_state("load", timeout=timeout)
