@@ -99,7 +99,10 @@ def operator(message: str, *args: Any, problem: bool = False) -> None:
 
 
 def add_file(path: Path, *, rotation: str | None = None) -> int:
+    """A private log file; its lines redacted (and named by their run) even when no command called `setup`:
+    a job run from Python, as the tests do."""
     private_folder(path.parent)
+    logger.configure(patcher=_redact)
     return logger.add(
         str(path), level="DEBUG", format=FILE_FORMAT, rotation=rotation, retention=10,
         backtrace=False, diagnose=False, encoding="utf-8", opener=private_opener,

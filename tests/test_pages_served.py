@@ -106,3 +106,61 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
     fresh_tabs = (len(identifiants) - 1) // FRESH_TAB_EVERY
     assert fresh_tabs == 1
     assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3 + fresh_tabs
+
+
+def test_the_workers_of_an_account_share_its_one_login(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`--jobs 4` on one account: one login on the portal; the other workers take its session (one more tab of
+    the same browser), each with one page to open the connected home, then its way to « Gérer une structure »."""
+    identifiants = structures(8)
+    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
+    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
+                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
+    vault = tmp_path / "vault.json"
+    with MockPortalServer(write_portal(tmp_path, identifiants), generation="services") as server:
+        portal = Portal(server.url)
+        portal.next_passwords(CLEAN + ["Jk2hG5fD8sAq", "Lp9oI6uY3tRe"])
+        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault, jobs=4,
+                               failures_dir=tmp_path / "failures")  # fmt: skip
+        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
+
+        report = run_renewal(options, outputs, browser)
+
+        state = portal.state()
+    assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "renewed")
+    kept = json.loads(vault.read_text(encoding="utf-8"))
+    assert all(s["technical_user"]["password"] == kept[s["identifiant"]]["password"] for s in state["structures"])
+    served = state["pages_served"]["by_kind"]
+    assert served["GET /portail/"] == 1, "one login on the DGFiP portal for the four workers"
+    log = (tmp_path / "renew.log").read_text(encoding="utf-8")
+    assert log.count("Connexion du compte « syndicat »") == 1
+    assert log.count("Session du compte « syndicat » reprise") == 3
+    # Each other worker: the connected home, its way to « Gérer une structure » (« Organisation », « Structures »,
+    # the form) and at most its own way to the « Compte technique » form (« Accueil », « Raccordements »), unless
+    # a worker already noted the form's address: then it is reopened, as the first worker does.
+    assert state["pages_served"]["total"] <= ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3 * (1 + 3 + 2)
+
+
+def test_a_session_the_portal_does_not_show_is_not_taken(services: Portal, browser: Browser):
+    """A shared session the portal no longer shows logged in (expired): not taken, its cookies cleared; the worker
+    logs in as usual."""
+    from robots.jobs.renewal.logins import SharedLogin, take_shared_login
+    from robots.language.catalogue import Catalogue
+    from tests.conftest import PROJECT
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        expired = SharedLogin([{"name": "session", "value": "expired", "url": services.url}],
+                              f"{services.url}/aife_csm/fr?id=aife_index", "services_accueil")  # fmt: skip
+
+        taken = take_shared_login(page, Catalogue.load(PROJECT / "selectors"), expired, timeout_s=5)
+
+        assert not taken
+        assert page.get_by_role("link", name="Se connecter", exact=True).is_visible()  # the public home
+        assert context.cookies() == []
+    finally:
+        context.close()

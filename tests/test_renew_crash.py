@@ -142,6 +142,11 @@ def test_kill_9_then_a_rerun_loses_no_password(
         for identifiant in structures:
             slow = {"path_prefix": f"/cpp/structure/{identifiant}/reinitialiser", "ms": 10_000}
             portal.call("POST", "/__mock__/faults", {"slow": slow})
+        # The workers share one login and run neck and neck: the second structure's pages come 3 s late, so that
+        # the first worker's « Confirmer » has surely left the browser when the second worker's reset starts.
+        portal.call(
+            "POST", "/__mock__/faults", {"slow": {"path_prefix": f"/cpp/structure/{structures[1]}", "ms": 3000}}
+        )
 
     killed = killed_renew(portal, tmp_path, jobs, point)
 

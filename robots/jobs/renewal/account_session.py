@@ -24,7 +24,7 @@ from robots.integrations import second_factor
 from robots.jobs.renewal import resume
 from robots.jobs.renewal.delivery import NewPassword, target_of
 from robots.jobs.renewal.handover import api_check, api_detail, api_problem, deliver_open, deliver_untracked
-from robots.jobs.renewal.logins import STOPPING_KINDS
+from robots.jobs.renewal.logins import STOPPING_KINDS, SharedLogin, share_login, take_shared_login
 from robots.jobs.renewal.plan import ALL_STRUCTURES, LIST_FLOW, READ_FLOW, RESET_FLOW, Unit, split
 from robots.jobs.renewal.report import DRY_RUN, FAILED, RENEWED, SKIPPED, Outcome, days_until
 from robots.jobs.renewal.roster import Account, code_source
@@ -126,14 +126,24 @@ class AccountSession:
             sink=self.sink, failures_dir=self.plan.options.failures_dir, observers=self.plan.options.observers,
             table_tabs=True,  # « Mes structures » stays on its page while each structure opens aside
         )  # fmt: skip
-        logger.info("Connexion du compte « {} » ({})", self.account.name, self.account.portal)
+        runner.addresses = self.shared.addresses.setdefault(self.account.name, {})  # the account's workers' notes
+        gate, name = self.shared.logins, self.account.name
+        seen = gate.shared_login(name)
+        if seen is not None and self._took(runner, seen):
+            self.runner = runner
+            return runner
         try:
-            with self.shared.logins.attempt(self.account.name, self.shared.pool.pause):
+            with gate.attempt(name, self.shared.pool.pause):
+                newer = gate.shared_login(name)  # logged in again while this worker waited (an expired session)
+                if newer is not None and newer is not seen and self._took(runner, newer):
+                    self.runner = runner
+                    return runner
+                logger.info("Connexion du compte « {} » ({})", name, self.account.portal)
                 try:
                     resume.log_in(self, runner)  # again after a fault of the portal, within the lockout rule
                 except StepFailed as exc:
                     if exc.kind in STOPPING_KINDS:  # never try again this run: the portal locks after 5
-                        self.shared.logins.stop(self.account.name, _stop_reason(exc), exc.kind)
+                        gate.stop(name, _stop_reason(exc), exc.kind)
                     raise
         except LoginFailed as exc:
             self.close()
@@ -149,9 +159,16 @@ class AccountSession:
             kind = kind_of(exc)
             raise _login_failed(labelled(kind, f"connexion du compte « {self.account.name} » impossible : {exc}"),
                                kind) from None  # fmt: skip
+        share_login(gate, name, runner.page, self.catalogue)
         self.runner = runner
         crash_point("after-login")
         return runner
+
+    def _took(self, runner: Runner, login: SharedLogin) -> bool:
+        if not take_shared_login(runner.page, self.catalogue, login, runner.timeout_s):
+            return False
+        logger.info("Session du compte « {} » reprise (connecté dans un autre onglet)", self.account.name)
+        return True
 
     def _code_source(self) -> second_factor.CodeSource | None:
         return code_source(self.account)

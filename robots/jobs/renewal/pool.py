@@ -39,6 +39,7 @@ class Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     browser_errors: list[str] = field(default_factory=list)
     logins: LoginGate = field(default_factory=LoginGate)
+    addresses: dict[str, dict[str, str]] = field(default_factory=dict)  # account → `remember_address`'s notes
     rechecks: list[tuple[Outcome, Credential, str | None]] = field(default_factory=list)  # refused by the API
     # Where the last password of each structure reset this run is (the sinks' `where`), told when storage fails.
     kept: dict[str, str] = field(default_factory=dict)
