@@ -102,16 +102,38 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return values.get("Rss", 0), values.get("Pss", 0)
 
 
+def process_kind(pid: int) -> str:
+    """What a process of the tree is: the robot's Python, Playwright's driver, or a kind of Chromium process."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()  # Chromium retitles its own
+    except OSError:
+        return "gone"
+    if not words:
+        return "gone"
+    name = Path(words[0].decode(errors="replace")).name
+    kind = next((w.decode(errors="replace")[7:] for w in words if w.startswith(b"--type=")), None)
+    if kind:
+        return f"chromium {kind}"
+    return "chromium browser" if "chrom" in name else name
+
+
 class PeakMemory(threading.Thread):
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
         self.root, self.peak_rss, self.peak_pss, self.done = root, 0, 0, threading.Event()
+        self.at_peak: dict[str, tuple[int, int]] = {}  # kind of process → (count, PSS kB) when PSS peaked
 
     def run(self) -> None:
         while not self.done.is_set():
-            samples = [memory_kb(pid) for pid in descendants(self.root)]
+            pids = descendants(self.root)
+            samples = [memory_kb(pid) for pid in pids]
             self.peak_rss = max(self.peak_rss, sum(s[0] for s in samples))
-            self.peak_pss = max(self.peak_pss, sum(s[1] for s in samples))
+            pss = sum(s[1] for s in samples)
+            if pss > self.peak_pss:
+                self.peak_pss, self.at_peak = pss, {}
+                for pid, (_, one) in zip(pids, samples, strict=True):
+                    count, total = self.at_peak.get(process_kind(pid), (0, 0))
+                    self.at_peak[process_kind(pid)] = (count + 1, total + one)
             self.done.wait(0.25)
 
 
@@ -150,7 +172,7 @@ def one_run(url: str, jobs: int, roster: Path, env: dict[str, str], folder: Path
     return {
         "jobs": jobs, "renewed": counts.get("renewed", 0), "failed": counts.get("failed", 0), "seconds": elapsed,
         "per_minute": counts.get("renewed", 0) * 60 / elapsed, "rss_mb": sampler.peak_rss / 1024,
-        "pss_mb": sampler.peak_pss / 1024,
+        "pss_mb": sampler.peak_pss / 1024, "at_peak": sampler.at_peak,
         "by_position": [by_id.get(bench_siret(n)) for n in range(1, structures + 1)],
         "mean_s": statistics.mean(durations) if durations else 0.0, "load": load_average(),
         "cpu_per_structure": (usage.ru_utime + usage.ru_stime) / max(1, counts.get("renewed", 0)),
@@ -207,6 +229,10 @@ def main() -> int:
     print("|---:|" + "---:|" * 10)
     for row in rows:
         print(f"| {row['jobs']} | {positions(row)} |")
+    print("\nPeak PSS by kind of process (MB; how many processes):\n")
+    for row in rows:
+        parts = sorted(row["at_peak"].items(), key=lambda item: -item[1][1])
+        print(f"- --jobs {row['jobs']}: " + ", ".join(f"{kind} {kb / 1024:.0f} ({n})" for kind, (n, kb) in parts))
     print("\nHTML pages the mock served per structure renewed (login and « Mes structures » included):\n")
     print(pages_by_kind({f"--jobs {r['jobs']}": (r["pages"], r["renewed"]) for r in rows}))
     first = rows[0]["by_position"]

@@ -13,7 +13,7 @@ import yaml
 from playwright.sync_api import Browser
 
 from fixtures.mock_portal import MockPortalServer, create_app
-from robots.browser.pool import FRESH_TAB_EVERY
+from robots.browser.pool import FRESH_TAB_EVERY, OVERDUE_TABS_AFTER
 from robots.jobs.renewal.nightly import Outputs, run_renewal
 from robots.jobs.renewal.plan import RenewOptions
 from robots.support.parsers import with_luhn_key
@@ -88,7 +88,8 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
         options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault,
                                failures_dir=tmp_path / "failures")  # fmt: skip
 
-        report = run_renewal(options, Outputs(journal=tmp_path / "journal.sqlite", log_file=None), browser)
+        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
+        report = run_renewal(options, outputs, browser)
 
         state = portal.state()
     assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "renewed")
@@ -99,13 +100,14 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
     assert all(kept[i]["expires_at"] == on_portal[i]["expires_at"] for i in identifiants)  # read after the reset
     served = state["pages_served"]
     # One login; « Organisation », « Raccordements », « Structures » once for the whole account; the « / » retry
-    # costs the form again, the structure and the account chosen again; after the fifth structure the work goes on
-    # in a new tab (a new renderer), the structure's page reopened there.
+    # costs the form again, the structure and the account chosen again.
     assert served["by_kind"]["GET /portail/"] == 1
     assert served["by_kind"]["GET aife_domaine"] == 2 and served["by_kind"]["GET aife_structures"] == 1
-    fresh_tabs = (len(identifiants) - 1) // FRESH_TAB_EVERY
-    assert fresh_tabs == 1
-    assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3 + fresh_tabs
+    assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3
+    # Every FRESH_TAB_EVERY structures the work goes on in a new tab (a new renderer: memory back to its start),
+    # opened at the « Compte technique » form's address, which the next structure reopens anyway: no page more.
+    renewed = (tmp_path / "renew.log").read_text(encoding="utf-8").count("nouveaux onglets (nouveau processus")
+    assert renewed == (len(identifiants) - 1) // FRESH_TAB_EVERY
 
 
 def test_the_workers_of_an_account_share_its_one_login(
@@ -164,3 +166,29 @@ def test_a_session_the_portal_does_not_show_is_not_taken(services: Portal, brows
         assert context.cookies() == []
     finally:
         context.close()
+
+
+def test_a_night_that_resets_nothing_still_goes_on_in_new_tabs(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Nothing due: no page is opened by its address, so the new tabs (memory back to its start) are opened between
+    two structures once overdue (OVERDUE_TABS_AFTER structures after they were due), at the page the tab showed."""
+    identifiants = structures(6)
+    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
+    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
+                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
+    data = write_portal(tmp_path, identifiants)
+    data.write_text(data.read_text(encoding="utf-8").replace("+5d", "+200d"), encoding="utf-8")
+    with MockPortalServer(data, generation="services") as server:
+        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=tmp_path / "vault.json")
+        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
+
+        report = run_renewal(options, outputs, browser)
+
+        served = Portal(server.url).state()["pages_served"]
+    assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "skipped")
+    renewed = (tmp_path / "renew.log").read_text(encoding="utf-8").count("nouveaux onglets (nouveau processus")
+    assert renewed == (len(identifiants) - 1) // (FRESH_TAB_EVERY + OVERDUE_TABS_AFTER)
+    assert served["by_kind"]["GET aife_catitem_details/gerer_structure"] == len(identifiants) + 1 + renewed

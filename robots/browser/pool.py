@@ -22,24 +22,19 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import greenlet
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext, Route
 
 from robots.browser.portal_context import BrowserOptions, open_browser
-from robots.engine import ride_through
-
-if TYPE_CHECKING:
-    from robots.engine.runner import Runner
 
 T = TypeVar("T")
-# The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer. (V8's
-# --optimize-for-size would keep renderers smaller — peak PSS 1.23 → 1.08 GB at --jobs 8 over 100 structures —
-# but slows the pages' scripts enough that tests/test_renew_crash.py « while-another-resets » no longer sees the
-# first worker's « Confirmer » sent before the second worker's reset starts: not used.)
-ONE_RENDERER_PER_CONTEXT = ["--process-per-site"]
+# The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer; V8 in the
+# renderers trades speed for size (the portal's scripts are small): peak PSS at --jobs 8 over 100 structures about
+# 150 MB lower, the time per structure unchanged within the noise (bench/renew_throughput.py).
+ONE_RENDERER_PER_CONTEXT = ["--process-per-site", "--js-flags=--optimize-for-size"]
 # Beyond this many workers per CPU, more workers only queue for the CPU (measured: bench/renew_throughput.py).
 USEFUL_JOBS_PER_CPU = 4
 # Images, fonts and media: what a robot never reads (URL-based, so that the driver filters them itself).
@@ -48,33 +43,13 @@ _UNREAD = re.compile(r"\.(png|jpe?g|gif|webp|avif|svg|ico|bmp|woff2?|ttf|otf|eot
 
 # A worker's renderer (one Chromium process per context) grows with every page whatever is freed (measured on
 # the mock, portail de services: 110 MB → 440 MB over 30 structures); a new tab in a context whose tabs are
-# all closed gets a new renderer. So every this many structures the worker carries on in new tabs: same context,
-# same login, each tab reopened at the address it showed (a table kept aside on its page: legacy « Mes
-# structures », whose pager is in its address): one page more per tab, a third of a page per structure.
-FRESH_TAB_EVERY = 3
-
-
-def fresh_tabs(runner: Runner) -> None:
-    """The runner carries on in new tabs of its context at the addresses its tabs showed; the old tabs are closed
-    first, so that the renderer they shared ends."""
-    old = runner.page
-    kept = {ref: page for ref, page in runner.kept_tabs.items() if not page.is_closed()}
-    addresses = {ref: page.url for ref, page in kept.items()}
-    work_address = old.url
-    new = old.context.new_page()
-    for page in [old, *kept.values()]:
-        page.close()
-    runner.kept_tabs.clear()
-    runner.page = new
-    runner.watch(new)
-    logger.debug("  nouveaux onglets (nouveau processus de rendu) : {}", work_address)
-    timeout = runner.timeout_s * 1000
-    new.goto(work_address, wait_until="load", timeout=timeout)
-    for ref, address in addresses.items():
-        tab = new.context.new_page()
-        ride_through.track(tab)
-        tab.goto(address, wait_until="load", timeout=timeout)
-        runner.kept_tabs[ref] = tab
+# all closed gets a new renderer. So after this many structures the worker's next navigation to an address (the
+# « Compte technique » form reopened, a row of « Mes structures » opened aside) happens in new tabs: same context,
+# same login, no page more — but for a table kept aside, reopened on its page (Runner.new_tabs). When no such
+# navigation came for OVERDUE_TABS_AFTER structures more (nothing reset), the new tabs are opened between two
+# structures, at the address the tab showed: one page more.
+FRESH_TAB_EVERY = 1
+OVERDUE_TABS_AFTER = 2
 
 
 def useful_jobs(cpus: int | None = None) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator as PwLocator
 
@@ -80,6 +80,10 @@ class Runner:
         self.kept_tabs: dict[str, Page] = {}
         self.addresses: dict[str, str] = {}  # pages noted by `remember_address`, opened again by `reopen`
         self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
+        # Set by a job (renew: robots/browser/pool.py, FRESH_TAB_EVERY): the next navigation to an address (`reopen`,
+        # a table's row opened aside) happens in new tabs (`new_tabs`), where it costs no page more.
+        self.new_tabs_due = False
+        self.new_tabs_opened = 0
         self.watch(page)
 
     def watch(self, page: Page) -> None:
@@ -87,6 +91,31 @@ class Runner:
         self.checked.clear()
         ride_through.track(page)
         page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
+
+    def new_tabs(self, address: str | None = None, referer: str | None = None) -> Response | None:
+        """Carries on in new tabs of the same context (same login): the work tab opens `address` (the navigation due
+        anyway), else the address it showed; each kept tab reopens its own. The old tabs are closed first, so that
+        the renderer they shared ends and memory goes back to where it started (a renderer grows with every page,
+        whatever is freed). Returns the work tab's answer."""
+        old = self.page
+        kept = {ref: page for ref, page in self.kept_tabs.items() if not page.is_closed() and page is not old}
+        addresses = {ref: page.url for ref, page in kept.items()}
+        work_address, context = address or old.url, old.context
+        for page in [old, *kept.values()]:
+            page.close()
+        new = context.new_page()
+        self.kept_tabs.clear()
+        self.page, self.new_tabs_due, self.new_tabs_opened = new, False, self.new_tabs_opened + 1
+        self.watch(new)
+        logger.debug("  nouveaux onglets (nouveau processus de rendu) : {}", work_address)
+        timeout = self.timeout_s * 1000
+        response = new.goto(work_address, referer=referer, wait_until="load", timeout=timeout)
+        for ref, kept_address in addresses.items():
+            tab = new.context.new_page()
+            ride_through.track(tab)
+            tab.goto(kept_address, wait_until="load", timeout=timeout)
+            self.kept_tabs[ref] = tab
+        return response
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
         flow_file = effective_flow(flow_file)  # the working directory's flow at the same place, if it has one

@@ -298,11 +298,16 @@ def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, act
 
 def _open_aside(ctx: StepContext, handle: ElementHandle, table_tab: Page, address: str) -> None:
     """The row's link opens in the step's tab, as in a tab of its own; the table's tab stays on its page."""
-    work = ctx.page if ctx.page is not table_tab else table_tab.context.new_page()
-    response = work.goto(address, referer=table_tab.url, wait_until="load", timeout=ctx.timeout_s * 1000)
-    _keep(ctx, handle, table_tab)
-    if work is not ctx.page:
-        ctx.switch_to(work, quiet=True)
+    if ctx.runner.new_tabs_due and table_tab is not ctx.page:  # opened anyway: in new tabs (Runner.new_tabs)
+        _keep(ctx, handle, table_tab)
+        response = ctx.runner.new_tabs(address, referer=table_tab.url)
+        ctx.switch_to(ctx.runner.page, quiet=True)
+    else:
+        work = ctx.page if ctx.page is not table_tab else table_tab.context.new_page()
+        response = work.goto(address, referer=table_tab.url, wait_until="load", timeout=ctx.timeout_s * 1000)
+        _keep(ctx, handle, table_tab)
+        if work is not ctx.page:
+            ctx.switch_to(work, quiet=True)
     ctx.page_changed()
     if response is not None and response.status >= 500:
         raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
-from robots.browser.pool import FRESH_TAB_EVERY, block_unread_resources, fresh_tabs
+from robots.browser.pool import FRESH_TAB_EVERY, OVERDUE_TABS_AFTER, block_unread_resources
 from robots.browser.portal_context import new_portal_context
 from robots.engine.runner import Runner, runner_on
 from robots.errors import INTERNAL, STORAGE_FAILED, LoginFailed, RobotError, RunStopped, StepFailed, kind_of, labelled
@@ -77,6 +77,7 @@ class AccountSession:
             where=shared.kept,
         )  # fmt: skip
         self.catalogue = Catalogue.load(self.plan.catalogue_folder)
+        self.new_tabs_seen = self.since_new_tabs = 0  # Runner.new_tabs: how many the runner opened, structures since
 
     def process(self, unit: Unit) -> None:
         with logger.contextualize(run=f"renew#{self.shared.run_id} {self.account.name}"):
@@ -87,8 +88,8 @@ class AccountSession:
                 for identifiant in identifiants:
                     self.shared.add(self.renew(identifiant))
                     done += 1
-                    if done % FRESH_TAB_EVERY == 0 and done < len(identifiants):
-                        self._fresh_tabs()
+                    if done < len(identifiants):
+                        self._tabs_after_structure()
             except RunStopped as exc:
                 # The operator stopped the night in step mode: what was not done is reported, not lost.
                 left = identifiants[done:] if identifiants is not None else None
@@ -179,13 +180,23 @@ class AccountSession:
                 self.context.close()
         self.context, self.runner = None, None
 
-    def _fresh_tabs(self) -> None:
-        """Every FRESH_TAB_EVERY structures, new tabs (a new renderer: memory back to its start), same login; not
-        while observers watch the tab (step mode, recordings)."""
-        if self.runner is None or self.plan.options.observers:
+    def _tabs_after_structure(self) -> None:
+        """FRESH_TAB_EVERY structures after the last new tabs (a new renderer: memory back to its start), the next
+        navigation by address opens them; overdue, now (robots/browser/pool.py). Not while observers watch the tab
+        (step mode, recordings)."""
+        runner = self.runner
+        if runner is None or self.plan.options.observers:
+            return
+        if runner.new_tabs_opened != self.new_tabs_seen:  # opened during the structure (or a new login)
+            self.new_tabs_seen, self.since_new_tabs = runner.new_tabs_opened, 0
+        self.since_new_tabs += 1
+        if self.since_new_tabs < FRESH_TAB_EVERY:
+            return
+        if self.since_new_tabs < FRESH_TAB_EVERY + OVERDUE_TABS_AFTER:
+            runner.new_tabs_due = True
             return
         try:
-            fresh_tabs(self.runner)
+            runner.new_tabs()
         except Exception as exc:  # noqa: BLE001 - the next structure logs in again in a new context
             logger.warning(
                 "Nouvel onglet impossible ({}) : nouvelle connexion", REDACTOR.redact(str(exc)).splitlines()[0]
