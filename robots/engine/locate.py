@@ -21,11 +21,11 @@ _BLOCK_XPATH = (
 )
 REVEAL_WAIT_MS = 3000  # a collapsed panel opening
 REVEAL_LOOK_S = 0.5  # how often hidden fallbacks are looked at again
-ANSWER_LOOK_S = 0.5  # how often a wait looks whether the portal answered with a failure (`gave_up`)
 # Playwright looks for an element at 0, 20, 70, 170, 270 ms, then every 500 ms when the wait may last more than
-# 2.5 s (every 100 ms otherwise): a suggestion list that comes at 310 ms was seen at 770. Waits are cut in
-# slices short enough to keep the 100 ms pace.
-WAIT_SLICE_S = 1.0
+# 2.5 s (every 100 ms up to 2.5 s, every 50 ms up to 0.5 s): a suggestion list that came at 310 ms was seen at
+# 770. Waits are cut in slices of this length, where Playwright looks every 50 ms; between two slices a wait
+# also looks whether the portal answered with a failure (`gave_up`).
+WAIT_SLICE_S = 0.25
 GaveUp = Callable[[], bool]
 
 
@@ -129,15 +129,15 @@ def any_visible(page: Page, fallbacks: list[Locator]) -> PwLocator:
 
 
 def wait_visible(locator: PwLocator, timeout_s: float) -> bool:
-    """Whether `locator` shows within `timeout_s`, looked at every 100 ms at most (`WAIT_SLICE_S`)."""
+    """Whether `locator` shows within `timeout_s`, looked at every 50 ms (`WAIT_SLICE_S`)."""
     return _wait_visible(locator, time.monotonic() + timeout_s)
 
 
 def _wait_visible(locator: PwLocator, deadline: float, gave_up: GaveUp | None = None) -> bool:
     """Playwright's own waiting (it survives navigations); False at the deadline, or as soon as `gave_up` says
-    the page will not come (looked at every ANSWER_LOOK_S)."""
+    the page will not come (looked at between two slices of WAIT_SLICE_S)."""
     while True:
-        until = min(deadline, time.monotonic() + (ANSWER_LOOK_S if gave_up else WAIT_SLICE_S))
+        until = min(deadline, time.monotonic() + WAIT_SLICE_S)
         remaining_ms = (until - time.monotonic()) * 1000
         try:
             locator.wait_for(state="visible", timeout=max(remaining_ms, 1))
