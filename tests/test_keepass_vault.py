@@ -22,8 +22,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from robots.errors import BadInput
-from robots.store.keepass_vault import GROUP, KEYFILE_ENV, PASSWORD_ENV, open_vault_file
+from robots.store.keepass_vault import GROUP, KEYFILE_ENV, PASSWORD_ENV
 from robots.store.vault import VaultError, VaultWriteFailed
+from robots.store.vaults import open_vault_file
 from tests.conftest import Portal, robot
 from tests.test_renew_crash import DUE, environment, write_roster
 
@@ -179,7 +180,7 @@ def test_a_kdbx_3_database_is_read_never_written(tmp_path: Path, master: str):
 WRITER = """
 import sys
 from pathlib import Path
-from robots.store.keepass_vault import open_vault_file
+from robots.store.vaults import open_vault_file
 vault = open_vault_file(Path(sys.argv[1]))
 for n in range(3):
     vault.put(f"{sys.argv[2]}-{n}", login=f"TECH_{sys.argv[2]}_{n}@cpp", password=f"Secret{sys.argv[2]}x{n}abc")

@@ -16,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from robots.jobs.renewal.monitoring import Health, Thresholds, judge
 from robots.store.journal import Journal
-from robots.store.keepass_vault import PASSWORD_ENV, open_vault_file
+from robots.store.keepass_vault import PASSWORD_ENV
+from robots.store.vaults import open_vault_file
 from tests.conftest import robot
 from tests.test_renew_crash import write_roster
 from tests.test_status import in_days, night

@@ -29,13 +29,12 @@ from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
 from robots.errors import BadInput
 from robots.secrets import ENVIRON, REDACTOR
-from robots.store.vault import Vault, VaultError, _write_error, load_cipher, now_iso
+from robots.store.vault import Vault, VaultError, _write_error, now_iso
 from robots.support.private_files import replace_atomically
 
 PASSWORD_ENV = "CHORUS_ROBOT_KEEPASS_PASSWORD"
 KEYFILE_ENV = "CHORUS_ROBOT_KEEPASS_KEYFILE"
 GROUP = "chorus-robot"
-SUFFIX = ".kdbx"
 # What the robot keeps beside the entry's standard fields and a person may read: shown, not protected.
 PLAIN_ATTRIBUTES = frozenset({"expires_at", "updated_at", "status", "requested_at", "outcome", "structure",
                               "sealed_at", "sealed_released_at"})  # fmt: skip
@@ -255,18 +254,3 @@ def _fields(entry: Any) -> dict[str, Any]:
     if entry.url:
         fields["url"] = entry.url
     return fields
-
-
-def is_keepass(path: Path) -> bool:
-    return path.suffix.lower() == SUFFIX
-
-
-def open_vault_file(path: Path, encryption: str = "none", key_file: Path | None = None) -> Vault:
-    """The vault at `path`, chosen by its suffix: a KeePass database for .kdbx, else the JSON file of
-    robots/store/vault.py (age-encrypted when `encryption` says so)."""
-    if is_keepass(path):
-        if encryption != "none":
-            raise BadInput(f"coffre {path} : une base KeePass est chiffrée par KeePass ; retirez vault_encryption: "
-                           f"{encryption}")  # fmt: skip
-        return KeePassVault(path)
-    return Vault(path, load_cipher(encryption, key_file))

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from robots.config import Config
-from robots.store.keepass_vault import open_vault_file
-from robots.store.vault import Vault
+from robots.errors import BadInput
+from robots.store.vault import Vault, load_cipher
+
+KEEPASS_SUFFIX = ".kdbx"
 
 
 def open_vault(config: Config, path: Path | None = None) -> Vault:
@@ -15,3 +17,21 @@ def open_vault(config: Config, path: Path | None = None) -> Vault:
     key_file = config.settings.vault_key_file
     where = path or config.resolve(config.settings.vault)
     return open_vault_file(where, config.settings.vault_encryption, config.resolve(key_file) if key_file else None)
+
+
+def is_keepass(path: Path) -> bool:
+    return path.suffix.lower() == KEEPASS_SUFFIX
+
+
+def open_vault_file(path: Path, encryption: str = "none", key_file: Path | None = None) -> Vault:
+    """The vault at `path`, chosen by its suffix: a KeePass database for .kdbx, else the JSON file of
+    robots/store/vault.py (age-encrypted when `encryption` says so)."""
+    if is_keepass(path):
+        if encryption != "none":
+            raise BadInput(f"coffre {path} : une base KeePass est chiffrée par KeePass ; retirez vault_encryption: "
+                           f"{encryption}")  # fmt: skip
+        # Here, not at the top: pykeepass brings lxml and two ciphers (about 10 MB) that a JSON vault never needs.
+        from robots.store.keepass_vault import KeePassVault
+
+        return KeePassVault(path)
+    return Vault(path, load_cipher(encryption, key_file))
