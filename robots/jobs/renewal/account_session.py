@@ -17,7 +17,7 @@ from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
 from robots.browser.pool import FRESH_TAB_EVERY, OVERDUE_TABS_AFTER, block_unread_resources
-from robots.browser.portal_context import new_portal_context
+from robots.browser.portal_context import NIGHT_VIEWPORT, new_portal_context
 from robots.engine.runner import Runner, runner_on
 from robots.errors import INTERNAL, STORAGE_FAILED, LoginFailed, RobotError, RunStopped, StepFailed, kind_of, labelled
 from robots.integrations import second_factor
@@ -118,7 +118,8 @@ class AccountSession:
         stopped = self.shared.logins.stopped(self.account.name)
         if stopped:  # an earlier login of this account was refused: not one more attempt this run
             raise _login_failed(stopped.reason, stopped.kind)
-        self.context = new_portal_context(self.browser)
+        watched = bool(self.plan.options.observers)  # step mode, recordings: the viewport every command has
+        self.context = new_portal_context(self.browser, **({} if watched else {"viewport": NIGHT_VIEWPORT}))
         if self.plan.config.settings.block_resources and not self.plan.options.observers:
             block_unread_resources(self.context)
         runner = runner_on(
