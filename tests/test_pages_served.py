@@ -6,6 +6,7 @@ address — six pages per structure once the account is logged in, where a perso
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from fixtures.mock_portal import MockPortalServer, create_app
 from robots.browser.pool import FRESH_TAB_EVERY, OVERDUE_TABS_AFTER
 from robots.jobs.renewal.nightly import Outputs, run_renewal
 from robots.jobs.renewal.plan import RenewOptions
+from robots.jobs.renewal.report import RunReport
 from robots.support.parsers import with_luhn_key
 from tests.conftest import DEMO_DATA, Portal
 
@@ -72,28 +74,46 @@ def write_portal(folder: Path, identifiants: list[str]) -> Path:
     return path
 
 
+@dataclass
+class Night:
+    report: RunReport
+    state: dict  # the mock's state after the night (structures, pages_served)
+    vault: dict  # what the vault holds
+    log: str
+
+
+def renew_night(
+    browser: Browser, folder: Path, monkeypatch: pytest.MonkeyPatch, data: Path, passwords: list[str], jobs: int = 1
+) -> Night:
+    """One `renew` night of the account of `data` (all its structures) on a mock portail de services of its own."""
+    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
+    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
+    roster = folder / "roster.yaml"
+    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
+                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
+    vault = folder / "vault.json"
+    with MockPortalServer(data, generation="services") as server:
+        portal = Portal(server.url)
+        portal.next_passwords(passwords)
+        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault, jobs=jobs,
+                               failures_dir=folder / "failures")  # fmt: skip
+        outputs = Outputs(journal=folder / "journal.sqlite", log_file=folder / "renew.log")
+        report = run_renewal(options, outputs, browser)
+        state = portal.state()
+    kept = json.loads(vault.read_text(encoding="utf-8")) if vault.exists() else {}
+    return Night(report, state, kept, (folder / "renew.log").read_text(encoding="utf-8"))
+
+
 def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six_pages_each_with_one_login(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     identifiants = structures(6)
-    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
-    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
-    roster = tmp_path / "roster.yaml"
-    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
-                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
-    vault = tmp_path / "vault.json"
-    with MockPortalServer(write_portal(tmp_path, identifiants), generation="services") as server:
-        portal = Portal(server.url)
-        portal.next_passwords([CLEAN[0], SLASHED, *CLEAN[1:]])  # the second structure's first password has « / »
-        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault,
-                               failures_dir=tmp_path / "failures")  # fmt: skip
+    data = write_portal(tmp_path, identifiants)
+    # the second structure's first password has « / »
+    night = renew_night(browser, tmp_path, monkeypatch, data, [CLEAN[0], SLASHED, *CLEAN[1:]])
 
-        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
-        report = run_renewal(options, outputs, browser)
-
-        state = portal.state()
+    report, state, kept = night.report, night.state, night.vault
     assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "renewed")
-    kept = json.loads(vault.read_text(encoding="utf-8"))
     on_portal = {s["identifiant"]: s["technical_user"] for s in state["structures"]}
     assert [kept[i]["password"] for i in identifiants] == CLEAN
     assert all(on_portal[i]["password"] == kept[i]["password"] for i in identifiants)
@@ -106,7 +126,7 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
     assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3
     # Every FRESH_TAB_EVERY structures the work goes on in a new tab (a new renderer: memory back to its start),
     # opened at the « Compte technique » form's address, which the next structure reopens anyway: no page more.
-    renewed = (tmp_path / "renew.log").read_text(encoding="utf-8").count("nouveaux onglets (nouveau processus")
+    renewed = night.log.count("nouveaux onglets (nouveau processus")
     assert renewed == (len(identifiants) - 1) // FRESH_TAB_EVERY
 
 
@@ -116,30 +136,17 @@ def test_the_workers_of_an_account_share_its_one_login(
     """`--jobs 4` on one account: one login on the portal; the other workers take its session (one more tab of
     the same browser), each with one page to open the connected home, then its way to « Gérer une structure »."""
     identifiants = structures(8)
-    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
-    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
-    roster = tmp_path / "roster.yaml"
-    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
-                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
-    vault = tmp_path / "vault.json"
-    with MockPortalServer(write_portal(tmp_path, identifiants), generation="services") as server:
-        portal = Portal(server.url)
-        portal.next_passwords(CLEAN + ["Jk2hG5fD8sAq", "Lp9oI6uY3tRe"])
-        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=vault, jobs=4,
-                               failures_dir=tmp_path / "failures")  # fmt: skip
-        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
+    data = write_portal(tmp_path, identifiants)
 
-        report = run_renewal(options, outputs, browser)
+    night = renew_night(browser, tmp_path, monkeypatch, data, [*CLEAN, "Jk2hG5fD8sAq", "Lp9oI6uY3tRe"], jobs=4)
 
-        state = portal.state()
-    assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "renewed")
-    kept = json.loads(vault.read_text(encoding="utf-8"))
+    state, kept = night.state, night.vault
+    assert {o.identifiant: o.action for o in night.report.outcomes} == dict.fromkeys(identifiants, "renewed")
     assert all(s["technical_user"]["password"] == kept[s["identifiant"]]["password"] for s in state["structures"])
     served = state["pages_served"]["by_kind"]
     assert served["GET /portail/"] == 1, "one login on the DGFiP portal for the four workers"
-    log = (tmp_path / "renew.log").read_text(encoding="utf-8")
-    assert log.count("Connexion du compte « syndicat »") == 1
-    assert log.count("Session du compte « syndicat » reprise") == 3
+    assert night.log.count("Connexion du compte « syndicat »") == 1
+    assert night.log.count("Session du compte « syndicat » reprise") == 3
     # Each other worker: the connected home, its way to « Gérer une structure » (« Organisation », « Structures »,
     # the form) and at most its own way to the « Compte technique » form (« Accueil », « Raccordements »), unless
     # a worker already noted the form's address: then it is reopened, as the first worker does.
@@ -174,21 +181,13 @@ def test_a_night_that_resets_nothing_still_goes_on_in_new_tabs(
     """Nothing due: no page is opened by its address, so the new tabs (memory back to its start) are opened between
     two structures once overdue (OVERDUE_TABS_AFTER structures after they were due), at the page the tab showed."""
     identifiants = structures(6)
-    monkeypatch.setenv("PAGES_LOGIN", LOGIN)
-    monkeypatch.setenv("PAGES_PASSWORD", PASSWORD)
-    roster = tmp_path / "roster.yaml"
-    roster.write_text("accounts:\n  - name: syndicat\n    portal: dgfip\n    login_env: PAGES_LOGIN\n"
-                      "    password_env: PAGES_PASSWORD\n    structures: all\n")  # fmt: skip
     data = write_portal(tmp_path, identifiants)
     data.write_text(data.read_text(encoding="utf-8").replace("+5d", "+200d"), encoding="utf-8")
-    with MockPortalServer(data, generation="services") as server:
-        options = RenewOptions(roster_path=roster, portal_url=server.url, vault_path=tmp_path / "vault.json")
-        outputs = Outputs(journal=tmp_path / "journal.sqlite", log_file=tmp_path / "renew.log")
 
-        report = run_renewal(options, outputs, browser)
+    night = renew_night(browser, tmp_path, monkeypatch, data, [])
 
-        served = Portal(server.url).state()["pages_served"]
-    assert {o.identifiant: o.action for o in report.outcomes} == dict.fromkeys(identifiants, "skipped")
-    renewed = (tmp_path / "renew.log").read_text(encoding="utf-8").count("nouveaux onglets (nouveau processus")
+    served = night.state["pages_served"]
+    assert {o.identifiant: o.action for o in night.report.outcomes} == dict.fromkeys(identifiants, "skipped")
+    renewed = night.log.count("nouveaux onglets (nouveau processus")
     assert renewed == (len(identifiants) - 1) // (FRESH_TAB_EVERY + OVERDUE_TABS_AFTER)
     assert served["by_kind"]["GET aife_catitem_details/gerer_structure"] == len(identifiants) + 1 + renewed
