@@ -163,3 +163,23 @@ def test_the_redactor_masks_a_password_of_every_class_raw_url_encoded_and_html_e
     redacted = REDACTOR.redact(said)
 
     assert redacted == f'locator resolved to <input readonly value="{MASK}"> after {MASK} was sent as {MASK}'
+
+
+@pytest.mark.parametrize("generation", ["legacy", "services"])
+def test_a_password_shaped_like_an_e_mail_address_is_read_and_kept_not_sealed(
+    browser: Browser, portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generation: str
+):
+    """One password of the mock's alphabet in about 1,200 has an address's shape (« p@$O12aREg.hJ »): where the page
+    sets the password apart it is the password, not an address of the sentence (it was sealed for a person)."""
+    from tests.test_renew_crash import DUE, rerun, write_roster
+
+    address_like = "p@$O12aREg.hJ"
+    portal.call("POST", "/__mock__/options", {"generation": generation})
+    portal.next_passwords([address_like])
+    write_roster(tmp_path, DUE[:1])
+    (tmp_path / "hook").mkdir()
+
+    assert rerun(portal, tmp_path, 1, browser, monkeypatch) == 0, (tmp_path / "report.json").read_text()
+
+    assert portal.structure(DUE[0])["technical_user"]["password"] == address_like
+    assert Vault(tmp_path / "vault.json").get(DUE[0])["password"] == address_like

@@ -25,9 +25,14 @@ def plain(text: str) -> str:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")  # an address of the sentence (« à l'adresse x@y.fr »)
 
 
-def looks_like_password(token: str) -> bool:
-    # « @ » is in today's generated passwords (evidence B5): only an e-mail address is no password.
-    if not _TOKEN.match(token) or any(c in token for c in "'\"`«»") or _WORDISH.match(token) or _EMAIL.match(token):
+def looks_like_password(token: str, *, set_apart: bool = False) -> bool:
+    """Whether `token` has a generated password's shape. « @ » and « . » are in today's generated passwords
+    (evidence B5): an address's shape (« p@$O12aREg.hJ », one password in about 1,200) is no password among the
+    words of a sentence, which may name an address, but is one when the page set it apart where the password
+    goes (`set_apart`: the word emphasised in its sentence, or the one the catalogue's `extract` took)."""
+    if not _TOKEN.match(token) or any(c in token for c in "'\"`«»") or _WORDISH.match(token):
+        return False
+    if not set_apart and _EMAIL.match(token):
         return False
     kinds = (
         any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token),

@@ -56,7 +56,7 @@ _EMPHASISED_JS = (
 def emphasised_password(locator: Locator) -> str | None:
     """The one password-shaped word the element sets apart, whole: a password may end with « . » or « , », or
     start with « ( », which a sentence's punctuation would otherwise take from it."""
-    shaped = [t for t in locate.evaluate_now(locator, _EMPHASISED_JS) or [] if looks_like_password(t)]
+    shaped = [t for t in locate.evaluate_now(locator, _EMPHASISED_JS) or [] if looks_like_password(t, set_apart=True)]
     return shaped[0] if len(set(shaped)) == 1 else None
 
 
@@ -85,7 +85,7 @@ def read(ctx: StepContext, step: Read) -> None:
     sensitive = handle.element.sensitive or step.read.secret
     try:
         raw = read_value(ctx.locate(step.read.element)[1], handle.element)
-        if sensitive and (handle.element.extract or " " in raw) and not looks_like_password(raw):
+        if sensitive and (handle.element.extract or " " in raw) and not looks_like_password(raw, set_apart=True):
             raise StepFailed(f"le texte lu par « {handle.ref} » n'a pas la forme d'un mot de passe")
     except StepFailed as exc:
         if not sensitive:
