@@ -226,10 +226,12 @@ def evaluate_now(locator: PwLocator, expression: str, timeout_s: float = 15) -> 
     return locator.evaluate(expression, timeout=timeout_s * 1000)
 
 
-def identify(page: Page, catalogue: Catalogue) -> Screen | None:
-    """The screen shown now: a dialog wins over the page under it, a page over the frame around it."""
+def identify(page: Page, catalogue: Catalogue, among: Sequence[str] = ()) -> Screen | None:
+    """The screen shown now: a dialog wins over the page under it, a page over the frame around it. `among`: the
+    screens a caller already saw shown (a runner's `checked`), ranked without looking again; none: every screen."""
     rank = {"error": 0, "dialog": 1, "page": 2, "frame": 3}
-    shown = [s for s in catalogue.screens.values() if is_shown(page, s)]
+    known = [catalogue.screens[name] for name in among if name in catalogue.screens]
+    shown = known or [s for s in catalogue.screens.values() if is_shown(page, s)]
     shown.sort(key=lambda s: rank[s.kind])
     return shown[0] if shown else None
 

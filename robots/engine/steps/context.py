@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from loguru import logger
 from playwright.sync_api import Locator as PwLocator
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
 
 from robots.engine import locate, ride_through
 from robots.errors import BadInput, StepFailed
@@ -163,6 +163,12 @@ class StepContext:
         if alert.count() and alert.is_visible():
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
         return f"{seen} ({self.page.url})"
+
+    def open_in_new_tabs(self, address: str, referer: str | None = None) -> Response | None:
+        """A navigation due anyway, made in new tabs (Runner.new_tabs: a new renderer); the steps go on there."""
+        response = self.runner.new_tabs(address, referer=referer)
+        self.switch_to(self.runner.page, quiet=True)
+        return response
 
     def switch_to(self, page: Page, quiet: bool = False) -> None:
         """Carries on in another tab; the runner keeps it for the flows that follow."""

@@ -300,8 +300,7 @@ def _open_aside(ctx: StepContext, handle: ElementHandle, table_tab: Page, addres
     """The row's link opens in the step's tab, as in a tab of its own; the table's tab stays on its page."""
     if ctx.runner.new_tabs_due and table_tab is not ctx.page:  # opened anyway: in new tabs (Runner.new_tabs)
         _keep(ctx, handle, table_tab)
-        response = ctx.runner.new_tabs(address, referer=table_tab.url)
-        ctx.switch_to(ctx.runner.page, quiet=True)
+        response = ctx.open_in_new_tabs(address, referer=table_tab.url)
     else:
         work = ctx.page if ctx.page is not table_tab else table_tab.context.new_page()
         response = work.goto(address, referer=table_tab.url, wait_until="load", timeout=ctx.timeout_s * 1000)

@@ -161,7 +161,7 @@ class AccountSession:
             kind = kind_of(exc)
             raise _login_failed(labelled(kind, f"connexion du compte « {self.account.name} » impossible : {exc}"),
                                kind) from None  # fmt: skip
-        share_login(gate, name, runner.page, self.catalogue)
+        share_login(gate, name, runner.page, self.catalogue, seen=runner.checked)
         self.runner = runner
         crash_point("after-login")
         return runner

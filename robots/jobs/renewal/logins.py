@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -100,9 +100,10 @@ class LoginGate:
             return self._stopped.get(account)
 
 
-def share_login(gate: LoginGate, account: str, page: Page, catalogue: Catalogue) -> None:
-    """`page` has just logged in to `account`: its session becomes the one the account's next workers take."""
-    screen = locate.identify(page, catalogue)
+def share_login(gate: LoginGate, account: str, page: Page, catalogue: Catalogue, seen: Iterable[str] = ()) -> None:
+    """`page` has just logged in to `account`: its session becomes the one the account's next workers take. `seen`:
+    the screens the login flow last checked on the page (what it ended on, without looking at every screen)."""
+    screen = locate.identify(page, catalogue, among=list(seen))
     if screen is not None:
         gate.share(account, SharedLogin(page.context.cookies(), page.url, screen.name))
 
