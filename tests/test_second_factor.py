@@ -166,17 +166,32 @@ def night(tmp_path: Path, portal: Portal, roster_path: Path, *more: str, **env: 
     )  # fmt: skip
 
 
-def test_renew_reads_each_login_code_from_the_account_mailbox(portal: Portal, tmp_path: Path):
+def test_renew_logs_in_once_for_its_workers_and_reads_the_code_from_the_account_mailbox(
+    portal: Portal, tmp_path: Path
+):
     maildir = tmp_path / "mail"
     portal.call("POST", "/__mock__/options", {"second_factor": "email", "maildir": str(maildir)})
     roster_path = company_roster(tmp_path, portal, second_factor="email", mailbox=f"maildir://{maildir}")
 
-    result = night(tmp_path, portal, roster_path, "--jobs", "2")  # two chunks: two logins, two codes
+    result = night(tmp_path, portal, roster_path, "--jobs", "2")  # a worker per structure
 
     assert result.returncode == 0, result.stderr
     codes = codes_in(maildir)
-    assert len(codes) == 2 and company(portal)["failed_logins"] == 0
+    assert len(codes) == 1 and company(portal)["failed_logins"] == 0  # the second worker took the session
     assert not any(code in result.stdout + result.stderr for code in codes)
+
+
+def test_renew_reads_the_newest_code_when_the_mailbox_holds_an_older_one(portal: Portal, tmp_path: Path):
+    maildir = tmp_path / "mail"
+    portal.call("POST", "/__mock__/options", {"second_factor": "email", "maildir": str(maildir)})
+    roster_path = company_roster(tmp_path, portal, second_factor="email", mailbox=f"maildir://{maildir}")
+
+    first, second = night(tmp_path, portal, roster_path), night(tmp_path, portal, roster_path)
+
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr
+    codes = codes_in(maildir)
+    assert len(set(codes)) == 2 and company(portal)["failed_logins"] == 0  # the second login typed the new code
+    assert not any(code in second.stdout + second.stderr for code in codes)
 
 
 def test_renew_computes_the_authenticator_code_from_the_named_variable(portal: Portal, tmp_path: Path):

@@ -147,6 +147,8 @@ class AccountSession:
                     if exc.kind in STOPPING_KINDS:  # never try again this run: the portal locks after 5
                         gate.stop(name, _stop_reason(exc), exc.kind)
                     raise
+                # shared before the gate opens: a worker waiting at it takes this session, never logs in again
+                share_login(gate, name, runner.page, self.catalogue, seen=runner.checked)
         except LoginFailed as exc:
             self.close()
             raise _login_failed(exc.reason, exc.kind) from None
@@ -161,7 +163,6 @@ class AccountSession:
             kind = kind_of(exc)
             raise _login_failed(labelled(kind, f"connexion du compte « {self.account.name} » impossible : {exc}"),
                                kind) from None  # fmt: skip
-        share_login(gate, name, runner.page, self.catalogue, seen=runner.checked)
         self.runner = runner
         crash_point("after-login")
         return runner
