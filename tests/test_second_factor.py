@@ -166,9 +166,7 @@ def night(tmp_path: Path, portal: Portal, roster_path: Path, *more: str, **env: 
     )  # fmt: skip
 
 
-def test_renew_logs_in_once_for_its_workers_and_reads_the_code_from_the_account_mailbox(
-    portal: Portal, tmp_path: Path
-):
+def test_renew_logs_in_once_for_its_workers_and_reads_the_code_from_the_account_mailbox(portal: Portal, tmp_path: Path):
     maildir = tmp_path / "mail"
     portal.call("POST", "/__mock__/options", {"second_factor": "email", "maildir": str(maildir)})
     roster_path = company_roster(tmp_path, portal, second_factor="email", mailbox=f"maildir://{maildir}")
