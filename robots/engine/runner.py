@@ -10,6 +10,7 @@ target is located for them only if one wants it (`wants_target`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -113,7 +114,8 @@ class Runner:
         for ref, kept_address in addresses.items():
             tab = new.context.new_page()
             ride_through.track(tab)
-            tab.goto(kept_address, wait_until="load", timeout=timeout)
+            with contextlib.suppress(PlaywrightError):  # a kept page that fails is asked for again where it is used
+                tab.goto(kept_address, wait_until="load", timeout=timeout)
             self.kept_tabs[ref] = tab
         return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -88,21 +89,30 @@ def _turn(ctx: StepContext, handle: ElementHandle, table: Locator, page: Page, b
     before = body.inner_text()
     button.click(timeout=ctx.timeout_s * 1000)
     ctx.page_changed()
+    fault = _until_shown(ctx, page, partial(_turned, ctx, handle, page, body, before), f"page {which} du tableau")
+    if fault is not None:
+        raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée ({fault.detail})",
+                         kind=fault.kind if fault.transient else None)  # fmt: skip
+
+
+def _until_shown(ctx: StepContext, page: Page, shown: Callable[[], bool], what: str) -> ride_through.Fault | None:
+    """Waits for `shown()`; a page that meets a fault of the portal is reloaded, within the retry policy. None once
+    shown, else the fault that stopped it."""
     policy: ride_through.RetryPolicy = ctx.runner.retry
     for done in itertools.count():
-        if _turned(ctx, handle, page, body, before):
-            return
+        if shown():
+            return None
         fault = ride_through.diagnose_page(page, ctx.catalogue)
         if not (fault.transient and fault.kind == PORTAL_UNAVAILABLE) or done >= policy.attempts:
-            raise StepFailed(f"la page {which} du tableau « {handle.ref} » ne s'est pas affichée ({fault.detail})",
-                             kind=fault.kind if fault.transient else None)  # fmt: skip
+            return fault
         delay = policy.delay(done)
-        logger.warning("  page {} du tableau : {} ; demandée à nouveau dans {:.1f} s ({}/{})", which, fault.detail,
-                       delay, done + 1, policy.attempts)  # fmt: skip
+        logger.warning("  {} : {} ; demandée à nouveau dans {:.1f} s ({}/{})", what, fault.detail, delay, done + 1,
+                       policy.attempts)  # fmt: skip
         page.wait_for_timeout(delay * 1000)  # Playwright's wait: the other workers go on meanwhile
-        with contextlib.suppress(PlaywrightError):  # a reload that fails is diagnosed at the next turn
+        with contextlib.suppress(PlaywrightError):  # a reload that fails is diagnosed at the next look
             page.reload(wait_until="load", timeout=ctx.timeout_s * 1000)
         ctx.page_changed()
+    raise AssertionError("unreachable")
 
 
 def _turned(ctx: StepContext, handle: ElementHandle, page: Page, body: Locator, before: str) -> bool:
@@ -227,12 +237,15 @@ def _parsed(cells: dict[str, str], parse: dict[str, str], handle: ElementHandle)
 
 def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | Pages | None:
     """The row searched in the table's kept tab from its page on, then from its first page (the pager's ⏮).
-    Pages: the whole table was searched in vain; None: the kept tab cannot tell (the step's page searches)."""
+    Pages: the whole table was searched in vain; None: the kept tab cannot tell (the step's page searches).
+    A kept page that met a fault of the portal (reopened in new tabs) is asked for again; still failing, the
+    step fails with the portal's fault, not with a screen the step's page never showed."""
     kept = ctx.runner.kept_tabs.get(handle.ref)
     if kept is None or kept.is_closed():
         return None
+    fault = _until_shown(ctx, kept, partial(_kept_page_shown, kept, handle), "page gardée du tableau")
     try:
-        result = find_row(ctx, handle, kept, where, step)
+        result = None if fault else find_row(ctx, handle, kept, where, step)
         if isinstance(result, Pages):
             result = _from_first_page(ctx, handle, kept, where, step)
     except (StepFailed, PlaywrightError) as exc:
@@ -242,7 +255,13 @@ def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str],
         ctx.runner.kept_tabs.pop(handle.ref, None)
         with contextlib.suppress(PlaywrightError):
             kept.close()
+    if fault is not None and fault.transient and not locate.is_shown(ctx.page, handle.screen):
+        raise StepFailed(f"l'onglet gardé de « {handle.ref} » ne s'est pas affiché ({fault.detail})", kind=fault.kind)
     return result
+
+
+def _kept_page_shown(kept: Page, handle: ElementHandle) -> bool:
+    return not ride_through.answered_with_failure(kept) and locate.is_shown(kept, handle.screen)
 
 
 def _from_first_page(
