@@ -28,13 +28,15 @@ import greenlet
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext, Route
 
+from robots.browser import garbage
 from robots.browser.portal_context import BrowserOptions, open_browser
 
 T = TypeVar("T")
 # The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer; V8 in the
 # renderers trades speed for size (the portal's scripts are small): peak PSS at --jobs 8 over 100 structures about
-# 150 MB lower, the time per structure unchanged within the noise (bench/renew_throughput.py).
-ONE_RENDERER_PER_CONTEXT = ["--process-per-site", "--js-flags=--optimize-for-size"]
+# 150 MB lower, the time per structure unchanged within the noise (bench/renew_throughput.py); its collector is
+# given to the script that collects the garbage of the former pages in each page (robots/browser/garbage.py).
+ONE_RENDERER_PER_CONTEXT = ["--process-per-site", f"--js-flags=--optimize-for-size {garbage.V8_FLAG}"]
 # Beyond this many workers per CPU, more workers only queue for the CPU (measured: bench/renew_throughput.py).
 USEFUL_JOBS_PER_CPU = 4
 # Images, fonts and media: what a robot never reads (URL-based, so that the driver filters them itself).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext
 
+from robots.browser.garbage import collect_garbage_in_each_page
 from robots.browser.pool import FRESH_TAB_EVERY, OVERDUE_TABS_AFTER, block_unread_resources
 from robots.browser.portal_context import NIGHT_VIEWPORT, new_portal_context
 from robots.engine.runner import Runner, runner_on
@@ -120,7 +121,9 @@ class AccountSession:
             raise _login_failed(stopped.reason, stopped.kind)
         watched = bool(self.plan.options.observers)  # step mode, recordings: the viewport every command has
         self.context = new_portal_context(self.browser, **({} if watched else {"viewport": NIGHT_VIEWPORT}))
-        if self.plan.config.settings.block_resources and not self.plan.options.observers:
+        if not watched:
+            collect_garbage_in_each_page(self.context)
+        if self.plan.config.settings.block_resources and not watched:
             block_unread_resources(self.context)
         runner = runner_on(
             self.context, self.catalogue, self.plan.config.settings,
