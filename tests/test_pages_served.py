@@ -126,7 +126,7 @@ def test_renew_on_the_services_portal_resets_each_structure_of_an_account_in_six
     assert served["total"] == ONCE_PER_ACCOUNT + PER_STRUCTURE * len(identifiants) + 3
     # Every FRESH_TAB_EVERY structures the work goes on in a new tab (a new renderer: memory back to its start),
     # opened at the « Compte technique » form's address, which the next structure reopens anyway: no page more.
-    renewed = night.log.count("nouveaux onglets (nouveau processus")
+    renewed = night.log.count("nouvel onglet (nouveau processus")
     assert renewed == (len(identifiants) - 1) // FRESH_TAB_EVERY
 
 
@@ -188,6 +188,6 @@ def test_a_night_that_resets_nothing_still_goes_on_in_new_tabs(
 
     served = night.state["pages_served"]
     assert {o.identifiant: o.action for o in night.report.outcomes} == dict.fromkeys(identifiants, "skipped")
-    renewed = night.log.count("nouveaux onglets (nouveau processus")
+    renewed = night.log.count("nouvel onglet (nouveau processus")
     assert renewed == (len(identifiants) - 1) // (FRESH_TAB_EVERY + OVERDUE_TABS_AFTER)
     assert served["by_kind"]["GET aife_catitem_details/gerer_structure"] == len(identifiants) + 1 + renewed

@@ -32,7 +32,7 @@ from robots.browser import garbage
 from robots.browser.portal_context import BrowserOptions, open_browser
 
 T = TypeVar("T")
-# The tabs of one context (« Mes structures » kept aside, the structure's tab) share one renderer; V8 in the
+# The tabs of one context share one renderer (a portal that opens another in a tab of its own); V8 in the
 # renderers trades speed for size (the portal's scripts are small): peak PSS at --jobs 8 over 100 structures about
 # 150 MB lower, the time per structure unchanged within the noise (bench/renew_throughput.py); its collector is
 # given to the script that collects the garbage of the former pages in each page (robots/browser/garbage.py).
@@ -46,10 +46,10 @@ _UNREAD = re.compile(r"\.(png|jpe?g|gif|webp|avif|svg|ico|bmp|woff2?|ttf|otf|eot
 # A worker's renderer (one Chromium process per context) grows with every page whatever is freed (measured on
 # the mock, portail de services: 110 MB → 440 MB over 30 structures); a new tab in a context whose tabs are
 # all closed gets a new renderer. So after this many structures the worker's next navigation to an address (the
-# « Compte technique » form reopened, a row of « Mes structures » opened aside) happens in new tabs: same context,
-# same login, no page more — but for a table kept aside, reopened on its page (Runner.new_tabs). When no such
-# navigation came for OVERDUE_TABS_AFTER structures more (nothing reset), the new tabs are opened between two
-# structures, at the address the tab showed: one page more.
+# « Compte technique » form reopened, « Mes structures » reopened on its kept page) happens in a new tab: same
+# context, same login, no page more (Runner.new_tabs). When no such navigation came for OVERDUE_TABS_AFTER
+# structures more (nothing reset), the new tab is opened between two structures, at the address the tab showed:
+# one page more.
 FRESH_TAB_EVERY = 1
 OVERDUE_TABS_AFTER = 2
 

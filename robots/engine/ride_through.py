@@ -129,7 +129,7 @@ def diagnose(ctx: Any, exc: BaseException) -> Fault:
 
 
 def diagnose_page(page: Page, catalogue: Any, text: str = "") -> Fault:
-    """What `page` shows (any tab: a table's kept tab too), `text` being what failed."""
+    """What `page` shows (any tab), `text` being what failed."""
     nav = navigation(page) or Navigation()
     if nav.failed or "net::ERR_" in text:
         return Fault(PORTAL_UNAVAILABLE, f"réseau : {nav.failed or _first_line(text)}", True)

@@ -10,7 +10,6 @@ target is located for them only if one wants it (`wants_target`).
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,7 +23,14 @@ from playwright.sync_api import Locator as PwLocator
 
 from robots.engine import locate, ride_through
 from robots.engine.steps import implementation_of
-from robots.engine.steps.context import CredentialSink, Decision, NoCredentials, StepContext, StepObserver
+from robots.engine.steps.context import (
+    CredentialSink,
+    Decision,
+    KeptPage,
+    NoCredentials,
+    StepContext,
+    StepObserver,
+)
 from robots.errors import RobotError, RunStopped, StepFailed
 from robots.language import model as m
 from robots.language.catalogue import Catalogue
@@ -75,10 +81,11 @@ class Runner:
         self.observers = observers or []
         self.steps_run = 0
         self.checked: set[str] = set()  # screens seen on the page as it is now
-        # table_tabs: a row's action opens in a new tab and the table's tab stays on its page, kept
-        # here (table → tab) for the next lookup (robots/engine/steps/tables.py); for jobs that walk a table.
+        # table_tabs: a row's link is followed in the work tab, the address of the table's page where the row was
+        # found kept here (table → address) for the next lookup (robots/engine/steps/tables.py); for jobs that walk
+        # a table.
         self.table_tabs = table_tabs
-        self.kept_tabs: dict[str, Page] = {}
+        self.kept_pages: dict[str, KeptPage] = {}
         self.addresses: dict[str, str] = {}  # pages noted by `remember_address`, opened again by `reopen`
         self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
         # Set by a job (renew: robots/browser/pool.py, FRESH_TAB_EVERY): the next navigation to an address (`reopen`,
@@ -94,30 +101,18 @@ class Runner:
         page.on("framenavigated", lambda frame: self.checked.clear() if frame == page.main_frame else None)
 
     def new_tabs(self, address: str | None = None, referer: str | None = None) -> Response | None:
-        """Carries on in new tabs of the same context (same login): the work tab opens `address` (the navigation due
-        anyway), else the address it showed; each kept tab reopens its own. The old tabs are closed first, so that
-        the renderer they shared ends and memory goes back to where it started (a renderer grows with every page,
-        whatever is freed). Returns the work tab's answer."""
+        """Carries on in a new tab of the same context (same login), which opens `address` (the navigation due
+        anyway), else the address the work tab showed. The old tab is closed first, so that its renderer ends and
+        memory goes back to where it started (a renderer grows with every page, whatever is freed). Returns the
+        new tab's answer."""
         old = self.page
-        kept = {ref: page for ref, page in self.kept_tabs.items() if not page.is_closed() and page is not old}
-        addresses = {ref: page.url for ref, page in kept.items()}
         work_address, context = address or old.url, old.context
-        for page in [old, *kept.values()]:
-            page.close()
+        old.close()
         new = context.new_page()
-        self.kept_tabs.clear()
         self.page, self.new_tabs_due, self.new_tabs_opened = new, False, self.new_tabs_opened + 1
         self.watch(new)
-        logger.debug("  nouveaux onglets (nouveau processus de rendu) : {}", work_address)
-        timeout = self.timeout_s * 1000
-        response = new.goto(work_address, referer=referer, wait_until="load", timeout=timeout)
-        for ref, kept_address in addresses.items():
-            tab = new.context.new_page()
-            ride_through.track(tab)
-            with contextlib.suppress(PlaywrightError):  # a kept page that fails is asked for again where it is used
-                tab.goto(kept_address, wait_until="load", timeout=timeout)
-            self.kept_tabs[ref] = tab
-        return response
+        logger.debug("  nouvel onglet (nouveau processus de rendu) : {}", work_address)
+        return new.goto(work_address, referer=referer, wait_until="load", timeout=self.timeout_s * 1000)
 
     def run(self, flow_file: Path, variables: dict[str, Any]) -> RunResult:
         flow_file = effective_flow(flow_file)  # the working directory's flow at the same place, if it has one
@@ -165,16 +160,12 @@ class Runner:
         ref = target_ref(step)
         if ref is None:
             return None
-        kept = self.kept_tabs.get(ref)
+        if ref in self.kept_pages:  # the table's kept page: the step reopens it, the tab shows another screen
+            return None
         try:
-            if kept is None or kept.is_closed():
-                # An observer's highlight is not worth a step's whole wait: when the screen does not come (the
-                # operator skipped the click that leads to it), the step itself waits, then says what it saw.
-                return replace(ctx, timeout_s=min(ctx.timeout_s, TARGET_WAIT_S)).locate(ref)[1]
-            # The table lives in a tab kept aside: the step's own tab shows another screen.
-            handle = ctx.handle(ref)
-            found = locate.first_matching(kept, handle.element.find) if locate.is_shown(kept, handle.screen) else None
-            return found[1] if found else None
+            # An observer's highlight is not worth a step's whole wait: when the screen does not come (the
+            # operator skipped the click that leads to it), the step itself waits, then says what it saw.
+            return replace(ctx, timeout_s=min(ctx.timeout_s, TARGET_WAIT_S)).locate(ref)[1]
         except (RobotError, PlaywrightError):
             return None
 

@@ -34,10 +34,10 @@ class ScreenCondition(Model):
 
 
 class KeptCondition(Model):
-    """True when the table is kept aside in a tab of its own, on the page where its last row was found (`renew`:
-    « Mes structures » stays open while each structure opens aside): `{kept: activites_gestionnaire.mes_structures}`.
-    The steps that only lead to the table can then be skipped; a row not found from the kept page is searched again
-    from the table's first page."""
+    """True when the table's page where its last row was found is kept, by its address (`renew`: « Mes structures »
+    is reopened on that page for each structure, as a person keeps it open in a tab of its own):
+    `{kept: activites_gestionnaire.mes_structures}`. The steps that only lead to the table can then be skipped; a row
+    not found from the kept page is searched again from the table's first page."""
 
     kept: ElementRef
 

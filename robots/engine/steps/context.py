@@ -62,13 +62,25 @@ class StepObserver(Protocol):
     def after_step(self, ctx: StepContext, step: Step, error: BaseException | None) -> None: ...
 
 
+@dataclass(frozen=True)
+class KeptPage:
+    """A table's page where a row was found and its link followed (`Runner.kept_pages`): the next lookup starts
+    there; the same row asked for again (the reset after the reading) is followed again without the table."""
+
+    address: str  # the table's page
+    row: tuple[dict[str, str], str]  # the row sought (column → value), the action followed
+    cells: dict[str, str]
+    link: str  # where the action's link led
+
+
 class StepRunner(Protocol):
     """What a step reaches of the runner running it (robots/engine/runner.py's `Runner`)."""
 
     page: Page
     checked: set[str]  # screens seen on the page as it is now
-    table_tabs: bool  # a row's action opens in a new tab, the table's tab kept in `kept_tabs`
-    kept_tabs: dict[str, Page]
+    table_tabs: bool  # a row's link is followed, the table's page kept by its address in `kept_pages`
+    kept_pages: dict[str, KeptPage]
+    new_tabs_due: bool
     addresses: dict[str, str]  # remember_address → reopen, for the runner's life (one account's session)
     retry: ride_through.RetryPolicy
 

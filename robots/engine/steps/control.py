@@ -36,8 +36,7 @@ def holds(ctx: StepContext, condition: object) -> bool:
                 raise BadInput(f"{ctx.flow_file}: unknown screen « {name} »")
             return locate.is_shown(ctx.page, screen)
         case KeptCondition(kept=ref):
-            kept = ctx.runner.kept_tabs.get(ctx.handle(ref).ref)
-            return kept is not None and not kept.is_closed()
+            return ctx.handle(ref).ref in ctx.runner.kept_pages
         case NotCondition(not_=inner):
             return not holds(ctx, inner)
         case AllCondition(all=inner):

@@ -13,7 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from robots.engine import locate, observe, ride_through
-from robots.engine.steps.context import StepContext
+from robots.engine.steps.context import KeptPage, StepContext
 from robots.errors import NOT_IN_TABLE, PORTAL_UNAVAILABLE, StepFailed
 from robots.language.catalogue import ElementHandle
 from robots.language.model import PickRow, ReadTable
@@ -166,26 +166,29 @@ def find_row(
 
 
 def _table_in(ctx: StepContext, handle: ElementHandle, page: Page) -> Locator:
-    """The table in a tab kept aside, checked there: its screen shown, the table visible."""
+    """The table in `page`, checked there: its screen shown, the table visible."""
     found = locate.first_matching(page, handle.element.find) if locate.is_shown(page, handle.screen) else None
     if found is None:
-        raise StepFailed(f"tableau « {handle.ref} » absent de l'onglet gardé")
+        raise StepFailed(f"tableau « {handle.ref} » absent de la page gardée")
     return found[1]
 
 
 def pick_row(ctx: StepContext, step: PickRow) -> None:
-    """Finds the row, then clicks its action. With the runner's `table_tabs`, the tab where the row was
-    found stays on its page and the row's link opens in the step's tab instead, as a person opens each
-    structure of a page of « Mes structures » in a tab of its own: the next lookup starts from that
-    page, not from the first."""
+    """Finds the row, then clicks its action. With the runner's `table_tabs`, the address of the table's page where
+    the row was found is kept and the row's link is followed, as a person opens each structure of a page of « Mes
+    structures » in a tab of their own: the next lookup starts from that page (reopened), not from the first."""
     args = step.pick_row
     handle = ctx.handle(args.table)
     where = {column: ctx.text(value) for column, value in args.where.items()}
     found: Found | Pages | None = None
     if args.if_several is not None and not all(where.values()):
         found = _only_row(ctx, handle, where, args.if_several)
+    followed = ctx.runner.kept_pages.get(handle.ref)
+    if found is None and args.click and followed and followed.row == (where, args.click):
+        _follow_again(ctx, handle, followed, step)  # the row just followed, asked for again: its link, no table
+        return
     if found is None and args.click:
-        found = _in_kept_tab(ctx, handle, where, step)
+        found = _from_kept_page(ctx, handle, where, step)
     if found is None:
         found = find_row(ctx, handle, ctx.page, where, step)
     if isinstance(found, Pages):
@@ -199,7 +202,14 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
         ctx.scope[args.into] = _parsed(found.cells, args.parse, handle)
     crash_point("in-mes-structures")
     if args.click:
-        _click_row_action(ctx, handle, found, args.click)
+        _click_row_action(ctx, handle, found, (where, args.click))
+
+
+def _follow_again(ctx: StepContext, handle: ElementHandle, kept: KeptPage, step: PickRow) -> None:
+    if step.pick_row.into:
+        ctx.scope[step.pick_row.into] = _parsed(kept.cells, step.pick_row.parse, handle)
+    crash_point("in-mes-structures")
+    _follow(ctx, handle, kept)
 
 
 def _only_row(ctx: StepContext, handle: ElementHandle, where: dict[str, str], if_several: str) -> Found | None:
@@ -235,33 +245,38 @@ def _parsed(cells: dict[str, str], parse: dict[str, str], handle: ElementHandle)
     return parsed
 
 
-def _in_kept_tab(ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow) -> Found | Pages | None:
-    """The row searched in the table's kept tab from its page on, then from its first page (the pager's ⏮).
-    Pages: the whole table was searched in vain; None: the kept tab cannot tell (the step's page searches).
-    A kept page that met a fault of the portal (reopened in new tabs) is asked for again; still failing, the
-    step fails with the portal's fault, not with a screen the step's page never showed."""
-    kept = ctx.runner.kept_tabs.get(handle.ref)
-    if kept is None or kept.is_closed():
+def _from_kept_page(
+    ctx: StepContext, handle: ElementHandle, where: dict[str, str], step: PickRow
+) -> Found | Pages | None:
+    """The row searched from the table's kept page on (reopened in the work tab), then from its first page (the
+    pager's ⏮). Pages: the whole table was searched in vain; None: no page kept. A kept page that meets a fault of
+    the portal is asked for again; still failing, the step fails with the portal's fault."""
+    kept = ctx.runner.kept_pages.get(handle.ref)
+    if kept is None:
         return None
-    fault = _until_shown(ctx, kept, partial(_kept_page_shown, kept, handle), "page gardée du tableau")
-    try:
-        result = None if fault else find_row(ctx, handle, kept, where, step)
-        if isinstance(result, Pages):
-            result = _from_first_page(ctx, handle, kept, where, step)
-    except (StepFailed, PlaywrightError) as exc:
-        logger.debug("  onglet gardé de « {} » inutilisable : {}", handle.ref, exc)
-        result = None
-    if not isinstance(result, Found):
-        ctx.runner.kept_tabs.pop(handle.ref, None)
-        with contextlib.suppress(PlaywrightError):
-            kept.close()
-    if fault is not None and fault.transient and not locate.is_shown(ctx.page, handle.screen):
-        raise StepFailed(f"l'onglet gardé de « {handle.ref} » ne s'est pas affiché ({fault.detail})", kind=fault.kind)
-    return result
+    address = kept.address
+    if ctx.runner.new_tabs_due:  # opened anyway: in new tabs (Runner.new_tabs)
+        ctx.open_in_new_tabs(address)
+    else:
+        with contextlib.suppress(PlaywrightError):  # a page that fails is asked for again just below
+            ctx.page.goto(address, wait_until="load", timeout=ctx.timeout_s * 1000)
+    ctx.page_changed()
+    page = ctx.page
+    fault = _until_shown(ctx, page, partial(_kept_page_shown, page, handle), "page gardée du tableau")
+    if fault is not None:
+        ctx.runner.kept_pages.pop(handle.ref, None)  # the next structure opens the table as the flow says
+        raise StepFailed(f"la page gardée de « {handle.ref} » ne s'est pas affichée ({fault.detail})",
+                         kind=fault.kind if fault.transient else None)  # fmt: skip
+    found = find_row(ctx, handle, page, where, step)
+    if isinstance(found, Pages):
+        found = _from_first_page(ctx, handle, page, where, step)
+    if not isinstance(found, Found):
+        ctx.runner.kept_pages.pop(handle.ref, None)
+    return found
 
 
-def _kept_page_shown(kept: Page, handle: ElementHandle) -> bool:
-    return not ride_through.answered_with_failure(kept) and locate.is_shown(kept, handle.screen)
+def _kept_page_shown(page: Page, handle: ElementHandle) -> bool:
+    return not ride_through.answered_with_failure(page) and locate.is_shown(page, handle.screen)
 
 
 def _from_first_page(
@@ -284,7 +299,10 @@ els => els.map(e => { const a = e.closest('a[href]');
 """
 
 
-def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, action: str) -> None:
+def _click_row_action(
+    ctx: StepContext, handle: ElementHandle, found: Found, sought: tuple[dict[str, str], str]
+) -> None:
+    action = sought[1]
     fallbacks = handle.element.row_actions.get(action)
     if not fallbacks:
         raise StepFailed(
@@ -298,13 +316,8 @@ def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, act
             continue
         address = addresses[0] if ctx.runner.table_tabs else None
         if address:
-            _open_aside(ctx, handle, found.page, address)
+            _follow(ctx, handle, KeptPage(ctx.page.url, sought, found.cells, address))
             return
-        if found.page is not ctx.page:  # not a link the kept tab can open aside: carry on in that tab
-            left = ctx.page
-            ctx.runner.kept_tabs.pop(handle.ref, None)
-            ctx.switch_to(found.page, quiet=True)
-            left.close()
         button.click(timeout=ctx.timeout_s * 1000)
         ctx.page_changed()
         ctx.page.wait_for_load_state("load", timeout=ctx.timeout_s * 1000)
@@ -315,29 +328,16 @@ def _click_row_action(ctx: StepContext, handle: ElementHandle, found: Found, act
     )
 
 
-def _open_aside(ctx: StepContext, handle: ElementHandle, table_tab: Page, address: str) -> None:
-    """The row's link opens in the step's tab, as in a tab of its own; the table's tab stays on its page."""
-    if ctx.runner.new_tabs_due and table_tab is not ctx.page:  # opened anyway: in new tabs (Runner.new_tabs)
-        _keep(ctx, handle, table_tab)
-        response = ctx.open_in_new_tabs(address, referer=table_tab.url)
+def _follow(ctx: StepContext, handle: ElementHandle, kept: KeptPage) -> None:
+    """The row's link, followed in the work tab; the table's page it leaves is kept, by its address."""
+    if ctx.runner.new_tabs_due:  # opened anyway: in new tabs (Runner.new_tabs)
+        response = ctx.open_in_new_tabs(kept.link, referer=kept.address)
     else:
-        work = ctx.page if ctx.page is not table_tab else table_tab.context.new_page()
-        response = work.goto(address, referer=table_tab.url, wait_until="load", timeout=ctx.timeout_s * 1000)
-        _keep(ctx, handle, table_tab)
-        if work is not ctx.page:
-            ctx.switch_to(work, quiet=True)
+        response = ctx.page.goto(kept.link, referer=kept.address, wait_until="load", timeout=ctx.timeout_s * 1000)
+    ctx.runner.kept_pages[handle.ref] = kept
     ctx.page_changed()
     if response is not None and response.status >= 500:
         raise StepFailed(f"le portail a répondu HTTP {response.status} ({response.status_text})")
-
-
-def _keep(ctx: StepContext, handle: ElementHandle, tab: Page | None) -> None:
-    former = ctx.runner.kept_tabs.pop(handle.ref, None)
-    if tab is not None:
-        ctx.runner.kept_tabs[handle.ref] = tab
-    if former is not None and former is not tab and former is not ctx.page:
-        with contextlib.suppress(PlaywrightError):
-            former.close()
 
 
 def read_table(ctx: StepContext, step: ReadTable) -> None:

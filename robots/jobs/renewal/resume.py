@@ -67,7 +67,7 @@ def log_in(session: AccountSession, runner: Runner) -> None:
             logger.warning("Connexion du compte « {} » interrompue ({}) : nouvel essai dans {:.1f} s ({}/{})", name,
                            exc.reason, delay, count + 1, MAX_UNSUCCESSFUL_LOGINS)  # fmt: skip
             runner.page.context.clear_cookies()
-            runner.kept_tabs.clear()
+            runner.kept_pages.clear()
             session.shared.pool.pause(delay)
             continue
         gate.succeeded(name)
