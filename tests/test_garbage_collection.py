@@ -6,7 +6,7 @@ left alone."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, Playwright
+from playwright.sync_api import Browser, Playwright
 
 from robots.browser import launch as chromium
 from robots.browser.garbage import COLLECTOR, collect_garbage_in_each_page
@@ -46,11 +46,14 @@ def test_each_page_of_a_renew_worker_collects_its_garbage_out_of_the_portal_s_re
         browser.close()
 
 
-def test_without_the_collector_pages_are_left_alone(page: Page, services: Portal):
-    collect_garbage_in_each_page(page.context)  # the session's browser: no V8 flag, as a remote browser
+def test_without_the_collector_pages_are_left_alone(browser: Browser, services: Portal):
+    context = new_portal_context(browser)  # the session's browser: no V8 flag, as a remote browser
+    collect_garbage_in_each_page(context)
+    page = context.new_page()
 
     answer = page.goto(services.url + "/aife_csm/fr?id=aife_index", wait_until="load")
 
     assert answer is not None and answer.ok
     assert page.evaluate(f"typeof globalThis.{COLLECTOR}") == "undefined"
     assert page.evaluate("typeof jQuery") == "function"  # the portal's own scripts ran
+    context.close()
