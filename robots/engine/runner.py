@@ -89,7 +89,7 @@ class Runner:
         self.addresses: dict[str, str] = {}  # pages noted by `remember_address`, opened again by `reopen`
         self.retry = retry or ride_through.RetryPolicy()  # repeatable steps after a fault of the portal
         # Set by a job (renew: robots/browser/pool.py, FRESH_TAB_EVERY): the next navigation to an address (`reopen`,
-        # a table's row opened aside) happens in new tabs (`new_tabs`), where it costs no page more.
+        # a table's kept page reopened, a row's link followed) happens in a new tab (`new_tabs`): no page more.
         self.new_tabs_due = False
         self.new_tabs_opened = 0
         self.watch(page)

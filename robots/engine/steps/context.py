@@ -86,6 +86,8 @@ class StepRunner(Protocol):
 
     def watch(self, page: Page) -> None: ...
 
+    def new_tabs(self, address: str | None = None, referer: str | None = None) -> Response | None: ...
+
     def run_steps(self, ctx: StepContext, steps: list[Step]) -> None: ...
 
 
@@ -176,11 +178,15 @@ class StepContext:
             seen += f", message du portail « {' '.join(alert.inner_text().split())} »"
         return f"{seen} ({self.page.url})"
 
-    def open_in_new_tabs(self, address: str, referer: str | None = None) -> Response | None:
-        """A navigation due anyway, made in new tabs (Runner.new_tabs: a new renderer); the steps go on there."""
-        response = self.runner.new_tabs(address, referer=referer)
-        self.switch_to(self.runner.page, quiet=True)
-        return response
+    def open_address(self, address: str, referer: str | None = None) -> Response | None:
+        """The work tab opens `address`; in a new tab when the runner has one due (Runner.new_tabs: a new renderer,
+        for no page more), where the steps go on even if the portal did not answer."""
+        if not self.runner.new_tabs_due:
+            return self.page.goto(address, referer=referer, wait_until="load", timeout=self.timeout_s * 1000)
+        try:
+            return self.runner.new_tabs(address, referer=referer)
+        finally:
+            self.switch_to(self.runner.page, quiet=True)
 
     def switch_to(self, page: Page, quiet: bool = False) -> None:
         """Carries on in another tab; the runner keeps it for the flows that follow."""

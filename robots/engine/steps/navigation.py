@@ -30,10 +30,7 @@ def reopen(ctx: StepContext, step: Reopen) -> None:
         logger.debug("  aucune adresse notée sous « {} » : les étapes suivantes y mènent", name)
         return
     ctx.page_changed()
-    if ctx.runner.new_tabs_due:  # the page opened anyway: in new tabs, for no page more
-        _answered(ctx.open_in_new_tabs(address))
-    else:
-        _answered(ctx.page.goto(address, wait_until="load", timeout=ctx.timeout_s * 1000))
+    _answered(ctx.open_address(address))
 
 
 def expect_screen(ctx: StepContext, step: ExpectScreen) -> None:

@@ -180,13 +180,12 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     args = step.pick_row
     handle = ctx.handle(args.table)
     where = {column: ctx.text(value) for column, value in args.where.items()}
-    found: Found | Pages | None = None
+    found: Found | Pages | KeptPage | None = None
     if args.if_several is not None and not all(where.values()):
         found = _only_row(ctx, handle, where, args.if_several)
-    followed = ctx.runner.kept_pages.get(handle.ref)
-    if found is None and args.click and followed and followed.row == (where, args.click):
-        _follow_again(ctx, handle, followed, step)  # the row just followed, asked for again: its link, no table
-        return
+    kept = ctx.runner.kept_pages.get(handle.ref)
+    if found is None and args.click and kept is not None and kept.row == (where, args.click):
+        found = kept  # the row just followed, asked for again (the reset after the reading): its link, no table
     if found is None and args.click:
         found = _from_kept_page(ctx, handle, where, step)
     if found is None:
@@ -201,15 +200,10 @@ def pick_row(ctx: StepContext, step: PickRow) -> None:
     if args.into:
         ctx.scope[args.into] = _parsed(found.cells, args.parse, handle)
     crash_point("in-mes-structures")
-    if args.click:
+    if isinstance(found, KeptPage):
+        _follow(ctx, handle, found)
+    elif args.click:
         _click_row_action(ctx, handle, found, (where, args.click))
-
-
-def _follow_again(ctx: StepContext, handle: ElementHandle, kept: KeptPage, step: PickRow) -> None:
-    if step.pick_row.into:
-        ctx.scope[step.pick_row.into] = _parsed(kept.cells, step.pick_row.parse, handle)
-    crash_point("in-mes-structures")
-    _follow(ctx, handle, kept)
 
 
 def _only_row(ctx: StepContext, handle: ElementHandle, where: dict[str, str], if_several: str) -> Found | None:
@@ -254,12 +248,8 @@ def _from_kept_page(
     kept = ctx.runner.kept_pages.get(handle.ref)
     if kept is None:
         return None
-    address = kept.address
-    if ctx.runner.new_tabs_due:  # opened anyway: in new tabs (Runner.new_tabs)
-        ctx.open_in_new_tabs(address)
-    else:
-        with contextlib.suppress(PlaywrightError):  # a page that fails is asked for again just below
-            ctx.page.goto(address, wait_until="load", timeout=ctx.timeout_s * 1000)
+    with contextlib.suppress(PlaywrightError):  # a page that fails is asked for again just below
+        ctx.open_address(kept.address)
     ctx.page_changed()
     page = ctx.page
     fault = _until_shown(ctx, page, partial(_kept_page_shown, page, handle), "page gardée du tableau")
@@ -330,10 +320,7 @@ def _click_row_action(
 
 def _follow(ctx: StepContext, handle: ElementHandle, kept: KeptPage) -> None:
     """The row's link, followed in the work tab; the table's page it leaves is kept, by its address."""
-    if ctx.runner.new_tabs_due:  # opened anyway: in new tabs (Runner.new_tabs)
-        response = ctx.open_in_new_tabs(kept.link, referer=kept.address)
-    else:
-        response = ctx.page.goto(kept.link, referer=kept.address, wait_until="load", timeout=ctx.timeout_s * 1000)
+    response = ctx.open_address(kept.link, referer=kept.address)
     ctx.runner.kept_pages[handle.ref] = kept
     ctx.page_changed()
     if response is not None and response.status >= 500:
